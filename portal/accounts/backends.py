@@ -1,0 +1,36 @@
+"""Sign-in that is valid only at an organization where the user is a member."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth.backends import ModelBackend
+from django.db import connection
+from django.http import HttpRequest
+
+from portal.accounts.models import User
+from portal.accounts.selectors import may_sign_in_at
+
+
+class OrganizationMembershipBackend(ModelBackend):
+    """Email and password, then: is this person a member of the organization at this address?
+
+    The password check alone is never enough; a user refused here gets no session.
+    """
+
+    def authenticate(
+        self, request: HttpRequest | None, username: str | None = None, password: str | None = None, **kwargs: Any
+    ) -> User | None:
+        email = (username or kwargs.get("email") or "").strip().lower()
+        if not email or password is None:
+            return None
+        user = super().authenticate(request, username=email, password=password, **kwargs)
+        if user is None:
+            return None
+        organization = getattr(request, "tenant", None) if request is not None else getattr(connection, "tenant", None)
+        allowed, reason = may_sign_in_at(user=user, organization=organization)
+        if not allowed:
+            if request is not None:
+                request.signin_refusal = reason  # type: ignore[attr-defined]
+            return None
+        return user  # type: ignore[return-value]

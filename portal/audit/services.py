@@ -1,0 +1,56 @@
+"""Writing audit events. Every read of clinical data, grant and export comes through here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+
+from portal.audit.models import AuditAction, AuditEvent, AuditOutcome
+
+
+def _client(request: HttpRequest | None) -> tuple[str | None, str]:
+    if request is None:
+        return None, ""
+    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
+    address = forwarded.split(",")[0].strip() if forwarded else request.META.get("REMOTE_ADDR")
+    return address or None, request.META.get("HTTP_USER_AGENT", "")[:200]
+
+
+def audit_record(
+    *,
+    action: str,
+    actor: Any = None,
+    organization: Any = None,
+    request: HttpRequest | None = None,
+    outcome: str = AuditOutcome.ALLOWED,
+    object_type: str = "",
+    object_id: object = "",
+    patient: Any = None,
+    data_owner: Any = None,
+    emergency: bool = False,
+    detail: dict[str, Any] | None = None,
+) -> AuditEvent:
+    if actor is None and request is not None and request.user.is_authenticated:
+        actor = request.user
+    if organization is None and request is not None:
+        organization = getattr(request, "tenant", None)
+    ip_address, user_agent = _client(request)
+    return AuditEvent.objects.create(
+        action=action,
+        actor=actor if getattr(actor, "pk", None) else None,
+        actor_label=getattr(actor, "email", "") or "",
+        acting_organization=organization,
+        outcome=outcome,
+        object_type=object_type,
+        object_id=str(object_id or ""),
+        patient=patient,
+        data_owner=data_owner,
+        emergency=emergency,
+        ip_address=ip_address,
+        user_agent=user_agent,
+        detail=detail or {},
+    )
+
+
+__all__ = ["AuditAction", "AuditOutcome", "audit_record"]

@@ -1,0 +1,173 @@
+"""The network's side of the shared record: master patient index, care relationships,
+and the registry of published entries (whose items live in organizations' schemas)."""
+
+from __future__ import annotations
+
+import uuid
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
+
+
+class Sex(models.TextChoices):
+    FEMALE = "female", "Female"
+    MALE = "male", "Male"
+    OTHER = "other", "Other"
+    UNKNOWN = "unknown", "Unknown"
+
+
+class NetworkPatient(models.Model):
+    """One person, once, across the network (the master patient index)."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    given_name = models.CharField(max_length=100)
+    family_name = models.CharField(max_length=100)
+    date_of_birth = models.DateField()
+    sex = models.CharField(max_length=10, choices=Sex.choices, default=Sex.UNKNOWN)
+    # Normalized for matching and search (lower case, no accents or punctuation).
+    match_key = models.CharField(max_length=220, db_index=True, editable=False, default="")
+    phone = models.CharField(max_length=30, blank=True)
+    postal_code = models.CharField(max_length=12, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["family_name", "given_name"]
+        permissions = [("view_chart", "May read the patient's shared record")]
+
+    def __str__(self) -> str:
+        return self.full_name
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.given_name} {self.family_name}"
+
+
+class PatientIdentifier(models.Model):
+    """An organization's own medical record number for a network patient."""
+
+    patient = models.ForeignKey(NetworkPatient, on_delete=models.CASCADE, related_name="identifiers")
+    organization = models.ForeignKey(
+        "tenants.Organization", on_delete=models.CASCADE, related_name="patient_identifiers"
+    )
+    mrn = models.CharField("MRN", max_length=40)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "mrn"], name="one_mrn_per_org"),
+            models.UniqueConstraint(fields=["organization", "patient"], name="one_patient_record_per_org"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.mrn} at {self.organization_id}"
+
+
+class RelationshipKind(models.TextChoices):
+    PCP_OF_RECORD = "pcp_of_record", "Primary-care doctor of record"
+    REFERRAL = "referral", "Referral"
+    CARE_TEAM = "care_team", "Care team"
+    TUMOR_BOARD = "tumor_board", "Tumor board"
+
+
+class CareRelationshipQuerySet(models.QuerySet["CareRelationship"]):
+    def active(self, at: object = None) -> CareRelationshipQuerySet:
+        now = at or timezone.now()
+        return self.filter(starts_at__lte=now, ended_at__isnull=True).filter(
+            models.Q(ends_at__isnull=True) | models.Q(ends_at__gt=now)
+        )
+
+
+class CareRelationship(models.Model):
+    """Which organization (and optionally which clinician) cares for a patient, since when.
+
+    The source of truth for access to the shared record.
+    """
+
+    patient = models.ForeignKey(NetworkPatient, on_delete=models.CASCADE, related_name="care_relationships")
+    organization = models.ForeignKey(
+        "tenants.Organization", on_delete=models.CASCADE, related_name="care_relationships"
+    )
+    clinician = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="care_relationships"
+    )
+    kind = models.CharField(max_length=20, choices=RelationshipKind.choices)
+    granted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    starts_at = models.DateTimeField(default=timezone.now)
+    ends_at = models.DateTimeField(null=True, blank=True, help_text="Access expires at this time.")
+    ended_at = models.DateTimeField(null=True, blank=True, help_text="Ended early by someone.")
+    ended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    note = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = CareRelationshipQuerySet.as_manager()
+
+    class Meta:
+        indexes = [models.Index(fields=["organization", "patient"]), models.Index(fields=["patient", "organization"])]
+        ordering = ["-starts_at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()}: {self.organization_id} for patient {self.patient_id}"
+
+    def is_active_at(self, moment: object = None) -> bool:
+        now = moment or timezone.now()
+        return (
+            self.ended_at is None
+            and self.starts_at <= now  # type: ignore[operator]
+            and (self.ends_at is None or self.ends_at > now)  # type: ignore[operator]
+        )
+
+
+# django-guardian object permissions with direct foreign keys (never the generic ones).
+class NetworkPatientUserObjectPermission(UserObjectPermissionBase):
+    content_object = models.ForeignKey(NetworkPatient, on_delete=models.CASCADE)
+
+
+class NetworkPatientGroupObjectPermission(GroupObjectPermissionBase):
+    content_object = models.ForeignKey(NetworkPatient, on_delete=models.CASCADE)
+
+
+class EntryStatus(models.TextChoices):
+    CURRENT = "current", "Current"
+    AMENDED = "amended", "Amended"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+
+
+class RegistryEntry(models.Model):
+    """A published item of the shared record: what exists, whose it is, when, and a summary.
+
+    The item itself stays in its owner's schema (``organization`` + ``item_uuid``);
+    the summary is enough for a chart overview, a timeline and "tests already done".
+    """
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    patient = models.ForeignKey(NetworkPatient, on_delete=models.PROTECT, related_name="registry_entries")
+    organization = models.ForeignKey("tenants.Organization", on_delete=models.PROTECT, related_name="registry_entries")
+    kind = models.CharField(max_length=40, db_index=True)
+    code = models.CharField(max_length=64, blank=True, help_text="LOINC, SNOMED CT, ICD-10… where there is one")
+    title = models.CharField(max_length=200)
+    effective_at = models.DateTimeField(db_index=True, help_text="When it happened clinically")
+    summary = models.JSONField(default=dict, blank=True, help_text="The key values, shown without opening the item")
+    item_uuid = models.UUIDField(help_text="The item in the owner's schema")
+    version = models.PositiveIntegerField(default=1)
+    status = models.CharField(max_length=12, choices=EntryStatus.choices, default=EntryStatus.CURRENT)
+    published_at = models.DateTimeField(default=timezone.now, db_index=True)
+    published_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+
+    class Meta:
+        ordering = ["-effective_at"]
+        indexes = [
+            models.Index(fields=["patient", "-effective_at"]),
+            models.Index(fields=["patient", "kind", "-effective_at"]),
+        ]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "item_uuid"], name="one_entry_per_item"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.title}"

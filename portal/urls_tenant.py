@@ -1,0 +1,18 @@
+"""An organization's address."""
+
+from django.urls import include, path
+
+from portal.accounts import views as account_views
+from portal.urls_common import urlpatterns as common
+
+urlpatterns = [
+    path("", account_views.home, name="home"),
+    path("patients/", include("portal.patients.urls")),
+    path("records/", include("portal.records.urls")),
+    path("messages/", include("portal.messaging.urls")),
+    path("notifications/", include("portal.notifications.urls")),
+    path("care/", include("portal.care.urls")),
+    path("audit/", include("portal.audit.urls")),
+    path("api/v1/", include("portal.api.urls")),
+    *common,
+]
