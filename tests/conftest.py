@@ -80,3 +80,225 @@ def anonymous() -> Callable[[Any], Any]:
     from django.test import Client
 
     return lambda organization: Client(HTTP_HOST=host_of(organization))
+
+
+# --- Real processes: a Celery worker and a web server on the test database -------------
+
+BASE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _test_database_url() -> str:
+    from urllib.parse import quote
+
+    from django.db import connection
+
+    settings_dict = connection.settings_dict
+    user = quote(settings_dict["USER"] or "")
+    password = quote(settings_dict["PASSWORD"] or "")
+    host = settings_dict["HOST"] or ""
+    name = settings_dict["NAME"]
+    if host.startswith("/"):
+        return f"postgresql://{user}:{password}@/{name}?host={host}"
+    port = settings_dict["PORT"] or "5432"
+    return f"postgresql://{user}:{password}@{host}:{port}/{name}"
+
+
+def _process_env() -> dict[str, str]:
+    env = os.environ.copy()
+    env["DATABASE_URL"] = _test_database_url()
+    env["DJANGO_SETTINGS_MODULE"] = "portal.settings.test"
+    env["PYTHONPATH"] = BASE_DIR + os.pathsep + env.get("PYTHONPATH", "")
+    return env
+
+
+@pytest.fixture
+def committed(django_db_blocker: Any) -> Iterator[Any]:
+    """Database access in autocommit, for tests whose data a worker or the browser's
+    server must see; yields the cast. Such a test cleans up what it commits (and does
+    not also ask for ``db`` or ``cast``, which would wrap it in a rolled-back transaction)."""
+    from portal.demo.seed import seed_foundation
+
+    with django_db_blocker.unblock():
+        yield seed_foundation()
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup: None, django_db_blocker: Any) -> Iterator[Any]:
+    """A real Celery worker process consuming the suite's own queue on the test database."""
+    import subprocess
+    import sys
+    import time
+
+    from portal.celery import app
+
+    with django_db_blocker.unblock():
+        env = _process_env()
+    name = f"test-{uuid.uuid4().hex[:8]}@%h"
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "portal",
+            "worker",
+            "-Q",
+            os.environ["CELERY_QUEUE"],
+            "-n",
+            name,
+            "--pool",
+            "threads",
+            "--concurrency",
+            "4",
+            "-l",
+            "warning",
+            "--without-heartbeat",
+            "--without-gossip",
+            "--without-mingle",
+        ],
+        env=env,
+        cwd=BASE_DIR,
+    )
+    deadline = time.monotonic() + 60
+    expected = name.split("@")[0]
+    while True:
+        if process.poll() is not None:
+            raise RuntimeError("the Celery worker exited at start-up")
+        replies = app.control.ping(timeout=0.5)
+        if any(expected in host for reply in replies for host in reply):
+            break
+        if time.monotonic() > deadline:
+            process.terminate()
+            raise RuntimeError("the Celery worker did not answer within 60 s")
+    yield process
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 20.0, interval: float = 0.1) -> Any:
+    """Poll until ``predicate()`` is truthy; return its value, or fail after ``timeout`` s."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        time.sleep(interval)
+
+
+@pytest.fixture(scope="session")
+def portal_server(django_db_setup: None, django_db_blocker: Any) -> Iterator[str]:
+    """The portal served by gunicorn (as in production) on the test database.
+
+    Yields the port; organizations answer at http://<slug>.localhost:<port>/.
+    """
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    with django_db_blocker.unblock():
+        env = _process_env()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env["CONTINUUM_PORT"] = str(port)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "portal.wsgi",
+            "-b",
+            f"127.0.0.1:{port}",
+            "-w",
+            "2",
+            "--threads",
+            "4",
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+        cwd=BASE_DIR,
+    )
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            request = urllib.request.Request(f"http://127.0.0.1:{port}/healthz", headers={"Host": "localhost"})
+            with urllib.request.urlopen(request, timeout=2) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.kill()
+            raise RuntimeError("the portal server did not start")
+        time.sleep(0.2)
+    yield str(port)
+    process.terminate()
+    process.wait(timeout=20)
+
+
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--host-resolver-rules=MAP *.localhost 127.0.0.1",
+]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium, driven by Playwright (no downloaded browser)."""
+    import shutil
+
+    from playwright.sync_api import sync_playwright
+
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"  # Playwright's sync API runs a loop in this thread
+    executable = shutil.which("chromium") or "/usr/bin/chromium"
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def page(browser: Any, request: Any) -> Iterator[Any]:
+    """A fresh browser context at tablet size; a screenshot is kept under test-artifacts/."""
+    context = browser.new_context(viewport={"width": 1180, "height": 820})
+    new_page = context.new_page()
+    new_page.set_default_timeout(15000)
+    yield new_page
+    folder = os.path.join(BASE_DIR, "test-artifacts", "screenshots")
+    os.makedirs(folder, exist_ok=True)
+    try:
+        new_page.screenshot(path=os.path.join(folder, f"{request.node.name}.png"), full_page=True)
+    finally:
+        context.close()
+
+
+def org_url(port: str, slug: str | None, path: str = "/") -> str:
+    host = f"{slug}.localhost" if slug else "localhost"
+    return f"http://{host}:{port}{path}"
+
+
+def browser_sign_in(page: Any, port: str, slug: str | None, email: str) -> None:
+    """Sign in through the real form at an organization's address (slug None: the network)."""
+    from portal.demo.cast import DEMO_PASSWORD
+
+    page.goto(org_url(port, slug, "/accounts/login/"))
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(DEMO_PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_load_state("networkidle")

@@ -15,3 +15,5 @@ ensure_environment()
 from portal.settings.base import *  # noqa: E402,F403
 
 ALLOWED_HOSTS = [BASE_DOMAIN, f".{BASE_DOMAIN}", "127.0.0.1"]  # noqa: F405
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True

@@ -17,3 +17,6 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.Argon2PasswordHasher"]
 # Tests share one Redis with a running demo: keep their keys apart.
 CACHES["default"]["KEY_PREFIX"] = "continuum-test"  # noqa: F405
 TENANT_ROUTING_CACHE_SECONDS = 0
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True
+STATIC_ROOT.mkdir(exist_ok=True)  # noqa: F405
