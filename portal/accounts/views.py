@@ -48,7 +48,7 @@ class PasswordResetView(auth_views.PasswordResetView):
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
     """An organization's home page, for the signed-in member's role."""
-    summary = home_summary_for(user=request.user, membership=request.membership)  # type: ignore[attr-defined]
+    summary = home_summary_for(user=request.user, membership=request.membership)  # type: ignore[attr-defined,arg-type]
     return render(request, "accounts/home.html", {"summary": summary})
 
 

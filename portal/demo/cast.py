@@ -221,7 +221,7 @@ class Cast:
 def synthetic_patients(count: int = 36) -> list[tuple[str, str, dt.date, str]]:
     """Deterministic invented patients (same list on every run)."""
     rng = random.Random(20260101)
-    people = []
+    people: list[tuple[str, str, dt.date, str]] = []
     used = {(MARIA[0], MARIA[1])}
     while len(people) < count:
         sex = rng.choice(["female", "male"])

@@ -1,0 +1,79 @@
+"""A small HTTP load generator for the benchmarks: keep-alive connections on loopback,
+a bounded number of requests, latency percentiles. It only ever targets 127.0.0.1."""
+
+from __future__ import annotations
+
+import http.client
+import statistics
+import threading
+import time
+from dataclasses import dataclass
+
+
+@dataclass
+class Result:
+    label: str
+    requests: int
+    seconds: float
+    latencies_ms: list[float]
+    errors: int
+
+    @property
+    def rps(self) -> float:
+        return self.requests / self.seconds if self.seconds else 0.0
+
+    def percentile(self, share: float) -> float:
+        ordered = sorted(self.latencies_ms)
+        if not ordered:
+            return float("nan")
+        index = min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))
+        return ordered[index]
+
+    def line(self) -> str:
+        return (
+            f"{self.label:38} {self.rps:8.1f} req/s   p50 {self.percentile(0.50):7.2f} ms   "
+            f"p95 {self.percentile(0.95):7.2f} ms   mean {statistics.fmean(self.latencies_ms):7.2f} ms   errors {self.errors}"
+        )
+
+
+def run(
+    label: str, port: int, path: str, *, host: str, cookie: str = "", total: int = 2000, concurrency: int = 4,
+    expect: int = 200, warmup: int = 50,
+) -> Result:
+    headers = {"Host": host}
+    if cookie:
+        headers["Cookie"] = cookie
+    latencies: list[float] = []
+    errors = 0
+    lock = threading.Lock()
+    remaining = [total]
+
+    def worker(count_warmup: int) -> None:
+        nonlocal errors
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        for _ in range(count_warmup):
+            connection.request("GET", path, headers=headers)
+            connection.getresponse().read()
+        while True:
+            with lock:
+                if remaining[0] <= 0:
+                    break
+                remaining[0] -= 1
+            started = time.perf_counter()
+            connection.request("GET", path, headers=headers)
+            response = connection.getresponse()
+            response.read()
+            elapsed = (time.perf_counter() - started) * 1000
+            with lock:
+                latencies.append(elapsed)
+                if response.status != expect:
+                    errors += 1
+        connection.close()
+
+    threads = [threading.Thread(target=worker, args=(warmup // concurrency,)) for _ in range(concurrency)]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return Result(label, len(latencies), time.perf_counter() - started, latencies, errors)

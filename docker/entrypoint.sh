@@ -1,0 +1,17 @@
+#!/bin/sh
+# web | worker | beat | migrate | <any command>
+set -e
+case "$1" in
+  web)
+    exec gunicorn portal.wsgi --bind 0.0.0.0:8000 --workers "${WEB_WORKERS:-4}" --threads "${WEB_THREADS:-4}" \
+      --access-logfile - --forwarded-allow-ips "${FORWARDED_ALLOW_IPS:-127.0.0.1}" ;;
+  worker)
+    exec celery -A portal worker -l info --concurrency "${WORKER_CONCURRENCY:-4}" -Q "${CELERY_QUEUE:-continuum}" ;;
+  beat)
+    exec celery -A portal beat -l info --schedule /tmp/celerybeat-schedule ;;
+  migrate)
+    python manage.py migrate_schemas --shared
+    exec python manage.py migrate_schemas --tenant ;;
+  *)
+    exec "$@" ;;
+esac
