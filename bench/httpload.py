@@ -37,8 +37,16 @@ class Result:
 
 
 def run(
-    label: str, port: int, path: str, *, host: str, cookie: str = "", total: int = 2000, concurrency: int = 4,
-    expect: int = 200, warmup: int = 50,
+    label: str,
+    port: int,
+    path: str,
+    *,
+    host: str,
+    cookie: str = "",
+    total: int = 2000,
+    concurrency: int = 4,
+    expect: int = 200,
+    warmup: int = 50,
 ) -> Result:
     headers = {"Host": host}
     if cookie:

@@ -33,9 +33,20 @@ def free_port() -> int:
 def serve(settings_module: str, port: int, workers: int) -> subprocess.Popen[bytes]:
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": settings_module, "DEBUG": "false", "PYTHONPATH": str(ROOT)}
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "portal.wsgi", "-b", f"127.0.0.1:{port}", "-w", str(workers),
-         "--log-level", "warning"],
-        env=env, cwd=ROOT,
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "portal.wsgi",
+            "-b",
+            f"127.0.0.1:{port}",
+            "-w",
+            str(workers),
+            "--log-level",
+            "warning",
+        ],
+        env=env,
+        cwd=ROOT,
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -50,17 +61,23 @@ def serve(settings_module: str, port: int, workers: int) -> subprocess.Popen[byt
 
 def sign_in(port: int, host: str, email: str, password: str) -> str:
     opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor())
+
     def request(path: str, data: bytes | None = None, cookie: str = "") -> tuple[str, str]:
-        req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data, headers={"Host": host, "Cookie": cookie})
+        req = urllib.request.Request(
+            f"http://127.0.0.1:{port}{path}", data=data, headers={"Host": host, "Cookie": cookie}
+        )
+
         class NoRedirect(urllib.request.HTTPRedirectHandler):
             def redirect_request(self, *args, **kwargs):  # noqa: ANN002, ANN003
                 return None
+
         try:
             response = urllib.request.build_opener(NoRedirect).open(req)
         except urllib.error.HTTPError as redirect:
             response = redirect
         cookies = "; ".join(h.split(";")[0] for h in response.headers.get_all("Set-Cookie") or [])
         return response.read().decode(errors="replace"), cookies
+
     del opener
     page, cookies = request("/accounts/login/")
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
@@ -89,24 +106,50 @@ def main() -> None:
     subprocess.run([sys.executable, "manage.py", "seed_demo", "--if-empty", "--quiet-logins"], cwd=ROOT, check=True)
 
     tenant_port, plain_port = free_port(), free_port()
-    servers = [serve("portal.settings.dev", tenant_port, args.workers), serve("bench.plain_settings", plain_port, args.workers)]
+    servers = [
+        serve("portal.settings.dev", tenant_port, args.workers),
+        serve("bench.plain_settings", plain_port, args.workers),
+    ]
     try:
         cookie = sign_in(tenant_port, "maple.localhost", "peter.park@maple.example", DEMO_PASSWORD)
         results = [
-            run("plain one-query view (no routing)", plain_port, "/plain", host="localhost",
-                total=args.requests, concurrency=args.concurrency),
-            run("signed-in home page, maple.localhost", tenant_port, "/", host="maple.localhost", cookie=cookie,
-                total=args.requests, concurrency=args.concurrency),
-            run("sign-in page, maple.localhost (anonymous)", tenant_port, "/accounts/login/", host="maple.localhost",
-                total=args.requests, concurrency=args.concurrency),
+            run(
+                "plain one-query view (no routing)",
+                plain_port,
+                "/plain",
+                host="localhost",
+                total=args.requests,
+                concurrency=args.concurrency,
+            ),
+            run(
+                "signed-in home page, maple.localhost",
+                tenant_port,
+                "/",
+                host="maple.localhost",
+                cookie=cookie,
+                total=args.requests,
+                concurrency=args.concurrency,
+            ),
+            run(
+                "sign-in page, maple.localhost (anonymous)",
+                tenant_port,
+                "/accounts/login/",
+                host="maple.localhost",
+                total=args.requests,
+                concurrency=args.concurrency,
+            ),
         ]
-        print(f"\n{args.requests} requests each, {args.concurrency} concurrent clients, gunicorn -w {args.workers}, "
-              f"{os.cpu_count()} cores")
+        print(
+            f"\n{args.requests} requests each, {args.concurrency} concurrent clients, gunicorn -w {args.workers}, "
+            f"{os.cpu_count()} cores"
+        )
         for result in results:
             print(result.line())
         plain, home = results[0], results[1]
-        print(f"\nhome page throughput = {home.rps / plain.rps:.0%} of the plain view; "
-              f"p50 {home.percentile(0.5) / plain.percentile(0.5):.2f}x")
+        print(
+            f"\nhome page throughput = {home.rps / plain.rps:.0%} of the plain view; "
+            f"p50 {home.percentile(0.5) / plain.percentile(0.5):.2f}x"
+        )
     finally:
         for server in servers:
             server.terminate()
