@@ -47,9 +47,9 @@ def _public_schema_between_tests() -> Iterator[None]:
 @pytest.fixture
 def cast(db: None) -> Any:
     """The fixed cast of STYLE.md, read back from the seeded database."""
-    from portal.demo.seed import seed_foundation
+    from portal.demo.seed import cast_load
 
-    return seed_foundation()
+    return cast_load()
 
 
 def host_of(organization: Any) -> str:
@@ -125,10 +125,10 @@ def committed(django_db_blocker: Any) -> Iterator[Any]:
     """Database access in autocommit, for tests whose data a worker or the browser's
     server must see; yields the cast. Such a test cleans up what it commits (and does
     not also ask for ``db`` or ``cast``, which would wrap it in a rolled-back transaction)."""
-    from portal.demo.seed import seed_foundation
+    from portal.demo.seed import cast_load
 
     with django_db_blocker.unblock():
-        yield seed_foundation()
+        yield cast_load()
 
 
 @pytest.fixture(scope="session")
