@@ -21,9 +21,10 @@ os.environ.setdefault("CELERY_QUEUE", f"continuum-test-{uuid.uuid4().hex[:8]}")
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
     from portal.demo.seed import seed_foundation
+    from portal.records.demo import seed_maria
 
     with django_db_blocker.unblock():
-        seed_foundation()
+        seed_maria(seed_foundation())
     yield
     # Worker and server processes may still hold a connection a moment after they exit;
     # end them so the test database can be dropped.
