@@ -57,3 +57,12 @@ def care_relationship_start(
         ends_at=ends_at,
         note=note,
     )
+
+
+@transaction.atomic
+def care_relationships_end_for_organization(*, organization: Any, ended_by: Any = None) -> int:
+    """End every open care relationship of an organization (offboarding). Returns how many."""
+    now = timezone.now()
+    return CareRelationship.objects.filter(organization=organization, ended_at__isnull=True).update(
+        ended_at=now, ended_by=ended_by
+    )

@@ -1,0 +1,31 @@
+"""The demo cast's accounts: terms accepted and a TOTP device with the documented demo secret.
+
+The secret is ``settings.DEMO_TOTP_KEY`` (RFC 6238's test key); ``manage.py demo_otp
+<email>`` prints the current code. Synthetic people only: never use it for real accounts.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.utils import timezone
+
+from portal.accounts.models import User
+from portal.accounts.services import demo_totp_device_ensure
+
+
+def demo_user_ready(*, user: User) -> None:
+    """Idempotent: terms accepted once, one demo device."""
+    if user.terms_accepted_version != settings.TERMS_VERSION:
+        user.terms_accepted_version = settings.TERMS_VERSION
+        user.terms_accepted_at = timezone.now()
+        user.save(update_fields=["terms_accepted_version", "terms_accepted_at"])
+    demo_totp_device_ensure(user=user)
+
+
+def demo_totp_code(*, user: User) -> str:
+    """The current 6-digit code of the user's demo device."""
+    from django_otp.oath import TOTP
+
+    device = demo_totp_device_ensure(user=user)
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    return f"{totp.token():0{device.digits}d}"
