@@ -240,7 +240,7 @@ def organization_step(request: HttpRequest, uuid: Any, step: str) -> HttpRespons
 
 
 @network_admin_required
-def export_download(request: HttpRequest, uuid: Any) -> HttpResponse:
+def export_download(request: HttpRequest, uuid: Any) -> Any:
     export = OrganizationExport.objects.select_related("organization").filter(uuid=uuid).first()
     if export is None or not Path(export.path).is_file():
         raise Http404("No such export.")

@@ -75,7 +75,7 @@ class InvitationAcceptForm(forms.Form):
             self.fields["password"].widget.attrs["autocomplete"] = "current-password"
 
     def clean(self) -> dict[str, Any]:
-        data = super().clean()
+        data = super().clean() or {}
         if not self.existing_account and data.get("password") != data.get("password_again"):
             self.add_error("password_again", "The two passwords differ.")
         if not data.get("accept_terms"):

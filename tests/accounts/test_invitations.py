@@ -20,7 +20,8 @@ def test_site_admin_invites_and_the_person_accepts_once(cast, sign_in, anonymous
     admin = sign_in(cast.users["maple_admin"], maple)
     with django_capture_on_commit_callbacks(execute=True):
         response = admin.post(
-            "/admin/users/invite/", {"email": "New.Nurse@Maple.example", "full_name": "Nia Nurse", "role": "nurse_navigator"}
+            "/admin/users/invite/",
+            {"email": "New.Nurse@Maple.example", "full_name": "Nia Nurse", "role": "nurse_navigator"},
         )
     assert response.status_code == 200
     invitation = Invitation.objects.get(organization=maple, email="new.nurse@maple.example")

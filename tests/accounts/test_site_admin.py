@@ -27,7 +27,9 @@ def test_four_actors_on_managing_a_user(cast, sign_in, anonymous, name, request_
     # Anonymous: to sign-in.
     assert anonymous(maple).post(url, data).status_code == 302
     # A site admin of another organization, at their own address: the same 404 as a missing page.
-    assert sign_in(cast.users["cedarvalley_admin"], cast.organizations["cedarvalley"]).post(url, data).status_code == 404
+    assert (
+        sign_in(cast.users["cedarvalley_admin"], cast.organizations["cedarvalley"]).post(url, data).status_code == 404
+    )
     # A member of Maple without the site-admin role.
     assert sign_in(cast.users["park"], maple).post(url, data).status_code == 404
     assert Membership.objects.filter(pk=target.pk).values("role", "status", "last_attested_at").get() == before
@@ -74,5 +76,7 @@ def test_deactivated_user_is_signed_out_and_refused(cast, sign_in, anonymous):
     park_session = sign_in(cast.users["park"], maple)
     sign_in(cast.users["maple_admin"], maple).post(f"/admin/users/{_target(cast).pk}/deactivate/")
     assert park_session.get("/").status_code == 302
-    refused = anonymous(maple).post("/accounts/login/", {"username": cast.users["park"].email, "password": DEMO_PASSWORD})
+    refused = anonymous(maple).post(
+        "/accounts/login/", {"username": cast.users["park"].email, "password": DEMO_PASSWORD}
+    )
     assert "do not have an active account" in refused.content.decode()

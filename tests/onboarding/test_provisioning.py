@@ -9,7 +9,13 @@ from tenants.provisioning import applied_migrations, expected_migrations, templa
 from tenants.services import organization_create, organization_provision
 from tenants.validators import npi_is_valid
 
-NEW = {"name": "Birch Street Primary Care", "kind": "primary_care", "slug": "birch", "city": "Birchwood", "npi": "1234567893"}
+NEW = {
+    "name": "Birch Street Primary Care",
+    "kind": "primary_care",
+    "slug": "birch",
+    "city": "Birchwood",
+    "npi": "1234567893",
+}
 
 
 def test_network_admin_creates_a_partner_with_its_schema_and_address(cast, sign_in):
