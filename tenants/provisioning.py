@@ -87,12 +87,33 @@ def schema_clone_from_template(schema_name: str) -> bool:
 
     ``clone_schema`` is one SQL statement: it leaves either a whole schema or none.
     """
-    if schema_exists(schema_name):
+    connection.set_schema_to_public()
+    if schema_exists(schema_name, case_sensitive=False):
         return False
     template_schema_ensure()
-    CloneSchema().clone_schema(template_schema_name(), schema_name, "DATA")
-    connection.set_schema_to_public()
+    _clone_function_ensure()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT clone_schema(%s, %s, 'DATA')", [template_schema_name(), schema_name])
     return True
+
+
+_clone_function_installed: set[str] = set()
+
+
+def _clone_function_ensure() -> None:
+    """django-tenants' ``clone_schema`` SQL function, (re)installed once per process and database.
+
+    ``CloneSchema.clone_schema`` re-creates this large function on every call (a third of
+    the time of a clone); it is the same function each time.
+    """
+    key = str(connection.settings_dict["NAME"])
+    if key in _clone_function_installed:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT to_regproc('public.clone_schema')")
+            if cursor.fetchone()[0] is not None:
+                return
+    CloneSchema()._create_clone_schema_function()
+    _clone_function_installed.add(key)
 
 
 def schema_create_by_migrating(schema_name: str) -> None:
@@ -101,3 +122,37 @@ def schema_create_by_migrating(schema_name: str) -> None:
         cursor.execute(f'CREATE SCHEMA "{schema_name}"')
     call_command("migrate_schemas", schema_name=schema_name, interactive=False, verbosity=0)
     connection.set_schema_to_public()
+
+
+def stale_schemas(schema_names: list[str], *, chunk: int = 400) -> list[str]:
+    """Which of these schemas lack any migration on disk. A couple of queries in all.
+
+    ``migrate_schemas`` pays about a second per schema (a migration executor per schema)
+    even with nothing to apply; this compares each schema's ``django_migrations`` with
+    the graph at once, so a deploy migrates only the schemas that are behind.
+    """
+    expected = sorted(f"{app}.{name}" for app, name in expected_migrations())
+    if not schema_names:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT table_schema FROM information_schema.tables "
+            "WHERE table_name = 'django_migrations' AND table_schema = ANY(%s)",
+            [schema_names],
+        )
+        with_table = {row[0] for row in cursor.fetchall()}
+        stale = [name for name in schema_names if name not in with_table]
+        present = [name for name in schema_names if name in with_table]
+        for start in range(0, len(present), chunk):
+            part = present[start : start + chunk]
+            selects = " UNION ALL ".join(
+                f'SELECT %s AS schema_name, count(*) AS applied FROM "{name}".django_migrations m '
+                f"JOIN expected e ON e.key = m.app || '.' || m.name"
+                for name in part
+            )
+            cursor.execute(
+                f"WITH expected(key) AS (SELECT unnest(%s::text[])) {selects}",  # noqa: S608 - names from our table
+                [expected, *part],
+            )
+            stale.extend(name for name, applied in cursor.fetchall() if applied < len(expected))
+    return stale
