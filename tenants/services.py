@@ -25,7 +25,7 @@ from tenants.models import (
     Provisioning,
     ProvisioningState,
 )
-from tenants.provisioning import schema_clone_from_template
+from tenants.provisioning import schema_clone_from_template, template_schema_ensure
 
 
 def network_ensure() -> Organization:
@@ -99,6 +99,7 @@ def organization_provision(*, organization: Organization) -> Provisioning:
     provisioning.save(update_fields=["attempts"])
     step = "schema"
     try:
+        template_schema_ensure()  # committed on its own when not inside a caller's transaction
         with transaction.atomic():
             schema_clone_from_template(organization.schema_name)
             _provisioning_state_set(provisioning, ProvisioningState.SCHEMA_READY)

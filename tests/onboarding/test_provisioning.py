@@ -128,3 +128,37 @@ def test_console_list_has_a_fixed_number_of_queries(cast, sign_in, django_assert
     client = sign_in(cast.users["network_admin"], cast.network)
     with django_assert_max_num_queries(12):
         assert client.get("/console/").status_code == 200
+
+
+def test_the_copy_has_the_templates_tables_indexes_constraints_and_sequences(db):
+    from tenants.provisioning import schema_clone_from_template, template_ddl
+
+    assert template_ddl()  # pg_dump is available here: the DDL path, not clone_schema()
+    assert schema_clone_from_template("org_copy_probe") is True
+    assert schema_clone_from_template("org_copy_probe") is False  # a retry finds it
+
+    def shape(schema):
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT c.relkind, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname = %s ORDER BY 1, 2",
+                [schema],
+            )
+            relations = cursor.fetchall()
+            cursor.execute(
+                "SELECT con.contype, con.conname FROM pg_constraint con JOIN pg_namespace n ON n.oid = con.connamespace "
+                "WHERE n.nspname = %s ORDER BY 1, 2",
+                [schema],
+            )
+            return relations, cursor.fetchall()
+
+    assert shape("org_copy_probe") == shape("org_template")
+    assert applied_migrations("org_copy_probe") == applied_migrations("org_template")
+    with schema_context("org_copy_probe"):
+        from django.db import connection as tenant_connection
+
+        with tenant_connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO django_migrations (app, name, applied) VALUES ('probe', 'x', now()) RETURNING id"
+            )
+            assert cursor.fetchone()[0] > max(1, len(applied_migrations("org_template")) - 1)  # sequence carried on
