@@ -155,7 +155,8 @@ def agreement_record(
     request: HttpRequest | None = None,
 ) -> Agreement:
     """Record (or replace) a signed agreement of a partner."""
-    agreement = Agreement.objects.filter(organization=organization, kind=kind).first()
+    agreement = Agreement.objects.select_for_update().filter(organization=organization, kind=kind).first()
+    is_new = agreement is None
     if agreement is None:
         agreement = Agreement(organization=organization, kind=kind)
     agreement.document = document
@@ -163,7 +164,10 @@ def agreement_record(
     agreement.signer_title = signer_title
     agreement.signed_on = signed_on
     agreement.recorded_by = recorded_by
-    agreement.save()
+    if is_new:
+        agreement.save()
+    else:
+        agreement.save(update_fields=["document", "signer_name", "signer_title", "signed_on", "recorded_by"])
     audit_record(
         action=AuditAction.ADMIN,
         actor=recorded_by,

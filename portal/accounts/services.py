@@ -173,7 +173,8 @@ def invitation_accept(
             if not user.is_active:
                 raise ValidationError("This account is disabled. Contact the site admin who invited you.")
             terms_accept(user=user)
-        membership = Membership.objects.filter(user=user, organization=locked.organization).first()
+        membership = Membership.objects.select_for_update().filter(user=user, organization=locked.organization).first()
+        is_new = membership is None
         if membership is None:
             membership = Membership(user=user, organization=locked.organization)
         membership.role = locked.role
@@ -181,7 +182,10 @@ def invitation_accept(
         membership.status = MembershipStatus.ACTIVE
         membership.status_changed_at = now
         membership.last_attested_at = now
-        membership.save()
+        if is_new:
+            membership.save()
+        else:
+            membership.save(update_fields=["role", "is_site_admin", "status", "status_changed_at", "last_attested_at"])
         locked.accepted_at = now
         locked.accepted_user = user
         locked.save(update_fields=["accepted_at", "accepted_user"])
