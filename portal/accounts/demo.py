@@ -22,11 +22,16 @@ def demo_user_ready(*, user: User) -> None:
     demo_totp_device_ensure(user=user)
 
 
-def demo_totp_code(*, user: User | None = None) -> str:
-    """The current 6-digit code of the demo secret (every demo device shares it; no query)."""
+def demo_totp_code(*, user: User | None = None, steps_ahead: int = 0) -> str:
+    """The current 6-digit code of the demo secret (every demo device shares it; no query).
+
+    ``steps_ahead=1`` gives the next 30-second code, which the device also accepts (its
+    tolerance is one step): useful when the current code was just used, since a code is
+    never accepted twice.
+    """
     from binascii import unhexlify
 
     from django_otp.oath import TOTP
 
-    totp = TOTP(unhexlify(settings.DEMO_TOTP_KEY), step=30, t0=0, digits=6, drift=0)
+    totp = TOTP(unhexlify(settings.DEMO_TOTP_KEY), step=30, t0=0, digits=6, drift=steps_ahead)
     return f"{totp.token():06d}"
