@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.http import Http404
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
@@ -54,6 +55,7 @@ class RoleSerializer(serializers.Serializer):
 class UserListView(APIView):
     permission_classes = [IsSiteAdminHere]
 
+    @extend_schema(operation_id="users_list", responses=MemberSerializer(many=True))
     def get(self, request: Request) -> Response:
         members = members_for_admin(organization=request.tenant, status=request.query_params.get("status", ""))
         return Response({"results": MemberSerializer(members, many=True).data})
@@ -63,6 +65,7 @@ class InvitationCreateView(APIView):
     permission_classes = [IsSiteAdminHere]
     serializer_class = InviteSerializer
 
+    @extend_schema(operation_id="users_invite", request=InviteSerializer, responses={201: InviteSerializer})
     def post(self, request: Request) -> Response:
         serializer = InviteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -94,9 +97,11 @@ class UserDetailView(APIView):
             raise Http404("Not found.")
         return membership
 
+    @extend_schema(operation_id="users_retrieve", responses=MemberSerializer)
     def get(self, request: Request, pk: int) -> Response:
         return Response(MemberSerializer(self._membership(request, pk)).data)
 
+    @extend_schema(operation_id="users_set_role", request=RoleSerializer, responses=MemberSerializer)
     def patch(self, request: Request, pk: int) -> Response:
         membership = self._membership(request, pk)
         serializer = RoleSerializer(data=request.data)
@@ -110,6 +115,7 @@ class UserDetailView(APIView):
 class UserDeactivateView(APIView):
     permission_classes = [IsSiteAdminHere]
 
+    @extend_schema(operation_id="users_deactivate", request=None, responses=MemberSerializer)
     def post(self, request: Request, pk: int) -> Response:
         membership = membership_for_admin(organization=request.tenant, pk=pk)
         if membership is None:

@@ -65,20 +65,6 @@ def home_summary_for(*, user: User, membership: Membership) -> dict[str, Any]:
     return summary
 
 
-def network_summary() -> dict[str, Any]:
-    from django.db.models import Count
-
-    from tenants.models import Organization, OrganizationKind
-
-    organizations = (
-        Organization.objects.exclude(kind=OrganizationKind.NETWORK)
-        .annotate(member_count=Count("memberships"))
-        .prefetch_related("domains")
-        .order_by("name")
-    )
-    return {"organizations": list(organizations)}
-
-
 def site_admin_membership(request: Any) -> Membership | None:
     """The request's membership if it is a site admin's at this organization, else None."""
     membership = getattr(request, "membership", None)
