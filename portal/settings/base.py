@@ -63,8 +63,9 @@ PUBLIC_SCHEMA_URLCONF = "portal.urls_public"
 ROOT_URLCONF = "portal.urls_tenant"
 # New organizations are cloned from this ready, migrated template schema.
 TENANT_BASE_SCHEMA = "org_template"
-# Provisioning clones the template (tenants.provisioning) and copies its django_migrations
-# rows with it, so no migration is replayed or faked per new organization.
+# Schemas are created by tenants.provisioning (a copy of the template, its django_migrations
+# rows included, so nothing is replayed or faked); django-tenants' own create_schema(),
+# if ever called, also clones the template rather than migrating.
 TENANT_CREATION_FAKES_MIGRATIONS = True
 DEFAULT_NOT_FOUND_TENANT_VIEW = "tenants.views.no_such_organization"
 TENANT_LIMIT_SET_CALLS = True
@@ -150,7 +151,7 @@ SESSION_COOKIE_NAME = "continuum_session"
 SESSION_COOKIE_DOMAIN = None
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
-SESSION_COOKIE_AGE = env_int("SESSION_IDLE_SECONDS", 30 * 60, minimum=1)
+SESSION_COOKIE_AGE = env_int("SESSION_IDLE_SECONDS", 30 * 60, minimum=60)
 SESSION_SAVE_EVERY_REQUEST = True  # the age above is an idle timeout
 CSRF_COOKIE_DOMAIN = None
 
@@ -186,10 +187,7 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "continuum")
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
-    "accounts-attestation-sweep": {"task": "portal.accounts.tasks.attestation_sweep", "schedule": 6 * 60 * 60},
-    "accounts-inactivity-sweep": {"task": "portal.accounts.tasks.inactivity_sweep", "schedule": 6 * 60 * 60},
-}
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
 CELERY_TIMEZONE = TIME_ZONE
 
 REST_FRAMEWORK = {
@@ -253,3 +251,11 @@ EXPORT_ROOT = Path(env_str("EXPORT_ROOT", str(BASE_DIR / ".data" / "exports")))
 # Lockout is per account (email) on purpose: one clinic's shared public IP address must not
 # lock everyone out; axes' hint to add the IP address does not fit that.
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+
+# Account lifecycle sweeps (portal/accounts/tasks.py); each acts once however often it runs.
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "accounts-attestation-sweep": {"task": "portal.accounts.tasks.attestation_sweep", "schedule": 6 * 60 * 60},
+        "accounts-inactivity-sweep": {"task": "portal.accounts.tasks.inactivity_sweep", "schedule": 6 * 60 * 60},
+    }
+)
