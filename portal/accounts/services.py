@@ -40,6 +40,9 @@ def invitation_link(*, organization: Any, token: str) -> str:
 def invitation_problems(*, organization: Any, email: str, role: str) -> dict[str, list[str]]:
     """What is wrong with inviting this email with this role here (empty when nothing)."""
     errors: dict[str, list[str]] = {}
+    if not getattr(organization, "accepts_logins", False):
+        errors["organization"] = [f"{organization.name} is {organization.get_status_display().lower()}: no new accounts."]
+        return errors
     try:
         validate_email(email)
     except ValidationError:

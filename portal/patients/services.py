@@ -61,8 +61,17 @@ def care_relationship_start(
 
 @transaction.atomic
 def care_relationships_end_for_organization(*, organization: Any, ended_by: Any = None) -> int:
-    """End every open care relationship of an organization (offboarding). Returns how many."""
-    now = timezone.now()
-    return CareRelationship.objects.filter(organization=organization, ended_at__isnull=True).update(
-        ended_at=now, ended_by=ended_by
-    )
+    """End every open care relationship of an organization (offboarding). Returns how many.
+
+    Each goes through ``care_relationship_end`` where this module has one, so whatever
+    follows an ending (derived permissions, audit) follows here too.
+    """
+    open_relationships = CareRelationship.objects.filter(organization=organization, ended_at__isnull=True)
+    end_one = globals().get("care_relationship_end")
+    if end_one is None:
+        return open_relationships.update(ended_at=timezone.now(), ended_by=ended_by)
+    count = 0
+    for relationship in open_relationships.select_related("organization", "patient"):
+        end_one(relationship=relationship, ended_by=ended_by)
+        count += 1
+    return count

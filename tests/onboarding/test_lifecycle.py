@@ -194,3 +194,22 @@ def test_lifecycle_steps_are_refused_to_everyone_but_network_admins(cast, sign_i
     maple.refresh_from_db()
     assert maple.status == "active"
     assert not Invitation.objects.filter(organization=maple).exists()
+
+
+def test_a_suspended_organization_gets_no_new_accounts(cast, sign_in):
+    import pytest
+    from django.core.exceptions import ValidationError
+
+    from tenants.services import organization_suspend
+
+    maple = cast.organizations["maple"]
+    organization_suspend(organization=maple, actor=cast.users["network_admin"])
+    maple.refresh_from_db()
+    with pytest.raises(ValidationError, match="suspended"):
+        invitation_create(organization=maple, email="new@maple.example", role="staff", invited_by=None)
+    console = sign_in(cast.users["network_admin"], cast.network)
+    response = console.post(
+        f"/console/organizations/{maple.uuid}/site-admins/", {"email": "new@maple.example", "role": "org_admin"}
+    )
+    assert "no new accounts" in response.content.decode()
+    assert not Invitation.objects.filter(organization=maple).exists()
