@@ -41,7 +41,9 @@ def invitation_problems(*, organization: Any, email: str, role: str) -> dict[str
     """What is wrong with inviting this email with this role here (empty when nothing)."""
     errors: dict[str, list[str]] = {}
     if not getattr(organization, "accepts_logins", False):
-        errors["organization"] = [f"{organization.name} is {organization.get_status_display().lower()}: no new accounts."]
+        errors["organization"] = [
+            f"{organization.name} is {organization.get_status_display().lower()}: no new accounts."
+        ]
         return errors
     try:
         validate_email(email)
