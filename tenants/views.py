@@ -18,7 +18,7 @@ from django.views.decorators.cache import never_cache
 from portal.accounts.services import invitation_create
 from tenants.addresses import absolute_url, organization_host
 from tenants.forms import AgreementForm, ConfirmForm, OrganizationCreateForm, SiteAdminInviteForm
-from tenants.models import Organization, OrganizationExport
+from tenants.models import Organization, OrganizationExport, OrganizationStatus
 from tenants.selectors import (
     onboarding_checklist,
     organization_for_console,
@@ -89,7 +89,8 @@ def organizations(request: HttpRequest) -> HttpResponse:
                 "host": organization_host(organization.slug),
             }
         )
-    return render(request, "tenants/console/organizations.html", {"rows": rows})
+    counts = {status: sum(1 for row in rows if row["org"].status == status) for status in OrganizationStatus.values}
+    return render(request, "tenants/console/organizations.html", {"rows": rows, "counts": counts})
 
 
 @network_admin_required

@@ -348,3 +348,10 @@ def browser_sign_in(page: Any, port: str, slug: str | None, email: str) -> None:
             if "/accounts/second-factor/" not in page.url:
                 break
             time.sleep(1.1)
+
+
+def pass_second_factor(client: Any, email: str) -> Any:
+    """After a real sign-in through the form: enter the demo cast's current TOTP code."""
+    from portal.accounts.demo import demo_totp_code
+
+    return client.post("/accounts/second-factor/", {"token": demo_totp_code()})

@@ -116,6 +116,8 @@ def test_only_network_admins_reach_the_console(cast, sign_in, anonymous):
     admin = sign_in(cast.users["network_admin"], cast.network)
     page = admin.get("/console/")
     assert page.status_code == 200 and "Cedar Valley Clinic" in page.content.decode()
+    active = Organization.objects.filter(status="active").exclude(kind="network").count()
+    assert f'id="count-active">{active}<' in page.content.decode()
     # A site admin at their own organization's address has no console there.
     grace = sign_in(cast.users["northfield_admin"], cast.organizations["northfield"])
     assert grace.get("/console/").status_code == 404
