@@ -16,6 +16,7 @@ from portal.accounts.demo import demo_user_ready
 from portal.accounts.models import Membership, User
 from portal.accounts.roles import MembershipStatus
 from portal.demo.cast import DEMO_PASSWORD, MARIA, NETWORK_ADMIN, ORGANIZATIONS, PEOPLE, Cast, synthetic_patients
+from portal.patients.access import chart_permissions_sync_all
 from portal.patients.models import CareRelationship, RelationshipKind
 from portal.patients.services import care_relationship_start, patient_identifier_ensure
 from tenants.models import Organization, OrganizationStatus
@@ -76,6 +77,7 @@ def seed_foundation() -> Cast:
             )
             cast.users[key] = user
         _seed_patients(cast)
+        chart_permissions_sync_all()
     return cast
 
 
