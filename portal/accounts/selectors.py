@@ -80,7 +80,15 @@ def members_for_admin(*, organization: Any, status: str = "", attestation_due_da
     from django.conf import settings
     from django.utils import timezone
 
-    members = Membership.objects.filter(organization=organization).select_related("user").order_by("user__full_name")
+    from django.db.models import Exists, OuterRef
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    members = (
+        Membership.objects.filter(organization=organization)
+        .select_related("user")
+        .annotate(has_second_factor=Exists(TOTPDevice.objects.filter(user=OuterRef("user"), confirmed=True)))
+        .order_by("user__full_name")
+    )
     if status:
         members = members.filter(status=status)
     if attestation_due_days is not None:
