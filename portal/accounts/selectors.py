@@ -78,9 +78,8 @@ def members_for_admin(*, organization: Any, status: str = "", attestation_due_da
     from datetime import timedelta
 
     from django.conf import settings
-    from django.utils import timezone
-
     from django.db.models import Exists, OuterRef
+    from django.utils import timezone
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
     members = (
