@@ -65,15 +65,52 @@ def home_summary_for(*, user: User, membership: Membership) -> dict[str, Any]:
     return summary
 
 
-def network_summary() -> dict[str, Any]:
-    from django.db.models import Count
+def site_admin_membership(request: Any) -> Membership | None:
+    """The request's membership if it is a site admin's at this organization, else None."""
+    membership = getattr(request, "membership", None)
+    if membership is None or not membership.is_admin:
+        return None
+    return membership
 
-    from tenants.models import Organization, OrganizationKind
 
-    organizations = (
-        Organization.objects.exclude(kind=OrganizationKind.NETWORK)
-        .annotate(member_count=Count("memberships"))
-        .prefetch_related("domains")
-        .order_by("name")
+def members_for_admin(*, organization: Any, status: str = "", attestation_due_days: int | None = None) -> Any:
+    """The organization's people, for its site admins (never another organization's)."""
+    from datetime import timedelta
+
+    from django.conf import settings
+    from django.db.models import Exists, OuterRef
+    from django.utils import timezone
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    members = (
+        Membership.objects.filter(organization=organization)
+        .select_related("user")
+        .annotate(has_second_factor=Exists(TOTPDevice.objects.filter(user=OuterRef("user"), confirmed=True)))
+        .order_by("user__full_name")
     )
-    return {"organizations": list(organizations)}
+    if status:
+        members = members.filter(status=status)
+    if attestation_due_days is not None:
+        cutoff = timezone.now() - timedelta(days=settings.ATTESTATION_DAYS - attestation_due_days)
+        members = members.filter(last_attested_at__lt=cutoff)
+    return members
+
+
+def membership_for_admin(*, organization: Any, pk: int) -> Membership | None:
+    return Membership.objects.select_related("user", "organization").filter(organization=organization, pk=pk).first()
+
+
+def pending_invitations(*, organization: Any) -> Any:
+    from django.utils import timezone
+
+    from portal.accounts.models import Invitation
+
+    return Invitation.objects.filter(
+        organization=organization, accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now()
+    ).select_related("invited_by")
+
+
+def bulk_invitation_for_admin(*, organization: Any, uuid: Any) -> Any:
+    from portal.accounts.models import BulkInvitation
+
+    return BulkInvitation.objects.filter(organization=organization, uuid=uuid).first()

@@ -12,6 +12,7 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from portal.accounts.demo import demo_user_ready
 from portal.accounts.models import Membership, User
 from portal.accounts.roles import MembershipStatus
 from portal.demo.cast import DEMO_PASSWORD, MARIA, NETWORK_ADMIN, ORGANIZATIONS, PEOPLE, Cast, synthetic_patients
@@ -41,6 +42,7 @@ def _user(email: str, full_name: str, credentials: str, **extra: object) -> User
             terms_accepted_version="",
             **extra,
         )
+    demo_user_ready(user=user)  # terms accepted, TOTP device with the demo secret (portal/accounts/demo.py)
     return user
 
 

@@ -289,3 +289,18 @@ def emergency_access_request(
             urgent=True,
         )
     return grant
+
+
+@transaction.atomic
+def care_relationships_end_for_organization(*, organization: Any, ended_by: Any = None) -> int:
+    """End every open care relationship of an organization (offboarding). Returns how many.
+
+    Each goes through ``care_relationship_end``, so derived permissions and the audit
+    trail follow as for any ending.
+    """
+    count = 0
+    open_relationships = CareRelationship.objects.filter(organization=organization, ended_at__isnull=True)
+    for relationship in open_relationships.select_related("organization", "patient"):
+        care_relationship_end(relationship=relationship, ended_by=ended_by)
+        count += 1
+    return count
