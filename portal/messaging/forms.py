@@ -59,4 +59,8 @@ class AddParticipantForm(forms.Form):
 
     def __init__(self, *args: object, recipients: dict[str, list[tuple[str, str]]], **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self.fields["recipient"].choices = [("People", recipients["people"]), ("Care teams", recipients["pools"])]
+        self.fields["recipient"].choices = [
+            ("", "— Choose a person or care team —"),
+            ("People", recipients["people"]),
+            ("Care teams", recipients["pools"]),
+        ]

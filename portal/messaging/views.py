@@ -86,7 +86,7 @@ def compose(request: HttpRequest) -> HttpResponse:
         (str(e.pk), f"{e.title} — {e.effective_at:%Y-%m-%d}")
         for e in selectors.registry_entries_for(user=request.user, organization=request.tenant, patient=patient)
     ]
-    form_kwargs = {"patients": _patient_choices(request), "recipients": recipients, "entries": entries}
+    form_kwargs: dict[str, Any] = {"patients": _patient_choices(request), "recipients": recipients, "entries": entries}
     refresh = request.method == "GET" or "refresh" in request.POST
     if refresh:
         initial = {"patient": str(patient.uuid) if patient else ""}

@@ -123,7 +123,7 @@ def deliveries_enqueue(*, delivery_ids: Iterable[int], countdown: int | None = N
     return sent
 
 
-KIND_LABELS = {
+KIND_LABELS: dict[str, str] = {
     Kind.MESSAGE: "a new secure message",
     Kind.REFERRAL: "an update on a referral",
     Kind.CARE_TASK: "an update on a care task",
