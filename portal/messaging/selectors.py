@@ -77,7 +77,19 @@ def inbox_threads(
 
 
 def unread_thread_count(*, user: Any, organization: Any) -> int:
-    return inbox_threads(user=user, organization=organization).filter(unread__gt=0).count()
+    """How many inbox threads hold a message from someone else that this person has not read."""
+    threads = visible_threads(user=user, organization=organization)
+    states = ReadState.objects.filter(thread=OuterRef("pk"), user=user)
+    last_read = Subquery(states.values("last_read_at")[:1])
+    newer = Message.objects.filter(
+        thread=OuterRef("pk"), created_at__gt=Coalesce(OuterRef("last_read"), Value(EPOCH))
+    ).exclude(sender=user)
+    return (
+        threads.exclude(Exists(states.filter(archived_at__isnull=False)))
+        .annotate(last_read=last_read)
+        .filter(Exists(newer))
+        .count()
+    )
 
 
 def thread_get_for_user(*, user: Any, organization: Any, thread_uuid: Any) -> Thread:

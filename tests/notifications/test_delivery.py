@@ -126,13 +126,14 @@ def test_the_broker_being_unreachable_never_raises_and_leaves_the_delivery_pendi
 
     okafor_writes_park(cast)
     delivery = _park_delivery(cast)
-    original = app.conf.broker_url
+    original, original_pool, original_producers = app.conf.broker_url, app._pool, app.amqp._producer_pool
     app.conf.broker_url = f"redis://127.0.0.1:{_closed_port()}/0"
-    app.pool.force_close_all()
+    app._pool = app.amqp._producer_pool = None  # pools of their own for the unreachable broker
     try:
         assert services.deliveries_enqueue(delivery_ids=[delivery.pk]) == 0
     finally:
-        app.conf.broker_url = original
-        app.pool.force_close_all()
+        if app._pool is not None:
+            app._pool.force_close_all()
+        app.conf.broker_url, app._pool, app.amqp._producer_pool = original, original_pool, original_producers
     delivery.refresh_from_db()
     assert delivery.status == DeliveryStatus.PENDING
