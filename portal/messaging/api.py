@@ -160,7 +160,6 @@ def _thread_out(request: Request, thread: Any) -> dict[str, Any]:
             object_id=thread.uuid,
             patient=thread.patient,
         )
-    thread.participants_list = selectors.thread_participants(thread=thread)
     data = {
         "uuid": thread.uuid,
         "subject": thread.subject,
@@ -183,11 +182,8 @@ class ThreadListCreate(MessagingView):
             archived=request.query_params.get("archived") in {"1", "true"},
             query=request.query_params.get("q", "")[:100],
         )
-        limit = (
-            min(int(request.query_params.get("limit", 50) or 50), 200)
-            if request.query_params.get("limit", "50").isdigit()
-            else 50
-        )
+        raw_limit = request.query_params.get("limit", "50")
+        limit = min(int(raw_limit), 200) if raw_limit.isdigit() and int(raw_limit) > 0 else 50
         return Response({"results": ThreadSummaryOut(threads[:limit], many=True).data})
 
     def post(self, request: Request) -> Response:

@@ -15,6 +15,7 @@ from django.views.decorators.http import require_POST
 
 from portal.notifications import selectors, services
 from portal.notifications.models import Channel, Kind
+from tenants.addresses import absolute_url, organization_host
 
 
 def _member(request: HttpRequest) -> Any:
@@ -28,7 +29,12 @@ def _member(request: HttpRequest) -> Any:
 def notification_list(request: HttpRequest) -> HttpResponse:
     _member(request)
     page = Paginator(selectors.notifications_for(user=request.user), 30).get_page(request.GET.get("page"))
-    context = {"page": page, "items": list(page.object_list), "unread": selectors.unread_count(user=request.user)}
+    items = list(page.object_list)
+    for item in items:  # a notification of another of the person's organizations opens at its address
+        item.href = item.link or "/"
+        if item.organization is not None and item.organization_id != request.tenant.pk:
+            item.href = absolute_url(organization_host(item.organization.slug), item.href)
+    context = {"page": page, "items": items, "unread": selectors.unread_count(user=request.user)}
     if request.htmx:  # type: ignore[attr-defined]
         return render(request, "notifications/partials/list.html", context)
     return render(request, "notifications/list.html", context)
