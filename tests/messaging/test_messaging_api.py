@@ -52,3 +52,11 @@ def test_api_bad_input_answers_400_with_errors(cast, sign_in):
     assert unknown.status_code == 400 and "nowhere" in json.dumps(unknown.json())
     not_json = okafor.post("/api/v1/threads/", "{", content_type="application/json")
     assert not_json.status_code == 400
+
+
+def test_the_api_schema_documents_the_messaging_routes(cast, sign_in):
+    park = sign_in(cast.users["park"], cast.organizations["maple"])
+    schema = park.get("/api/v1/schema/")
+    assert schema.status_code == 200
+    text = schema.content.decode()
+    assert "/api/v1/threads/{thread_uuid}/messages/" in text and "/api/v1/notifications/preferences/" in text

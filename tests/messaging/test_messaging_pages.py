@@ -195,3 +195,20 @@ def test_the_inbox_does_not_grow_queries_with_threads(cast, sign_in, django_asse
         response = park.get("/messages/")
     assert response.status_code == 200 and "Thread 11" in response.content.decode()
     assert Message.objects.count() >= 12
+
+
+def test_the_thread_page_does_not_grow_queries_with_messages(cast, sign_in, django_assert_max_num_queries):
+    from portal.messaging.services import message_reply
+
+    thread = okafor_writes_park(cast)
+    for n in range(10):
+        message_reply(
+            thread=thread,
+            sender=cast.users["park"] if n % 2 else cast.users["okafor"],
+            organization=cast.organizations["maple"] if n % 2 else cast.organizations["northfield"],
+            body=f"Message {n}",
+        )
+    okafor = sign_in(cast.users["okafor"], cast.organizations["northfield"])
+    with django_assert_max_num_queries(30):
+        response = okafor.get(f"/messages/{thread.uuid}/")
+    assert response.status_code == 200 and "Message 9" in response.content.decode()
