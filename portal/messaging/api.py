@@ -176,15 +176,24 @@ def _thread_out(request: Request, thread: Any) -> dict[str, Any]:
 
 class ThreadListCreate(MessagingView):
     def get(self, request: Request) -> Response:
-        threads = selectors.inbox_threads(
+        raw_limit = request.query_params.get("limit", "50")
+        limit = min(int(raw_limit), 200) if raw_limit.isdigit() and int(raw_limit) > 0 else 50
+        page, threads = selectors.inbox_page(
             user=request.user,
             organization=request.tenant,
+            page_number=request.query_params.get("page"),
+            per_page=limit,
             archived=request.query_params.get("archived") in {"1", "true"},
             query=request.query_params.get("q", "")[:100],
         )
-        raw_limit = request.query_params.get("limit", "50")
-        limit = min(int(raw_limit), 200) if raw_limit.isdigit() and int(raw_limit) > 0 else 50
-        return Response({"results": ThreadSummaryOut(threads[:limit], many=True).data})
+        return Response(
+            {
+                "count": page.paginator.count,
+                "page": page.number,
+                "pages": page.paginator.num_pages,
+                "results": ThreadSummaryOut(threads, many=True).data,
+            }
+        )
 
     def post(self, request: Request) -> Response:
         incoming = ThreadCreateIn(data=request.data)

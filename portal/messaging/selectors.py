@@ -39,10 +39,10 @@ def visible_threads(*, user: Any, organization: Any) -> QuerySet[Thread]:
     )
 
 
-def inbox_threads(
+def inbox_base(
     *, user: Any, organization: Any, archived: bool = False, query: str = "", urgent_only: bool = False
 ) -> QuerySet[Thread]:
-    """The inbox, newest first, with each thread's unread count and the last message."""
+    """The inbox's threads, newest first, without per-thread figures (cheap to count and page)."""
     threads = visible_threads(user=user, organization=organization)
     states = ReadState.objects.filter(thread=OuterRef("pk"), user=user)
     is_archived = Exists(states.filter(archived_at__isnull=False))
@@ -54,6 +54,12 @@ def inbox_threads(
         threads = threads.filter(
             Q(subject__icontains=query) | Q(pk__in=Message.objects.filter(body__icontains=query).values("thread_id"))
         )
+    return threads.order_by("-last_message_at", "-pk")
+
+
+def inbox_annotate(threads: QuerySet[Thread], *, user: Any) -> QuerySet[Thread]:
+    """Each thread's unread count (messages of others since this person last read it) and last message."""
+    states = ReadState.objects.filter(thread=OuterRef("pk"), user=user)
     last_read = Subquery(states.values("last_read_at")[:1])
     unread = (
         Message.objects.filter(thread=OuterRef("pk"), created_at__gt=Coalesce(OuterRef("last_read"), Value(EPOCH)))
@@ -72,8 +78,35 @@ def inbox_threads(
             last_sender=Subquery(last.values("sender__full_name")[:1]),
         )
         .select_related("patient")
-        .order_by("-last_message_at")
     )
+
+
+def inbox_threads(
+    *, user: Any, organization: Any, archived: bool = False, query: str = "", urgent_only: bool = False
+) -> QuerySet[Thread]:
+    """The inbox, newest first, with each thread's unread count and the last message."""
+    base = inbox_base(user=user, organization=organization, archived=archived, query=query, urgent_only=urgent_only)
+    return inbox_annotate(base, user=user)
+
+
+def inbox_page(
+    *,
+    user: Any,
+    organization: Any,
+    page_number: Any = 1,
+    per_page: int = 25,
+    archived: bool = False,
+    query: str = "",
+    urgent_only: bool = False,
+) -> tuple[Any, list[Thread]]:
+    """One page of the inbox: page the threads first, then work out figures for that page only."""
+    from django.core.paginator import Paginator
+
+    base = inbox_base(user=user, organization=organization, archived=archived, query=query, urgent_only=urgent_only)
+    page = Paginator(base.values_list("pk", flat=True), per_page).get_page(page_number)
+    ids = list(page.object_list)
+    threads = list(inbox_annotate(Thread.objects.filter(pk__in=ids), user=user).order_by("-last_message_at", "-pk"))
+    return page, threads
 
 
 def unread_thread_count(*, user: Any, organization: Any) -> int:

@@ -7,7 +7,6 @@ from typing import Any
 from django.contrib import messages as flash
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
@@ -44,13 +43,17 @@ def inbox(request: HttpRequest) -> HttpResponse:
     archived = request.GET.get("box") == "archived"
     query = request.GET.get("q", "")[:100]
     urgent_only = request.GET.get("urgent") == "1"
-    threads = selectors.inbox_threads(
-        user=request.user, organization=request.tenant, archived=archived, query=query, urgent_only=urgent_only
+    page, threads = selectors.inbox_page(
+        user=request.user,
+        organization=request.tenant,
+        page_number=request.GET.get("page"),
+        archived=archived,
+        query=query,
+        urgent_only=urgent_only,
     )
-    page = Paginator(threads, 25).get_page(request.GET.get("page"))
     context = {
         "page": page,
-        "threads": list(page.object_list),
+        "threads": threads,
         "archived": archived,
         "query": query,
         "urgent_only": urgent_only,
