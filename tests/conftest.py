@@ -21,9 +21,10 @@ os.environ.setdefault("CELERY_QUEUE", f"continuum-test-{uuid.uuid4().hex[:8]}")
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
     from portal.demo.seed import seed_foundation
+    from portal.records.demo import seed_maria
 
     with django_db_blocker.unblock():
-        seed_foundation()
+        seed_maria(seed_foundation())
     yield
     # Worker and server processes may still hold a connection a moment after they exit;
     # end them so the test database can be dropped.
@@ -47,9 +48,9 @@ def _public_schema_between_tests() -> Iterator[None]:
 @pytest.fixture
 def cast(db: None) -> Any:
     """The fixed cast of STYLE.md, read back from the seeded database."""
-    from portal.demo.seed import seed_foundation
+    from portal.demo.seed import cast_load
 
-    return seed_foundation()
+    return cast_load()
 
 
 def host_of(organization: Any) -> str:
@@ -147,10 +148,10 @@ def committed(django_db_blocker: Any) -> Iterator[Any]:
     """Database access in autocommit, for tests whose data a worker or the browser's
     server must see; yields the cast. Such a test cleans up what it commits (and does
     not also ask for ``db`` or ``cast``, which would wrap it in a rolled-back transaction)."""
-    from portal.demo.seed import seed_foundation
+    from portal.demo.seed import cast_load
 
     with django_db_blocker.unblock():
-        yield seed_foundation()
+        yield cast_load()
 
 
 @pytest.fixture(scope="session")

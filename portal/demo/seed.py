@@ -160,3 +160,22 @@ def seed_all() -> Cast:
             continue
         module.seed(cast)
     return cast
+
+
+def cast_load() -> Cast:
+    """The seeded cast, read back without writing anything (for tests)."""
+    from portal.patients.models import PatientIdentifier
+
+    cast = Cast()
+    cast.network = Organization.objects.get(schema_name="public")
+    by_slug = {org.slug: org for org in Organization.objects.filter(slug__in=[o[0] for o in ORGANIZATIONS])}
+    cast.organizations = {slug: by_slug[slug] for slug, *_ in ORGANIZATIONS}
+    emails = {person[1]: person[0] for person in PEOPLE}
+    emails[NETWORK_ADMIN[1]] = NETWORK_ADMIN[0]
+    for user in User.objects.filter(email__in=emails):
+        cast.users[emails[user.email]] = user
+    maria = PatientIdentifier.objects.select_related("patient").get(
+        organization=cast.organizations["northfield"], mrn="NCI-100234"
+    )
+    cast.patients["maria"] = maria.patient
+    return cast

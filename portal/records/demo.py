@@ -95,6 +95,12 @@ def _cbc(days_ago: int, hgb: str, wbc: str, plt: str, anc: str) -> list[tuple[st
 
 
 def seed(cast: Any) -> None:
+    seed_maria(cast)
+    seed_panel(cast)
+
+
+def seed_maria(cast: Any) -> None:
+    """Maria Alvarez's record at Northfield (oncology) and Maple (primary care)."""
     maria = cast.patients["maria"]
     _items(
         cast,
@@ -281,7 +287,10 @@ def seed(cast: Any) -> None:
             ),
         ],
     )
-    # Lighter records for the rest of the panel, so every chart shows something.
+
+
+def seed_panel(cast: Any) -> None:
+    """Lighter records for the rest of the panel, so every chart shows something."""
     rng = random.Random(7)
     diagnoses = [
         ("Diffuse large B-cell lymphoma", "C83.30", "III", "R-CHOP"),
