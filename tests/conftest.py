@@ -154,8 +154,53 @@ def committed(django_db_blocker: Any) -> Iterator[Any]:
         yield cast_load()
 
 
+class MailSink:
+    """A real SMTP server on 127.0.0.1 (aiosmtpd) that keeps what it receives."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.messages: list[dict[str, Any]] = []
+        self.lock = threading.Lock()
+        self.host = "127.0.0.1"
+        self.port = 0
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        content = (
+            envelope.content.decode("utf-8", "replace") if isinstance(envelope.content, bytes) else envelope.content
+        )
+        with self.lock:
+            self.messages.append({"to": list(envelope.rcpt_tos), "content": content})
+        return "250 Message accepted for delivery"
+
+    def to(self, address: str) -> list[dict[str, Any]]:
+        with self.lock:
+            return [m for m in self.messages if address in m["to"]]
+
+    def clear(self) -> None:
+        with self.lock:
+            self.messages.clear()
+
+
 @pytest.fixture(scope="session")
-def celery_worker(django_db_setup: None, django_db_blocker: Any) -> Iterator[Any]:
+def mail_sink() -> Iterator[MailSink]:
+    """The suite's own SMTP server; the worker (and tests that ask) send email to it."""
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    sink = MailSink()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        sink.port = probe.getsockname()[1]
+    controller = Controller(sink, hostname=sink.host, port=sink.port)
+    controller.start()
+    yield sink
+    controller.stop()
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup: None, django_db_blocker: Any, mail_sink: MailSink) -> Iterator[Any]:
     """A real Celery worker process consuming the suite's own queue on the test database."""
     import subprocess
     import sys
@@ -165,6 +210,8 @@ def celery_worker(django_db_setup: None, django_db_blocker: Any) -> Iterator[Any
 
     with django_db_blocker.unblock():
         env = _process_env()
+    env["EMAIL_BACKEND"] = "django.core.mail.backends.smtp.EmailBackend"
+    env["EMAIL_HOST"], env["EMAIL_PORT"] = mail_sink.host, str(mail_sink.port)
     name = f"test-{uuid.uuid4().hex[:8]}@%h"
     process = subprocess.Popen(
         [

@@ -191,6 +191,17 @@ CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "continuum")
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "care-relationships-sync": {"task": "portal.patients.tasks.care_relationships_sync", "schedule": 300.0},
 }
+# Notifications: deliveries left pending (broker or worker down) go out again; the daily digest.
+CELERY_BEAT_SCHEDULE["notifications-resend-pending"] = {
+    "task": "portal.notifications.tasks.deliveries_resend_pending",
+    "schedule": 60.0,
+    "options": {"headers": {"_schema_name": "public"}},
+}
+CELERY_BEAT_SCHEDULE["notifications-digests"] = {
+    "task": "portal.notifications.tasks.digests_send",
+    "schedule": 15 * 60.0,
+    "options": {"headers": {"_schema_name": "public"}},
+}
 CELERY_TIMEZONE = TIME_ZONE
 
 REST_FRAMEWORK = {
