@@ -269,7 +269,15 @@ SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 # Account lifecycle sweeps (portal/accounts/tasks.py); each acts once however often it runs.
 CELERY_BEAT_SCHEDULE.update(
     {
-        "accounts-attestation-sweep": {"task": "portal.accounts.tasks.attestation_sweep", "schedule": 6 * 60 * 60},
-        "accounts-inactivity-sweep": {"task": "portal.accounts.tasks.inactivity_sweep", "schedule": 6 * 60 * 60},
+        "accounts-attestation-sweep": {
+            "task": "portal.accounts.tasks.attestation_sweep",
+            "schedule": 6 * 60 * 60.0,
+            "options": {"headers": {"_schema_name": "public"}},
+        },
+        "accounts-inactivity-sweep": {
+            "task": "portal.accounts.tasks.inactivity_sweep",
+            "schedule": 6 * 60 * 60.0,
+            "options": {"headers": {"_schema_name": "public"}},
+        },
     }
 )
