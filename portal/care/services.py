@@ -540,3 +540,123 @@ def escalation_record(
     except IntegrityError:
         return False
     return True
+
+
+# Days before a step is overdue, and how many more before it reaches the navigators.
+REFERRAL_RECEIVE_DAYS = 2
+REFERRAL_ACCEPT_DAYS = 5
+OCCURRENCE_GRACE_DAYS = 1
+HANDOFF_ACK_DAYS = 7
+LEVEL_2_AFTER_DAYS = 2
+
+
+def _navigators(*organizations: Any) -> list[Any]:
+    from portal.accounts.roles import NAVIGATOR_ROLES
+
+    return [
+        m.user
+        for m in Membership.objects.active()
+        .select_related("user")
+        .filter(organization__in=[o for o in organizations if o is not None], role__in=NAVIGATOR_ROLES)
+    ]
+
+
+def _escalate(
+    *,
+    object_type: str,
+    obj: Any,
+    overdue_since: dt.datetime,
+    now: dt.datetime,
+    reason: str,
+    organization: Any,
+    owners: list[Any],
+    navigators: list[Any],
+    link: str,
+) -> int:
+    sent = 0
+    if (
+        overdue_since <= now
+        and not Escalation.objects.filter(object_type=object_type, object_id=obj.pk, level=1).exists()
+    ):
+        sent += escalation_record(
+            object_type=object_type,
+            object_id=obj.pk,
+            level=1,
+            reason=reason,
+            organization=organization,
+            recipients=owners,
+            link=link,
+        )
+    if (
+        overdue_since + dt.timedelta(days=LEVEL_2_AFTER_DAYS) <= now
+        and not Escalation.objects.filter(object_type=object_type, object_id=obj.pk, level=2).exists()
+    ):
+        sent += escalation_record(
+            object_type=object_type,
+            object_id=obj.pk,
+            level=2,
+            reason=reason,
+            organization=organization,
+            recipients=navigators,
+            link=link,
+        )
+    return sent
+
+
+def escalations_run(*, now: dt.datetime | None = None) -> int:
+    """Find overdue steps and escalate each level once. Returns how many escalations were recorded."""
+    now = now or timezone.now()
+    count = 0
+    day = dt.timedelta(days=1)
+    for referral in Referral.objects.filter(state__in=[ReferralState.REQUESTED, ReferralState.RECEIVED]).select_related(
+        "receiving_organization", "referring_organization"
+    ):
+        if referral.state == ReferralState.REQUESTED:
+            since, reason = referral.created_at + REFERRAL_RECEIVE_DAYS * day, "referral not received"
+        else:
+            since, reason = referral.created_at + REFERRAL_ACCEPT_DAYS * day, "referral not accepted"
+        receiver = referral.receiving_organization
+        count += _escalate(
+            object_type="referral",
+            obj=referral,
+            overdue_since=since,
+            now=now,
+            reason=reason,
+            organization=receiver,
+            owners=_navigators_and_clinicians(receiver),
+            navigators=_navigators(receiver, referral.referring_organization) + [referral.referred_by],
+            link=f"/care/referrals/{referral.uuid}/",
+        )
+    occurrences = TaskOccurrence.objects.filter(
+        done_at__isnull=True, task__status=TaskStatus.OPEN, due_at__lte=now - OCCURRENCE_GRACE_DAYS * day
+    ).select_related("task__owner_organization", "task__creating_organization", "task__owner_user", "task__created_by")
+    for occurrence in occurrences:
+        task = occurrence.task
+        owner_org = task.owner_organization
+        count += _escalate(
+            object_type="occurrence",
+            obj=occurrence,
+            overdue_since=occurrence.due_at + OCCURRENCE_GRACE_DAYS * day,
+            now=now,
+            reason="care task result missing",
+            organization=owner_org,
+            owners=[task.owner_user] if task.owner_user else _navigators_and_clinicians(owner_org),
+            navigators=_navigators(owner_org, task.creating_organization),
+            link=f"/care/tasks/{task.uuid}/",
+        )
+    for handoff in Handoff.objects.filter(acknowledged_at__isnull=True).select_related(
+        "to_organization", "from_organization", "to_user"
+    ):
+        receiver = handoff.to_organization
+        count += _escalate(
+            object_type="handoff",
+            obj=handoff,
+            overdue_since=handoff.sent_at + HANDOFF_ACK_DAYS * day,
+            now=now,
+            reason="hand-off not acknowledged",
+            organization=receiver,
+            owners=[handoff.to_user] if handoff.to_user else _navigators_and_clinicians(receiver),
+            navigators=_navigators(receiver, handoff.from_organization),
+            link=f"/care/handoffs/{handoff.uuid}/",
+        )
+    return count
