@@ -190,6 +190,19 @@ def handoff_prefill(*, patient: NetworkPatient) -> dict[str, Any]:
     return {"treatment_summary": "\n".join(lines), "items": items, "entries": entries}
 
 
+def pcp_of_record(*, patient: NetworkPatient, organization: Any) -> Any:
+    """The clinician of the organization's active care relationship with the patient, if named."""
+    from portal.patients.models import CareRelationship
+
+    relationship = (
+        CareRelationship.objects.active()
+        .filter(patient=patient, organization=organization, clinician__isnull=False)
+        .select_related("clinician")
+        .first()
+    )
+    return relationship.clinician if relationship else None
+
+
 # --- The chart ------------------------------------------------------------------------
 
 

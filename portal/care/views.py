@@ -379,7 +379,7 @@ def handoff_new(request: HttpRequest) -> HttpResponse:
                     kind=data["kind"],
                     treatment_summary=data["treatment_summary"],
                     items=items,
-                    to_user=_pcp_of_record(patient, data["to_organization"]),
+                    to_user=selectors.pcp_of_record(patient=patient, organization=data["to_organization"]),
                 )
             except ValidationError as error:
                 for name, errors in error.message_dict.items():
@@ -410,18 +410,6 @@ def _uuid_or_404(value: Any) -> Any:
         return uuid.UUID(str(value))
     except ValueError as error:
         raise Http404("No such patient") from error
-
-
-def _pcp_of_record(patient: Any, organization: Any) -> Any:
-    from portal.patients.models import CareRelationship
-
-    relationship = (
-        CareRelationship.objects.active()
-        .filter(patient=patient, organization=organization, clinician__isnull=False)
-        .select_related("clinician")
-        .first()
-    )
-    return relationship.clinician if relationship else None
 
 
 @clinical_member
