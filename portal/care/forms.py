@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 
 from portal.care.models import CHECKLIST_ITEMS, HANDOFF_SECTIONS, HandoffKind, Priority, Responsible
+from portal.patients.models import NetworkPatient
 from tenants.models import Organization, OrganizationKind, OrganizationStatus
 
 
@@ -19,8 +20,8 @@ def _partner_organizations(current: Any) -> Any:
 
 
 class ReferralForm(forms.Form):
-    patient = forms.ModelChoiceField(queryset=None, to_field_name="uuid")  # type: ignore[arg-type]
-    receiving_organization = forms.ModelChoiceField(queryset=None, label="Refer to")  # type: ignore[arg-type]
+    patient = forms.ModelChoiceField(queryset=NetworkPatient.objects.none(), to_field_name="uuid")
+    receiving_organization = forms.ModelChoiceField(queryset=Organization.objects.none(), label="Refer to")
     specialty = forms.CharField(max_length=100, label="Referred for", help_text="e.g. Hematology/oncology consult")
     reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False, label="Clinical question")
     priority = forms.ChoiceField(choices=Priority.choices, initial=Priority.ROUTINE)
@@ -49,8 +50,8 @@ RECURRENCE_CHOICES = [("once", "Once, by the due date"), ("weekly", "Repeating")
 
 
 class CareTaskForm(forms.Form):
-    patient = forms.ModelChoiceField(queryset=None, to_field_name="uuid")  # type: ignore[arg-type]
-    owner_organization = forms.ModelChoiceField(queryset=None, label="Done by")  # type: ignore[arg-type]
+    patient = forms.ModelChoiceField(queryset=NetworkPatient.objects.none(), to_field_name="uuid")
+    owner_organization = forms.ModelChoiceField(queryset=Organization.objects.none(), label="Done by")
     title = forms.CharField(max_length=200, label="Test or task", help_text="e.g. CBC with differential")
     code = forms.CharField(max_length=64, required=False, label="LOINC code")
     instructions = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
@@ -73,7 +74,7 @@ class LinkResultForm(forms.Form):
 
 class HandoffForm(forms.Form):
     kind = forms.ChoiceField(choices=HandoffKind.choices)
-    to_organization = forms.ModelChoiceField(queryset=None, label="Hand off to")  # type: ignore[arg-type]
+    to_organization = forms.ModelChoiceField(queryset=Organization.objects.none(), label="Hand off to")
     treatment_summary = forms.CharField(widget=forms.Textarea(attrs={"rows": 5}))
 
     def __init__(self, *args: Any, organization: Any, **kwargs: Any) -> None:

@@ -72,8 +72,9 @@ def scorecard(*, organization: Any = None, start: dt.date, end: dt.date) -> dict
             Q(task__owner_organization=organization) | Q(task__creating_organization=organization)
         )
         handoffs = handoffs.filter(Q(from_organization=organization) | Q(to_organization=organization))
-    rows = list(
-        referrals.values(
+    rows: list[dict[str, Any]] = [
+        dict(row)
+        for row in referrals.values(
             "state",
             "created_at",
             "received_at",
@@ -83,7 +84,7 @@ def scorecard(*, organization: Any = None, start: dt.date, end: dt.date) -> dict
             "closed_at",
             "receiving_organization__name",
         )
-    )
+    ]
     now = timezone.now()
     occurrence_rows = list(occurrences.filter(task__status=TaskStatus.OPEN).values("due_at", "done_at"))
     occurrence_rows += list(
