@@ -7,7 +7,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from portal.care.models import CareTask, Handoff, HandoffKind, Referral
+from portal.care.models import CareTask, Handoff, HandoffKind, Referral, ReferralEvent
 from portal.care.selectors import handoff_prefill
 from portal.care.services import (
     care_task_create,
@@ -27,6 +27,27 @@ OTHER_STEPS = [
 ]
 
 
+def _backdate(referral: Referral, days_ago: int) -> None:
+    """Spread a demo referral's steps over the past days, one day apart (demo data only)."""
+    start = timezone.now() - dt.timedelta(days=days_ago)
+    moments = {}
+    for index, event in enumerate(referral.events.order_by("at", "pk")):
+        moment = start + dt.timedelta(days=index, hours=index * 3)
+        ReferralEvent.objects.filter(pk=event.pk).update(at=moment)
+        moments[event.action] = moment
+    fields = {
+        "created_at": "request",
+        "received_at": "receive",
+        "accepted_at": "accept",
+        "declined_at": "decline",
+        "scheduled_at": "schedule",
+    }
+    Referral.objects.filter(pk=referral.pk).update(
+        **{field: moments[action] for field, action in fields.items() if action in moments},
+        updated_at=max(moments.values()),
+    )
+
+
 def seed(cast: Any) -> None:
     orgs, users = cast.organizations, cast.users
     maria = cast.patients["maria"]
@@ -43,7 +64,7 @@ def seed(cast: Any) -> None:
             reason="Enlarged cervical lymph nodes for six weeks; night sweats.",
             checklist=["pathology", "imaging", "insurance"],
         )
-        Referral.objects.filter(pk=referral.pk).update(created_at=now - dt.timedelta(days=1))
+        _backdate(referral, 1)
 
     # Other Maple patients referred to Northfield, at various steps.
     maple_patient_ids = (
@@ -72,7 +93,7 @@ def seed(cast: Any) -> None:
             referral = referral_transition(
                 referral=referral, action=action, user=users["navarro"], organization=northfield, **extra
             )
-        Referral.objects.filter(pk=referral.pk).update(created_at=now - dt.timedelta(days=days_ago))
+        _backdate(referral, days_ago)
 
     # Northfield asks Maple for a CBC twice a week for three weeks after a chemotherapy cycle.
     if not CareTask.objects.filter(

@@ -30,15 +30,15 @@ class Chart:
     unit: str
     bars: list[Bar] = field(default_factory=list)
     height: int = 0
-    label_width: int = 190
-    plot_width: int = 330
+    label_width: int = 150
+    plot_width: int = 160
 
     def layout(self) -> Chart:
         top = max((bar.value for bar in self.bars), default=0) or 1
         for index, bar in enumerate(self.bars):
-            bar.y = 8 + index * 34
+            bar.y = 6 + index * 30
             bar.width = round(self.plot_width * bar.value / top, 1) if bar.value else 0
-        self.height = 16 + 34 * len(self.bars)
+        self.height = 12 + 30 * len(self.bars)
         return self
 
 
