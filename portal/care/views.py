@@ -127,7 +127,52 @@ def referral_new(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, "Referral sent.")
             return redirect("care:referral_detail", referral_uuid=referral.uuid)
-    return render(request, "care/referral_form.html", {"form": form, "tab": "outbound"})
+    entries: list[RegistryEntry] = []
+    chosen = request.POST.get("patient") or request.GET.get("patient")
+    patient = patients.filter(uuid=chosen).first() if chosen and _is_uuid(chosen) else None
+    if patient is not None:
+        entries = list(
+            RegistryEntry.objects.filter(patient=patient, kind__in=ATTACHABLE_KINDS)
+            .exclude(status="withdrawn")
+            .select_related("organization")
+            .order_by("-effective_at")[:30]
+        )
+        audit_record(
+            action=AuditAction.READ,
+            request=request,
+            object_type="registry_entries",
+            patient=patient,
+            detail={"purpose": "referral attachments"},
+        )
+    return render(
+        request,
+        "care/referral_form.html",
+        {"form": form, "entries": entries, "attached": request.POST.getlist("attachments"), "tab": "outbound"},
+    )
+
+
+ATTACHABLE_KINDS = [
+    "pathology_report",
+    "imaging_report",
+    "lab_result",
+    "cancer_diagnosis",
+    "consult_note",
+    "note",
+    "treatment",
+    "medication",
+    "problem",
+    "discharge",
+]
+
+
+def _is_uuid(value: str) -> bool:
+    import uuid
+
+    try:
+        uuid.UUID(value)
+    except ValueError:
+        return False
+    return True
 
 
 @clinical_member

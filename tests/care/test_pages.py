@@ -277,3 +277,39 @@ def test_lists_refuse_anonymous_and_roleless(cast, sign_in, anonymous, path):
     assert anonymous(maple).get(path).status_code == 302
     assert sign_in(cast.users["maple_admin"], maple).get(path).status_code == 404
     assert sign_in(cast.users["park"], maple).get(path).status_code == 200
+
+
+def test_new_referral_attaches_entries_of_the_record(cast, sign_in):
+    maria = cast.patients["maria"]
+    pathology = entry(maria, cast.organizations["stbrendans"], "pathology_report", code="", title="Lymph node biopsy")
+    client = sign_in(cast.users["park"], cast.organizations["maple"])
+    form = client.get(f"/care/referrals/new/?patient={maria.uuid}")
+    assert b"Lymph node biopsy" in form.content
+    client.post(
+        "/care/referrals/new/",
+        {
+            "patient": str(maria.uuid),
+            "receiving_organization": cast.organizations["northfield"].pk,
+            "specialty": "Hematology consult",
+            "priority": "routine",
+            "attachments": [str(pathology.uuid)],
+        },
+    )
+    referral = Referral.objects.get(patient=maria)
+    assert list(referral.attachments.all()) == [pathology]
+    nina = sign_in(cast.users["navarro"], cast.organizations["northfield"])
+    assert b"Lymph node biopsy" in nina.get(f"/care/referrals/{referral.uuid}/").content
+
+
+def test_patient_care_partial_renders_the_items_for_the_chart(cast):
+    from django.template.loader import render_to_string
+
+    from portal.care.selectors import care_items_for_patient
+
+    maple_to_northfield(cast)
+    _handoff(cast)
+    care = care_items_for_patient(
+        user=cast.users["park"], organization=cast.organizations["maple"], patient=cast.patients["maria"]
+    )
+    html = render_to_string("care/partials/patient_care.html", {"care": care})
+    assert "Hematology/oncology consult" in html and "Survivorship care plan" in html and "Requested" in html
