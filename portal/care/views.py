@@ -338,6 +338,14 @@ def task_detail(request: HttpRequest, task_uuid: Any) -> HttpResponse:
     task = selectors.task_get_for_user(user=request.user, organization=org, task_uuid=task_uuid)
     form = forms.LinkResultForm(request.POST or None)
     status = 200
+    if request.method == "POST" and request.POST.get("cancel_task"):
+        try:
+            services.care_task_cancel(task=task, user=request.user, organization=org)
+        except PermissionDenied as error:
+            messages.error(request, str(error))
+        else:
+            messages.success(request, "Care task cancelled.")
+        return redirect("care:task_detail", task_uuid=task.uuid)
     if request.method == "POST":
         if form.is_valid():
             occurrence = selectors.occurrence_get_for_user(
@@ -377,6 +385,7 @@ def task_detail(request: HttpRequest, task_uuid: Any) -> HttpResponse:
             "occurrences": occurrences,
             "results": list(selectors.results_to_link(task=task)),
             "may_link": org.pk in (task.owner_organization_id, task.creating_organization_id),
+            "may_cancel": org.pk == task.creating_organization_id and task.status == "open",
             "form": form,
             "tab": "tasks",
         },

@@ -313,3 +313,16 @@ def test_patient_care_partial_renders_the_items_for_the_chart(cast):
     )
     html = render_to_string("care/partials/patient_care.html", {"care": care})
     assert "Hematology/oncology consult" in html and "Survivorship care plan" in html and "Requested" in html
+
+
+def test_the_creator_cancels_a_task_from_its_page_and_the_owner_cannot(cast, sign_in):
+    task = _task(cast)
+    url = f"/care/tasks/{task.uuid}/"
+    park = sign_in(cast.users["park"], cast.organizations["maple"])
+    assert b"Cancel this task" not in park.get(url).content
+    park.post(url, {"cancel_task": "1"})
+    assert CareTask.objects.get(pk=task.pk).status == "open"
+    okafor = sign_in(cast.users["okafor"], cast.organizations["northfield"])
+    assert b"Cancel this task" in okafor.get(url).content
+    okafor.post(url, {"cancel_task": "1"})
+    assert CareTask.objects.get(pk=task.pk).status == "cancelled"

@@ -226,3 +226,18 @@ def test_an_unreceived_referral_and_an_unacknowledged_handoff_escalate(cast):
     assert Notification.objects.filter(
         kind="escalation", recipient=cast.users["park"], link=f"/care/handoffs/{handoff.uuid}/"
     ).exists()
+
+
+def test_only_the_creating_organization_cancels_a_task_and_it_stops_escalating(cast):
+    from portal.care.services import care_task_cancel
+
+    task = cbc_task(cast, recurrence="", due_at=timezone.now() - dt.timedelta(days=5))
+    with pytest.raises(TransitionRefused):
+        care_task_cancel(task=task, user=cast.users["park"], organization=cast.organizations["maple"])
+    assert type(task).objects.get(pk=task.pk).status == TaskStatus.OPEN
+    care_task_cancel(task=task, user=cast.users["okafor"], organization=cast.organizations["northfield"])
+    assert type(task).objects.get(pk=task.pk).status == TaskStatus.CANCELLED
+    escalations_run()
+    assert not Escalation.objects.filter(object_type="occurrence", object_id=task.occurrences.get().pk).exists()
+    with pytest.raises(TransitionRefused):
+        care_task_cancel(task=task, user=cast.users["okafor"], organization=cast.organizations["northfield"])
