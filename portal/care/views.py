@@ -77,9 +77,10 @@ def queue(request: HttpRequest) -> HttpResponse:
         referral.age_days = _age_days(referral.created_at)  # type: ignore[attr-defined]
         groups[referral.state].append(referral)
     audit_record(action=AuditAction.SEARCH, request=request, object_type="referral_queue")
+    template = "care/partials/queue_groups.html" if getattr(request, "htmx", False) else "care/queue.html"
     return render(
         request,
-        "care/queue.html",
+        template,
         {
             "groups": [(ReferralState(state).label, state, rows) for state, rows in groups.items() if rows],
             "show_all": show_all,

@@ -326,3 +326,12 @@ def test_the_creator_cancels_a_task_from_its_page_and_the_owner_cannot(cast, sig
     assert b"Cancel this task" in okafor.get(url).content
     okafor.post(url, {"cancel_task": "1"})
     assert CareTask.objects.get(pk=task.pk).status == "cancelled"
+
+
+def test_the_queue_refreshes_its_groups_through_htmx(cast, sign_in):
+    maple_to_northfield(cast)
+    client = sign_in(cast.users["navarro"], cast.organizations["northfield"])
+    full = client.get("/care/").content.decode()
+    assert 'hx-trigger="every 60s"' in full
+    partial = client.get("/care/", HTTP_HX_REQUEST="true").content.decode()
+    assert "Maria Alvarez" in partial and "<html" not in partial and 'id="state-requested"' in partial
