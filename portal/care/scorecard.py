@@ -122,6 +122,22 @@ def scorecard(*, organization: Any = None, start: dt.date, end: dt.date) -> dict
         median = _median(per_org[name])
         consult_chart.bars.append(Bar(name, median or 0, _fmt(median)))
 
+    by_receiver: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        by_receiver.setdefault(r["receiving_organization__name"], []).append(r)
+    organizations = []
+    for name in sorted(by_receiver):
+        group = by_receiver[name]
+        done = sum(1 for r in group if r["state"] == ReferralState.COMPLETED)
+        organizations.append(
+            {
+                "name": name,
+                "received": len(group),
+                "closed_with_outcome": done,
+                "closed_share": round(100 * done / len(group)),
+                "median_days_to_consult": _median(per_org.get(name, [])),
+            }
+        )
     closed = sum(1 for r in rows if r["state"] == ReferralState.COMPLETED)
     finished = sum(
         1 for r in rows if r["state"] in (ReferralState.COMPLETED, ReferralState.DECLINED, ReferralState.CANCELLED)
@@ -153,6 +169,7 @@ def scorecard(*, organization: Any = None, start: dt.date, end: dt.date) -> dict
         "finished_count": finished,
         "median_days_to_consult": _median(to_consult),
         "stages": stage_rows,
+        "organizations": organizations,
         "overdue_occurrences": overdue,
         "occurrence_count": len(occurrence_rows),
         "handoff_count": len(handoff_rows),
@@ -178,6 +195,9 @@ def scorecard_csv_rows(card: dict[str, Any]) -> list[list[str]]:
     ):
         value = card[key]
         rows.append([key, "" if value is None else str(value)])
+    for row in card["organizations"]:
+        rows.append([f"received {row['name']}", str(row["received"])])
+        rows.append([f"closed_with_outcome {row['name']}", str(row["closed_with_outcome"])])
     for stage in card["stages"]:
         rows.append(
             [f"median_days {stage['label']}", "" if stage["median_days"] is None else str(stage["median_days"])]

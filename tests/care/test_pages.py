@@ -267,6 +267,8 @@ def test_scorecard_shows_measures_charts_and_exports_csv(cast, sign_in, anonymou
     assert csv_response["Content-Type"] == "text/csv"
     body = csv_response.content.decode()
     assert "referral_count,3" in body and "closed_with_outcome,1" in body
+    assert "received Northfield Cancer Institute,3" in body
+    assert "By receiving organization" in admin.get("/care/scorecard/?scope=network").content.decode()
     old = admin.get("/care/scorecard/?start=2020-01-01&end=2020-02-01&format=csv").content.decode()
     assert "referral_count,0" in old
 
