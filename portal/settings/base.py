@@ -202,6 +202,7 @@ CELERY_BEAT_SCHEDULE["notifications-digests"] = {
     "schedule": 15 * 60.0,
     "options": {"headers": {"_schema_name": "public"}},
 }
+CELERY_BEAT_SCHEDULE["care-escalate-overdue"] = {"task": "portal.care.tasks.escalate_overdue", "schedule": 15 * 60}
 CELERY_TIMEZONE = TIME_ZONE
 
 REST_FRAMEWORK = {
