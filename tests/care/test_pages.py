@@ -145,10 +145,9 @@ def test_queue_groups_inbound_referrals_by_state_without_n_plus_one(cast, sign_i
     text = response.content.decode()
     assert text.count("Maria Alvarez") == 5
     assert 'id="state-requested"' in text and 'id="state-received"' in text
+    park = sign_in(cast.users["park"], cast.organizations["maple"])
     with django_assert_max_num_queries(14):
-        assert (
-            sign_in(cast.users["park"], cast.organizations["maple"]).get("/care/referrals/outbound/").status_code == 200
-        )
+        assert park.get("/care/referrals/outbound/").status_code == 200
 
 
 def test_queue_four_actors(cast, sign_in, anonymous):
