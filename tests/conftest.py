@@ -392,20 +392,30 @@ def browser_sign_in(page: Any, port: str, slug: str | None, email: str) -> None:
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_load_state("networkidle")
     if "/accounts/second-factor/" in page.url:
-        # The seeded cast's authenticator uses the documented demo secret. A code is
-        # accepted once: if another test just used it, the next step's code (within
-        # the device's tolerance) is entered, after django-otp's one-second throttle.
-        import time
-
+        # The seeded cast's authenticator uses the documented demo secret. A TOTP code is
+        # accepted once per device, and the same person may sign in several times in one
+        # 30-second step across tests: forget the device's last accepted step first, as a
+        # fresh authenticator would be, then enter the current code.
         from portal.accounts.demo import demo_totp_code
 
-        for steps_ahead in (0, 1):
-            page.get_by_label("6-digit code").fill(demo_totp_code(steps_ahead=steps_ahead))
-            page.get_by_role("button", name="Verify").click()
-            page.wait_for_load_state("networkidle")
-            if "/accounts/second-factor/" not in page.url:
-                break
-            time.sleep(1.1)
+        _totp_forget_last_step(email)
+        page.get_by_label("6-digit code").fill(demo_totp_code())
+        page.get_by_role("button", name="Verify").click()
+        page.wait_for_load_state("networkidle")
+
+
+def _totp_forget_last_step(email: str) -> None:
+    """Reset the demo device's replay guard in the test database, on a connection of its own."""
+    import psycopg
+
+    url = _test_database_url()
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(
+            "UPDATE otp_totp_totpdevice SET last_t = -1, throttling_failure_count = 0, "
+            "throttling_failure_timestamp = NULL "
+            "WHERE user_id = (SELECT id FROM accounts_user WHERE email = %s)",
+            [email],
+        )
 
 
 def pass_second_factor(client: Any, email: str) -> Any:
