@@ -160,9 +160,15 @@ def scorecard(*, organization: Any = None, start: dt.date, end: dt.date) -> dict
         Bar("Acknowledged", len(acked), str(len(acked))),
         Bar("Waiting", len(handoff_rows) - len(acked), str(len(handoff_rows) - len(acked))),
     ]
+    from portal.messaging.selectors import response_times_hours
+
+    reply_hours = response_times_hours(organization=organization, since=since, until=until)
+    median_reply = _median(reply_hours)
     return {
         "start": start,
         "end": end,
+        "reply_count": len(reply_hours),
+        "median_hours_to_reply": round(median_reply, 1) if median_reply is not None else None,
         "referral_count": len(rows),
         "closed_with_outcome": closed,
         "closed_share": round(100 * closed / len(rows)) if rows else None,
@@ -192,6 +198,8 @@ def scorecard_csv_rows(card: dict[str, Any]) -> list[list[str]]:
         "handoff_count",
         "handoffs_acknowledged",
         "median_days_to_acknowledge",
+        "reply_count",
+        "median_hours_to_reply",
     ):
         value = card[key]
         rows.append([key, "" if value is None else str(value)])
