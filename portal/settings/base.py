@@ -177,7 +177,6 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "continuum")
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
-CELERY_BEAT_SCHEDULE["care-escalate-overdue"] = {"task": "portal.care.tasks.escalate_overdue", "schedule": 15 * 60}
 CELERY_TIMEZONE = TIME_ZONE
 
 REST_FRAMEWORK = {
@@ -215,3 +214,10 @@ TERMS_VERSION = "2026-01"
 ACCOUNT_INACTIVITY_DAYS = 90
 ATTESTATION_DAYS = 180
 TENANT_ROUTING_CACHE_SECONDS = env_int("TENANT_ROUTING_CACHE_SECONDS", 30, minimum=0)
+
+# Closing the loop: overdue referrals, task occurrences and hand-offs escalate (public schema).
+CELERY_BEAT_SCHEDULE["care-escalate-overdue"] = {
+    "task": "portal.care.tasks.escalate_overdue",
+    "schedule": 15 * 60.0,
+    "options": {"headers": {"_schema_name": "public"}},
+}
