@@ -337,3 +337,12 @@ def test_the_queue_refreshes_its_groups_through_htmx(cast, sign_in):
     assert 'hx-trigger="every 60s"' in full
     partial = client.get("/care/", HTTP_HX_REQUEST="true").content.decode()
     assert "Maria Alvarez" in partial and "<html" not in partial and 'id="state-requested"' in partial
+
+
+def test_an_escalated_task_says_so_on_its_page(cast, sign_in):
+    from portal.care.services import escalations_run
+
+    task = _task(cast)
+    escalations_run()
+    page = sign_in(cast.users["park"], cast.organizations["maple"]).get(f"/care/tasks/{task.uuid}/")
+    assert b"care task result missing" in page.content and b"escalated to the navigators" in page.content
