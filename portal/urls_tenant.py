@@ -13,6 +13,7 @@ urlpatterns = [
     path("notifications/", include("portal.notifications.urls")),
     path("care/", include("portal.care.urls")),
     path("audit/", include("portal.audit.urls")),
+    path("admin/", include("portal.accounts.admin_urls")),
     path("api/v1/", include("portal.api.urls")),
     *common,
 ]

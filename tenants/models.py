@@ -42,7 +42,9 @@ class Organization(TenantMixin):
     suspended_at = models.DateTimeField(null=True, blank=True)
     offboarded_at = models.DateTimeField(null=True, blank=True)
 
-    auto_create_schema = True
+    # Schemas are created by tenants.services.organization_provision (a clone of the
+    # template, as a recorded step), never as a side effect of save().
+    auto_create_schema = False
     auto_drop_schema = False
 
     class Meta:
@@ -70,3 +72,79 @@ class Domain(DomainMixin):
 
     def __str__(self) -> str:
         return self.domain
+
+
+class ProvisioningState(models.TextChoices):
+    """Where creating an organization got to. Each step is idempotent; a retry resumes."""
+
+    REQUESTED = "requested", "Requested"
+    SCHEMA_READY = "schema_ready", "Schema created"
+    ADDRESS_READY = "address_ready", "Address created"
+    PROVISIONED = "provisioned", "Provisioned"
+    FAILED = "failed", "Failed (retry resumes)"
+
+
+class AgreementKind(models.TextChoices):
+    DATA_SHARING = "data_sharing", "Data-sharing agreement"
+    BUSINESS_ASSOCIATE = "business_associate", "Business associate agreement"
+
+
+def agreement_upload_to(instance: Agreement, filename: str) -> str:
+    return f"agreements/{instance.organization.slug}/{instance.kind}-{uuid.uuid4().hex[:8]}-{filename}"
+
+
+class Provisioning(models.Model):
+    """The recorded state of creating an organization's schema and address."""
+
+    organization = models.OneToOneField(Organization, on_delete=models.CASCADE, related_name="provisioning")
+    state = models.CharField(max_length=16, choices=ProvisioningState.choices, default=ProvisioningState.REQUESTED)
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+    requested_by = models.ForeignKey(
+        "accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    requested_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    seconds = models.FloatField(null=True, blank=True, help_text="Wall time of the last successful run.")
+
+    def __str__(self) -> str:
+        return f"{self.organization}: {self.get_state_display()}"
+
+
+class Agreement(models.Model):
+    """A signed agreement of a partner: the file, who signed it, when."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="agreements")
+    kind = models.CharField(max_length=24, choices=AgreementKind.choices)
+    document = models.FileField(upload_to=agreement_upload_to)
+    signer_name = models.CharField(max_length=200)
+    signer_title = models.CharField(max_length=200, blank=True)
+    signed_on = models.DateField()
+    recorded_by = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["organization__name", "kind"]
+        constraints = [models.UniqueConstraint(fields=["organization", "kind"], name="one_agreement_per_kind")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} of {self.organization}"
+
+
+class OrganizationExport(models.Model):
+    """A zip of an organization's repository made when it is offboarded (kept outside /media/)."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    organization = models.ForeignKey(Organization, on_delete=models.PROTECT, related_name="exports")
+    path = models.CharField(max_length=500)
+    size_bytes = models.BigIntegerField(default=0)
+    sha256 = models.CharField(max_length=64)
+    manifest = models.JSONField(default=dict)
+    created_by = models.ForeignKey("accounts.User", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Export of {self.organization} at {self.created_at:%Y-%m-%d %H:%M}"

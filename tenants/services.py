@@ -1,12 +1,31 @@
-"""Creating organizations and their addresses."""
+"""Creating, bringing live, suspending and offboarding organizations."""
 
 from __future__ import annotations
 
-from django.conf import settings
-from django.db import transaction
+import datetime as dt
+import time
+from typing import Any
 
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import connection, transaction
+from django.http import HttpRequest
+from django.utils import timezone
+
+from portal.audit.services import AuditAction, audit_record
 from tenants.addresses import organization_host, schema_name_for
-from tenants.models import Domain, Organization, OrganizationKind, OrganizationStatus
+from tenants.models import (
+    Agreement,
+    Domain,
+    Organization,
+    OrganizationExport,
+    OrganizationKind,
+    OrganizationStatus,
+    Provisioning,
+    ProvisioningState,
+)
+from tenants.provisioning import schema_clone_from_template, template_schema_ensure
 
 
 def network_ensure() -> Organization:
@@ -25,17 +44,310 @@ def network_ensure() -> Organization:
 
 
 def organization_create(
-    *, name: str, slug: str, kind: str, status: str = OrganizationStatus.ONBOARDING, npi: str = "", city: str = ""
+    *,
+    name: str,
+    slug: str,
+    kind: str,
+    status: str = OrganizationStatus.ONBOARDING,
+    npi: str = "",
+    city: str = "",
+    requested_by: Any = None,
+    request: HttpRequest | None = None,
 ) -> Organization:
-    """Create an organization, its schema and its address.
+    """Record an organization, then provision its schema and address.
 
-    Creating the schema runs inside ``save()`` (django-tenants); the row and the
-    address are written in one transaction.
+    The row and its provisioning record are written in one transaction; the schema (a
+    clone of the template) and the address follow as separate, idempotent steps, so a
+    failure halfway leaves a recorded state that ``organization_provision`` resumes.
     """
     with transaction.atomic():
         organization = Organization(
             schema_name=schema_name_for(slug), name=name, slug=slug, kind=kind, status=status, npi=npi, city=city
         )
         organization.save()
-        Domain.objects.create(domain=organization_host(slug), tenant=organization, is_primary=True)
+        Provisioning.objects.create(organization=organization, requested_by=requested_by)
+        audit_record(
+            action=AuditAction.CREATE,
+            actor=requested_by,
+            request=request,
+            object_type="organization",
+            object_id=organization.uuid,
+            data_owner=organization,
+            detail={"step": "organization_recorded", "slug": slug},
+        )
+    organization_provision(organization=organization)
     return organization
+
+
+def _provisioning_state_set(provisioning: Provisioning, state: str, **fields: Any) -> None:
+    provisioning.state = state
+    for key, value in fields.items():
+        setattr(provisioning, key, value)
+    provisioning.save(update_fields=["state", *fields.keys()])
+
+
+def organization_provision(*, organization: Organization) -> Provisioning:
+    """Run (or resume) the provisioning steps. Each step checks what exists before acting.
+
+    Raises the step's error after recording it (state ``failed``, ``last_error``).
+    """
+    provisioning, _ = Provisioning.objects.get_or_create(organization=organization)
+    if provisioning.state == ProvisioningState.PROVISIONED:
+        return provisioning
+    started = time.perf_counter()
+    provisioning.attempts += 1
+    provisioning.save(update_fields=["attempts"])
+    step = "schema"
+    try:
+        template_schema_ensure()  # committed on its own when not inside a caller's transaction
+        with transaction.atomic():
+            schema_clone_from_template(organization.schema_name)
+            _provisioning_state_set(provisioning, ProvisioningState.SCHEMA_READY)
+        step = "address"
+        with transaction.atomic():
+            host = organization_host(organization.slug)
+            if not Domain.objects.filter(domain=host, tenant=organization).exists():
+                Domain.objects.create(domain=host, tenant=organization, is_primary=True)
+            _provisioning_state_set(provisioning, ProvisioningState.ADDRESS_READY)
+        with transaction.atomic():
+            _provisioning_state_set(
+                provisioning,
+                ProvisioningState.PROVISIONED,
+                last_error="",
+                finished_at=timezone.now(),
+                seconds=time.perf_counter() - started,
+            )
+    except Exception as error:
+        connection.set_schema_to_public()
+        _provisioning_state_set(
+            provisioning, ProvisioningState.FAILED, last_error=f"{step}: {type(error).__name__}: {error}"[:2000]
+        )
+        raise
+    return provisioning
+
+
+def organization_provision_retry(
+    *, organization: Organization, actor: Any, request: HttpRequest | None = None
+) -> Provisioning:
+    provisioning = organization_provision(organization=organization)
+    audit_record(
+        action=AuditAction.ADMIN,
+        actor=actor,
+        request=request,
+        object_type="organization",
+        object_id=organization.uuid,
+        data_owner=organization,
+        detail={"step": "provisioning_retried", "attempts": provisioning.attempts},
+    )
+    return provisioning
+
+
+@transaction.atomic
+def agreement_record(
+    *,
+    organization: Organization,
+    kind: str,
+    document: UploadedFile,
+    signer_name: str,
+    signed_on: dt.date,
+    signer_title: str = "",
+    recorded_by: Any = None,
+    request: HttpRequest | None = None,
+) -> Agreement:
+    """Record (or replace) a signed agreement of a partner."""
+    agreement = Agreement.objects.select_for_update().filter(organization=organization, kind=kind).first()
+    is_new = agreement is None
+    if agreement is None:
+        agreement = Agreement(organization=organization, kind=kind)
+    agreement.document = document
+    agreement.signer_name = signer_name
+    agreement.signer_title = signer_title
+    agreement.signed_on = signed_on
+    agreement.recorded_by = recorded_by
+    if is_new:
+        agreement.save()
+    else:
+        agreement.save(update_fields=["document", "signer_name", "signer_title", "signed_on", "recorded_by"])
+    audit_record(
+        action=AuditAction.ADMIN,
+        actor=recorded_by,
+        request=request,
+        object_type="agreement",
+        object_id=agreement.pk,
+        data_owner=organization,
+        detail={"step": "agreement_recorded", "kind": kind},
+    )
+    return agreement
+
+
+def organization_go_live(*, organization: Organization, actor: Any, request: HttpRequest | None = None) -> None:
+    """Make an onboarding organization active, only if nothing on its checklist is missing."""
+    from tenants.selectors import onboarding_missing
+
+    with transaction.atomic():
+        organization = Organization.objects.select_for_update().get(pk=organization.pk)
+        if organization.status != OrganizationStatus.ONBOARDING:
+            raise ValidationError("Only an organization that is onboarding can go live.", code="not_onboarding")
+        missing = onboarding_missing(organization)
+        if missing:
+            raise ValidationError([f"Missing: {item}" for item in missing], code="not_ready")
+        organization.status = OrganizationStatus.ACTIVE
+        organization.went_live_at = timezone.now()
+        organization.save(update_fields=["status", "went_live_at"])
+        audit_record(
+            action=AuditAction.ADMIN,
+            actor=actor,
+            request=request,
+            object_type="organization",
+            object_id=organization.uuid,
+            data_owner=organization,
+            detail={"step": "went_live"},
+        )
+
+
+def organization_suspend(*, organization: Organization, actor: Any, request: HttpRequest | None = None) -> None:
+    """Refuse its users' sign-ins and new sharing; keep every item, relationship and membership."""
+    with transaction.atomic():
+        organization = Organization.objects.select_for_update().get(pk=organization.pk)
+        if organization.status not in {OrganizationStatus.ACTIVE, OrganizationStatus.ONBOARDING}:
+            raise ValidationError("Only an active or onboarding organization can be suspended.", code="bad_status")
+        previous = organization.status
+        organization.status = OrganizationStatus.SUSPENDED
+        organization.suspended_at = timezone.now()
+        organization.save(update_fields=["status", "suspended_at"])
+        audit_record(
+            action=AuditAction.ADMIN,
+            actor=actor,
+            request=request,
+            object_type="organization",
+            object_id=organization.uuid,
+            data_owner=organization,
+            detail={"step": "suspended", "previous_status": previous},
+        )
+
+
+def organization_reinstate(*, organization: Organization, actor: Any, request: HttpRequest | None = None) -> None:
+    with transaction.atomic():
+        organization = Organization.objects.select_for_update().get(pk=organization.pk)
+        if organization.status != OrganizationStatus.SUSPENDED:
+            raise ValidationError("Only a suspended organization can be reinstated.", code="bad_status")
+        organization.status = OrganizationStatus.ACTIVE if organization.went_live_at else OrganizationStatus.ONBOARDING
+        organization.suspended_at = None
+        organization.save(update_fields=["status", "suspended_at"])
+        audit_record(
+            action=AuditAction.ADMIN,
+            actor=actor,
+            request=request,
+            object_type="organization",
+            object_id=organization.uuid,
+            data_owner=organization,
+            detail={"step": "reinstated"},
+        )
+
+
+def organization_export(
+    *, organization: Organization, actor: Any, request: HttpRequest | None = None
+) -> OrganizationExport:
+    """Write a zip of the organization's repository (items, files, manifest) and record it."""
+    from tenants.export import repository_export_write
+
+    path, digest, size, manifest = repository_export_write(organization=organization)
+    with transaction.atomic():
+        export = OrganizationExport.objects.create(
+            organization=organization,
+            path=str(path),
+            sha256=digest,
+            size_bytes=size,
+            manifest=manifest,
+            created_by=actor,
+        )
+        audit_record(
+            action=AuditAction.EXPORT,
+            actor=actor,
+            request=request,
+            object_type="organization_export",
+            object_id=export.uuid,
+            data_owner=organization,
+            detail={"step": "exported", "items": manifest.get("item_count", 0), "files": manifest.get("file_count", 0)},
+        )
+    return export
+
+
+def organization_offboard(
+    *, organization: Organization, actor: Any, request: HttpRequest | None = None
+) -> dict[str, int]:
+    """End its care relationships, memberships and pending invitations; sign-in closes.
+
+    Requires an export first. Items stay in its schema; the audit trail stays as it is.
+    """
+    from portal.accounts.models import Invitation, Membership
+    from portal.accounts.roles import MembershipStatus
+    from portal.patients.services import care_relationships_end_for_organization
+
+    with transaction.atomic():
+        organization = Organization.objects.select_for_update().get(pk=organization.pk)
+        if organization.status == OrganizationStatus.OFFBOARDED:
+            raise ValidationError("This organization is already offboarded.", code="bad_status")
+        if organization.is_network:
+            raise ValidationError("The network itself cannot be offboarded.", code="bad_status")
+        if not organization.exports.exists():
+            raise ValidationError("Export the organization's repository before offboarding it.", code="no_export")
+        now = timezone.now()
+        relationships = care_relationships_end_for_organization(organization=organization, ended_by=actor)
+        memberships = (
+            Membership.objects.filter(organization=organization)
+            .exclude(status=MembershipStatus.DEACTIVATED)
+            .update(status=MembershipStatus.DEACTIVATED, status_changed_at=now)
+        )
+        Invitation.objects.filter(organization=organization, accepted_at__isnull=True, revoked_at__isnull=True).update(
+            revoked_at=now
+        )
+        organization.status = OrganizationStatus.OFFBOARDED
+        organization.offboarded_at = now
+        organization.save(update_fields=["status", "offboarded_at"])
+        counts = {"care_relationships_ended": relationships, "memberships_ended": memberships}
+        audit_record(
+            action=AuditAction.ADMIN,
+            actor=actor,
+            request=request,
+            object_type="organization",
+            object_id=organization.uuid,
+            data_owner=organization,
+            detail={"step": "offboarded", **counts},
+        )
+    return counts
+
+
+ARCHIVE_PREFIX = "archived_"
+
+
+def organization_archive_schema(*, organization: Organization, actor: Any, request: HttpRequest | None = None) -> str:
+    """Rename an offboarded organization's schema to ``archived_<schema>``: kept, read-only by convention.
+
+    The organization row follows the new name, so registry entries that point at its
+    items still resolve.
+    """
+    with transaction.atomic():
+        organization = Organization.objects.select_for_update().get(pk=organization.pk)
+        if organization.status != OrganizationStatus.OFFBOARDED:
+            raise ValidationError("Offboard the organization before archiving its schema.", code="bad_status")
+        if organization.schema_name.startswith(ARCHIVE_PREFIX):
+            raise ValidationError("This schema is already archived.", code="already_archived")
+        old = organization.schema_name
+        new = ARCHIVE_PREFIX + old
+        with connection.cursor() as cursor:
+            cursor.execute(f'ALTER SCHEMA "{old}" RENAME TO "{new}"')
+        Organization.objects.filter(pk=organization.pk).update(schema_name=new)
+        audit_record(
+            action=AuditAction.ADMIN,
+            actor=actor,
+            request=request,
+            object_type="organization",
+            object_id=organization.uuid,
+            data_owner=organization,
+            detail={"step": "schema_archived", "from": old, "to": new},
+        )
+    from tenants.middleware import clear_routing_cache
+
+    clear_routing_cache()
+    return new

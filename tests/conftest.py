@@ -21,9 +21,10 @@ os.environ.setdefault("CELERY_QUEUE", f"continuum-test-{uuid.uuid4().hex[:8]}")
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
     from portal.demo.seed import seed_foundation
+    from portal.records.demo import seed_maria
 
     with django_db_blocker.unblock():
-        seed_foundation()
+        seed_maria(seed_foundation())
     yield
     # Worker and server processes may still hold a connection a moment after they exit;
     # end them so the test database can be dropped.
@@ -47,9 +48,9 @@ def _public_schema_between_tests() -> Iterator[None]:
 @pytest.fixture
 def cast(db: None) -> Any:
     """The fixed cast of STYLE.md, read back from the seeded database."""
-    from portal.demo.seed import seed_foundation
+    from portal.demo.seed import cast_load
 
-    return seed_foundation()
+    return cast_load()
 
 
 def host_of(organization: Any) -> str:
@@ -78,10 +79,32 @@ def sign_in(client: Any) -> Callable[[Any, Any], Any]:
             new_client.force_login(user, backend="portal.accounts.backends.OrganizationMembershipBackend")
             session = new_client.session
             session[SESSION_SCHEMA_KEY] = organization.schema_name
+            # Past the sign-in gate (portal/accounts/middleware.py): terms accepted (the
+            # seeded cast has), second factor verified with the demo device, seen now.
+            session.update(second_factor_session(user))
             session.save()
         return new_client
 
     return _sign_in
+
+
+def second_factor_session(user: Any) -> dict[str, Any]:
+    """Session keys of a session that verified the user's demo TOTP device (created if missing)."""
+    import time
+
+    from django_otp import DEVICE_ID_SESSION_KEY
+
+    from portal.accounts.demo import demo_user_ready
+    from portal.accounts.middleware import OTP_SESSION_KEY, SEEN_SESSION_KEY
+    from portal.accounts.services import demo_totp_device_ensure
+
+    demo_user_ready(user=user)
+    device = demo_totp_device_ensure(user=user)
+    return {
+        OTP_SESSION_KEY: device.persistent_id,
+        DEVICE_ID_SESSION_KEY: device.persistent_id,
+        SEEN_SESSION_KEY: int(time.time()),
+    }
 
 
 @pytest.fixture
@@ -125,14 +148,59 @@ def committed(django_db_blocker: Any) -> Iterator[Any]:
     """Database access in autocommit, for tests whose data a worker or the browser's
     server must see; yields the cast. Such a test cleans up what it commits (and does
     not also ask for ``db`` or ``cast``, which would wrap it in a rolled-back transaction)."""
-    from portal.demo.seed import seed_foundation
+    from portal.demo.seed import cast_load
 
     with django_db_blocker.unblock():
-        yield seed_foundation()
+        yield cast_load()
+
+
+class MailSink:
+    """A real SMTP server on 127.0.0.1 (aiosmtpd) that keeps what it receives."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.messages: list[dict[str, Any]] = []
+        self.lock = threading.Lock()
+        self.host = "127.0.0.1"
+        self.port = 0
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        content = (
+            envelope.content.decode("utf-8", "replace") if isinstance(envelope.content, bytes) else envelope.content
+        )
+        with self.lock:
+            self.messages.append({"to": list(envelope.rcpt_tos), "content": content})
+        return "250 Message accepted for delivery"
+
+    def to(self, address: str) -> list[dict[str, Any]]:
+        with self.lock:
+            return [m for m in self.messages if address in m["to"]]
+
+    def clear(self) -> None:
+        with self.lock:
+            self.messages.clear()
 
 
 @pytest.fixture(scope="session")
-def celery_worker(django_db_setup: None, django_db_blocker: Any) -> Iterator[Any]:
+def mail_sink() -> Iterator[MailSink]:
+    """The suite's own SMTP server; the worker (and tests that ask) send email to it."""
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    sink = MailSink()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        sink.port = probe.getsockname()[1]
+    controller = Controller(sink, hostname=sink.host, port=sink.port)
+    controller.start()
+    yield sink
+    controller.stop()
+
+
+@pytest.fixture(scope="session")
+def celery_worker(django_db_setup: None, django_db_blocker: Any, mail_sink: MailSink) -> Iterator[Any]:
     """A real Celery worker process consuming the suite's own queue on the test database."""
     import subprocess
     import sys
@@ -142,6 +210,8 @@ def celery_worker(django_db_setup: None, django_db_blocker: Any) -> Iterator[Any
 
     with django_db_blocker.unblock():
         env = _process_env()
+    env["EMAIL_BACKEND"] = "django.core.mail.backends.smtp.EmailBackend"
+    env["EMAIL_HOST"], env["EMAIL_PORT"] = mail_sink.host, str(mail_sink.port)
     name = f"test-{uuid.uuid4().hex[:8]}@%h"
     process = subprocess.Popen(
         [
@@ -311,3 +381,25 @@ def browser_sign_in(page: Any, port: str, slug: str | None, email: str) -> None:
     page.get_by_label("Password").fill(DEMO_PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_load_state("networkidle")
+    if "/accounts/second-factor/" in page.url:
+        # The seeded cast's authenticator uses the documented demo secret. A code is
+        # accepted once: if another test just used it, the next step's code (within
+        # the device's tolerance) is entered, after django-otp's one-second throttle.
+        import time
+
+        from portal.accounts.demo import demo_totp_code
+
+        for steps_ahead in (0, 1):
+            page.get_by_label("6-digit code").fill(demo_totp_code(steps_ahead=steps_ahead))
+            page.get_by_role("button", name="Verify").click()
+            page.wait_for_load_state("networkidle")
+            if "/accounts/second-factor/" not in page.url:
+                break
+            time.sleep(1.1)
+
+
+def pass_second_factor(client: Any, email: str) -> Any:
+    """After a real sign-in through the form: enter the demo cast's current TOTP code."""
+    from portal.accounts.demo import demo_totp_code
+
+    return client.post("/accounts/second-factor/", {"token": demo_totp_code()})

@@ -34,3 +34,12 @@ class OrganizationMembershipBackend(ModelBackend):
                 request.signin_refusal = reason  # type: ignore[attr-defined]
             return None
         return user  # type: ignore[return-value]
+
+
+def axes_username(request: HttpRequest | None, credentials: dict[str, Any] | None) -> str:
+    """The key django-axes counts failures under: the email as typed, normalized like sign-in."""
+    credentials = credentials or {}
+    value = credentials.get("username") or credentials.get("email")
+    if not value and request is not None:
+        value = request.POST.get("username", "")
+    return str(value or "").strip().lower()

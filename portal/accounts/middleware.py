@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse
@@ -33,3 +34,95 @@ class OrganizationSessionMiddleware:
                 else:
                     request.membership = membership  # type: ignore[attr-defined]
         return self.get_response(request)
+
+
+# Paths a signed-in person reaches before the gate is satisfied (sign-in, terms, second
+# factor, invitations, sign-out) and assets.
+GATE_EXEMPT_PREFIXES = ("/accounts/", "/static/", "/healthz", "/favicon")
+SEEN_SESSION_KEY = "continuum_seen"
+SEEN_EVERY_SECONDS = 3600
+
+
+OTP_SESSION_KEY = "continuum_otp_device"
+
+
+def second_factor_verified(request: HttpRequest) -> bool:
+    """Has this session verified a TOTP code? (A session flag: no query per request.)"""
+    return bool(request.session.get(OTP_SESSION_KEY))
+
+
+def second_factor_mark_verified(request: HttpRequest, device: Any) -> None:
+    """Record a verified device in the session (and on the user, as django-otp does)."""
+    from django_otp import login as otp_login
+
+    otp_login(request, device)
+    request.session[OTP_SESSION_KEY] = device.persistent_id
+
+
+def requires_second_factor(*, tenant: Any, membership: Any) -> bool:
+    """Clinical roles, site admins and network admins must use a second factor."""
+    if tenant is not None and tenant.is_network:
+        return True
+    return membership is not None and (membership.is_clinical or membership.is_admin)
+
+
+class SignInSafetyMiddleware:
+    """Terms of use first, then the second factor, before anything else at an address.
+
+    Nothing past this point (patients, messages, the console, the API) is reachable by
+    a session that has not accepted the current terms or, for the roles that need one,
+    verified a TOTP code in this session.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = request.user
+        if user.is_authenticated and not request.path.startswith(GATE_EXEMPT_PREFIXES):
+            refusal = self._refusal(request)
+            if refusal is not None:
+                return refusal
+            self._seen(request)
+        return self.get_response(request)
+
+    def _refusal(self, request: HttpRequest) -> HttpResponse | None:
+        from django.conf import settings
+
+        user = request.user
+        if user.terms_accepted_version != settings.TERMS_VERSION:  # type: ignore[union-attr]
+            return self._redirect(request, "accounts:terms", "Accept the terms of use to continue.")
+        tenant = getattr(request, "tenant", None)
+        if requires_second_factor(tenant=tenant, membership=getattr(request, "membership", None)):
+            if not second_factor_verified(request):
+                from django_otp import user_has_device
+
+                if user_has_device(user):
+                    return self._redirect(request, "accounts:otp_verify", "Enter the code from your authenticator app.")
+                return self._redirect(request, "accounts:otp_enroll", "Set up a second factor to continue.")
+        return None
+
+    def _redirect(self, request: HttpRequest, url_name: str, message: str) -> HttpResponse:
+        from django.http import HttpResponseRedirect, JsonResponse
+        from django.urls import reverse
+        from django.utils.http import urlencode
+
+        url = reverse(url_name)
+        if request.path.startswith("/api/"):
+            return JsonResponse({"detail": message, "errors": {"sign_in": [url]}}, status=403)
+        if getattr(request, "htmx", False):
+            response = HttpResponse(status=204)
+            response["HX-Redirect"] = url
+            return response
+        return HttpResponseRedirect(f"{url}?{urlencode({'next': request.get_full_path()})}")
+
+    def _seen(self, request: HttpRequest) -> None:
+        import time
+
+        last = request.session.get(SEEN_SESSION_KEY, 0)
+        now = int(time.time())
+        if now - last >= SEEN_EVERY_SECONDS:
+            from portal.accounts.services import seen_now
+
+            seen_now(user=request.user)  # type: ignore[arg-type]
+            request.session[SEEN_SESSION_KEY] = now

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, BaseUserManager, PermissionsMixin
@@ -89,6 +90,9 @@ class Membership(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     last_attested_at = models.DateTimeField(null=True, blank=True)
     status_changed_at = models.DateTimeField(null=True, blank=True)
+    attestation_warned_at = models.DateTimeField(
+        null=True, blank=True, help_text="When site admins were last warned this account needs re-attesting."
+    )
 
     objects = MembershipQuerySet.as_manager()
 
@@ -111,3 +115,78 @@ class Membership(models.Model):
         if self.status != MembershipStatus.ACTIVE or not self.user.is_active:
             return False
         return self.expires_at is None or self.expires_at > timezone.now()
+
+
+class Invitation(models.Model):
+    """A one-time, expiring link inviting a person to an organization with a role.
+
+    Only a hash of the token is stored; the link itself is sent once, by email.
+    """
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    organization = models.ForeignKey("tenants.Organization", on_delete=models.CASCADE, related_name="invitations")
+    email = models.EmailField()
+    full_name = models.CharField(max_length=200, blank=True)
+    role = models.CharField(max_length=32, choices=Role.choices)
+    is_site_admin = models.BooleanField(default=False)
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_user = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["organization", "email"])]
+
+    def __str__(self) -> str:
+        return f"Invitation of {self.email} to {self.organization_id}"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.accepted_at is None and self.revoked_at is None and self.expires_at > timezone.now()
+
+
+class BulkInvitationStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class BulkInvitation(models.Model):
+    """A CSV of people to invite, processed by a Celery task row by row, with a report per row."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    organization = models.ForeignKey("tenants.Organization", on_delete=models.CASCADE, related_name="+")
+    created_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    filename = models.CharField(max_length=200, blank=True)
+    csv_text = models.TextField()
+    status = models.CharField(max_length=10, choices=BulkInvitationStatus.choices, default=BulkInvitationStatus.QUEUED)
+    total_rows = models.PositiveIntegerField(default=0)
+    processed_rows = models.PositiveIntegerField(default=0)
+    report = models.JSONField(default=list, blank=True, help_text="One entry per row: line, email, ok, errors.")
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"Bulk invitation {self.uuid}"
+
+    @property
+    def percent(self) -> int:
+        if not self.total_rows:
+            return 100 if self.status == BulkInvitationStatus.DONE else 0
+        return int(100 * self.processed_rows / self.total_rows)
+
+    @property
+    def good_rows(self) -> int:
+        return sum(1 for row in self.report if row.get("ok"))
+
+    @property
+    def bad_rows(self) -> int:
+        return sum(1 for row in self.report if not row.get("ok"))

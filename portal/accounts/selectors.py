@@ -42,38 +42,101 @@ def may_sign_in_at(*, user: User, organization: Any) -> tuple[bool, str]:
 
 
 def home_summary_for(*, user: User, membership: Membership) -> dict[str, Any]:
-    """What the home page shows: the role's own work first."""
-    from portal.patients.models import CareRelationship
+    """What the home page shows: the role's own work first (counts only, no clinical detail)."""
+    from datetime import timedelta
+
+    from django.db.models import Count, Q
+    from django.utils import timezone
+
+    from portal.patients.models import CareRelationship, RegistryEntry
 
     organization = membership.organization
-    relationships = CareRelationship.objects.active().filter(organization=organization)
     summary: dict[str, Any] = {
         "role": membership.get_role_display(),
         "is_clinical": membership.is_clinical,
         "is_admin": membership.is_admin,
-        "patient_count": relationships.values("patient").distinct().count() if membership.is_clinical else None,
-        "my_patient_count": (
-            relationships.filter(clinician=user).values("patient").distinct().count()
-            if membership.is_clinical
-            else None
-        ),
     }
+    if membership.is_clinical:
+        relationships = CareRelationship.objects.active().filter(organization=organization)
+        counts = relationships.aggregate(
+            patients=Count("patient", distinct=True),
+            mine=Count("patient", distinct=True, filter=Q(clinician=user)),
+        )
+        summary["patient_count"] = counts["patients"]
+        summary["my_patient_count"] = counts["mine"]
+        summary["new_from_partners"] = (
+            RegistryEntry.objects.filter(
+                patient__in=relationships.values("patient"), published_at__gte=timezone.now() - timedelta(days=7)
+            )
+            .exclude(organization=organization)
+            .count()
+        )
+    try:
+        from portal.messaging.selectors import unread_thread_count
+
+        summary["unread_threads"] = unread_thread_count(user=user, organization=organization)
+    except ImportError:  # pragma: no cover - messaging is always installed
+        summary["unread_threads"] = None
     if membership.is_admin:
-        members = Membership.objects.filter(organization=organization)
-        summary["member_count"] = members.count()
-        summary["active_member_count"] = members.active().count()
+        members = Membership.objects.filter(organization=organization).aggregate(
+            total=Count("pk"), active=Count("pk", filter=Q(status="active"))
+        )
+        summary["member_count"] = members["total"]
+        summary["active_member_count"] = members["active"]
+        from portal.audit.models import AuditEvent
+
+        summary["reads_this_week"] = AuditEvent.objects.filter(
+            data_owner=organization, action="read", occurred_at__gte=timezone.now() - timedelta(days=7)
+        ).count()
     return summary
 
 
-def network_summary() -> dict[str, Any]:
-    from django.db.models import Count
+def site_admin_membership(request: Any) -> Membership | None:
+    """The request's membership if it is a site admin's at this organization, else None."""
+    membership = getattr(request, "membership", None)
+    if membership is None or not membership.is_admin:
+        return None
+    return membership
 
-    from tenants.models import Organization, OrganizationKind
 
-    organizations = (
-        Organization.objects.exclude(kind=OrganizationKind.NETWORK)
-        .annotate(member_count=Count("memberships"))
-        .prefetch_related("domains")
-        .order_by("name")
+def members_for_admin(*, organization: Any, status: str = "", attestation_due_days: int | None = None) -> Any:
+    """The organization's people, for its site admins (never another organization's)."""
+    from datetime import timedelta
+
+    from django.conf import settings
+    from django.db.models import Exists, OuterRef
+    from django.utils import timezone
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    members = (
+        Membership.objects.filter(organization=organization)
+        .select_related("user")
+        .annotate(has_second_factor=Exists(TOTPDevice.objects.filter(user=OuterRef("user"), confirmed=True)))
+        .order_by("user__full_name")
     )
-    return {"organizations": list(organizations)}
+    if status:
+        members = members.filter(status=status)
+    if attestation_due_days is not None:
+        cutoff = timezone.now() - timedelta(days=settings.ATTESTATION_DAYS - attestation_due_days)
+        members = members.filter(last_attested_at__lt=cutoff)
+    return members
+
+
+def membership_for_admin(*, organization: Any, pk: int) -> Membership | None:
+    return Membership.objects.select_related("user", "organization").filter(organization=organization, pk=pk).first()
+
+
+def pending_invitations(*, organization: Any) -> Any:
+    from django.utils import timezone
+
+    from portal.accounts.models import Invitation
+
+    return Invitation.objects.filter(
+        organization=organization, accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now()
+    ).select_related("invited_by")
+
+
+def bulk_invitation_for_admin(*, organization: Any, uuid: Any) -> Any:
+    from portal.accounts.models import BulkInvitation
+
+    return BulkInvitation.objects.filter(organization=organization, uuid=uuid).first()

@@ -1,12 +1,16 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path, reverse_lazy
 
-from portal.accounts import views
+from portal.accounts import gate_views, views
 
 app_name = "accounts"
 urlpatterns = [
     path("login/", views.SignInView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("terms/", gate_views.terms, name="terms"),
+    path("second-factor/", gate_views.otp_verify, name="otp_verify"),
+    path("second-factor/setup/", gate_views.otp_enroll, name="otp_enroll"),
+    path("invitation/<str:token>/", gate_views.invitation, name="invitation"),
     path(
         "password-reset/",
         views.PasswordResetView.as_view(),

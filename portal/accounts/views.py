@@ -4,13 +4,14 @@ from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.views.decorators.cache import never_cache
 
 from portal.accounts.forms import PasswordResetForm, SignInForm
 from portal.accounts.middleware import SESSION_SCHEMA_KEY
-from portal.accounts.selectors import home_summary_for, network_summary
+from portal.accounts.selectors import home_summary_for
+from portal.accounts.services import seen_now
 from portal.audit.services import AuditAction, AuditOutcome, audit_record
 
 
@@ -22,6 +23,7 @@ class SignInView(auth_views.LoginView):
     def form_valid(self, form: SignInForm) -> HttpResponse:  # type: ignore[override]
         response = super().form_valid(form)
         self.request.session[SESSION_SCHEMA_KEY] = self.request.tenant.schema_name  # type: ignore[attr-defined]
+        seen_now(user=form.get_user())
         audit_record(action=AuditAction.SIGN_IN, request=self.request, actor=form.get_user())
         return response
 
@@ -54,10 +56,10 @@ def home(request: HttpRequest) -> HttpResponse:
 
 @never_cache
 def network_home(request: HttpRequest) -> HttpResponse:
-    """The network's own address: a landing page, and the network admin's overview."""
+    """The network's own address: a landing page, or the network admin's console."""
     if not request.user.is_authenticated:
         return render(request, "accounts/network_landing.html")
-    return render(request, "accounts/network_home.html", {"summary": network_summary()})
+    return redirect("console:organizations")
 
 
 def healthz(request: HttpRequest) -> JsonResponse:

@@ -10,3 +10,13 @@ class IsOrganizationMember(BasePermission):
 
     def has_permission(self, request: Any, view: Any) -> bool:
         return bool(request.user and request.user.is_authenticated and getattr(request, "membership", None))
+
+
+class IsClinicalMember(BasePermission):
+    """A clinical role at this organization (the shared record is for clinicians)."""
+
+    message = "Only clinicians read the shared record."
+
+    def has_permission(self, request: Any, view: Any) -> bool:
+        membership = getattr(request, "membership", None)
+        return bool(membership is not None and membership.is_clinical)

@@ -1,6 +1,9 @@
-"""Pages of the audit app, at an organization's address."""
+from django.urls import path
 
-from django.urls import path  # noqa: F401
+from portal.audit import views
 
 app_name = "audit"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.log, name="log"),
+    path("patients/<uuid:patient_uuid>/", views.patient_report, name="patient_report"),
+]

@@ -12,9 +12,11 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from portal.accounts.demo import demo_user_ready
 from portal.accounts.models import Membership, User
 from portal.accounts.roles import MembershipStatus
 from portal.demo.cast import DEMO_PASSWORD, MARIA, NETWORK_ADMIN, ORGANIZATIONS, PEOPLE, Cast, synthetic_patients
+from portal.patients.access import chart_permissions_sync_all
 from portal.patients.models import CareRelationship, RelationshipKind
 from portal.patients.services import care_relationship_start, patient_identifier_ensure
 from tenants.models import Organization, OrganizationStatus
@@ -40,6 +42,7 @@ def _user(email: str, full_name: str, credentials: str, **extra: object) -> User
             terms_accepted_version="",
             **extra,
         )
+    demo_user_ready(user=user)  # terms accepted, TOTP device with the demo secret (portal/accounts/demo.py)
     return user
 
 
@@ -74,6 +77,7 @@ def seed_foundation() -> Cast:
             )
             cast.users[key] = user
         _seed_patients(cast)
+        chart_permissions_sync_all()
     return cast
 
 
@@ -155,4 +159,23 @@ def seed_all() -> Cast:
                 raise
             continue
         module.seed(cast)
+    return cast
+
+
+def cast_load() -> Cast:
+    """The seeded cast, read back without writing anything (for tests)."""
+    from portal.patients.models import PatientIdentifier
+
+    cast = Cast()
+    cast.network = Organization.objects.get(schema_name="public")
+    by_slug = {org.slug: org for org in Organization.objects.filter(slug__in=[o[0] for o in ORGANIZATIONS])}
+    cast.organizations = {slug: by_slug[slug] for slug, *_ in ORGANIZATIONS}
+    emails = {person[1]: person[0] for person in PEOPLE}
+    emails[NETWORK_ADMIN[1]] = NETWORK_ADMIN[0]
+    for user in User.objects.filter(email__in=emails):
+        cast.users[emails[user.email]] = user
+    maria = PatientIdentifier.objects.select_related("patient").get(
+        organization=cast.organizations["northfield"], mrn="NCI-100234"
+    )
+    cast.patients["maria"] = maria.patient
     return cast

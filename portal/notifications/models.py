@@ -1,5 +1,5 @@
-"""In-app notifications. They never carry clinical details: a title that says what is
-waiting, and a link into the portal."""
+"""In-app notifications, each person's choices, and the delivery outbox. They never carry
+clinical details: a title that says what is waiting, and a link into the portal."""
 
 from __future__ import annotations
 
@@ -30,3 +30,62 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class Kind(models.TextChoices):
+    """Kinds a person may set a preference for; other kinds use the default."""
+
+    MESSAGE = "message", "New secure messages"
+    REFERRAL = "referral", "Referrals"
+    CARE_TASK = "care_task", "Care tasks"
+    HANDOFF = "handoff", "Hand-offs"
+
+
+class Channel(models.TextChoices):
+    IMMEDIATE = "immediate", "Email me right away"
+    DIGEST = "digest", "One email a day (daily digest)"
+    IN_APP = "in_app", "In the portal only (no email)"
+
+
+class NotificationPreference(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(max_length=40)
+    channel = models.CharField(max_length=16, choices=Channel.choices, default=Channel.IMMEDIATE)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "kind"], name="one_preference_per_kind")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} {self.kind}: {self.channel}"
+
+
+class DeliveryStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    SENT = "sent", "Sent"
+    FAILED = "failed", "Failed"
+
+
+class Delivery(models.Model):
+    """One email owed for a notification (the outbox). Written with the notification;
+    a task delivers it once; a periodic task re-sends what stays pending."""
+
+    notification = models.ForeignKey(Notification, on_delete=models.CASCADE, related_name="deliveries")
+    channel = models.CharField(max_length=16, default="email")
+    digest = models.BooleanField(default=False, help_text="Goes out with the daily digest.")
+    status = models.CharField(
+        max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING, db_index=True
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    next_attempt_at = models.DateTimeField(db_index=True)
+    last_error = models.CharField(max_length=300, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    failed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["status", "digest", "next_attempt_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.channel} for notification {self.notification_id}: {self.status}"

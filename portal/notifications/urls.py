@@ -1,6 +1,15 @@
 """Pages of the notifications app, at an organization's address."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from portal.notifications import views
 
 app_name = "notifications"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.notification_list, name="list"),
+    path("bell/", views.bell, name="bell"),
+    path("read/", views.mark_read, name="mark_read"),
+    path("preferences/", views.preferences, name="preferences"),
+    path("deliveries/", views.deliveries, name="deliveries"),
+    path("deliveries/<int:delivery_id>/retry/", views.delivery_retry, name="delivery_retry"),
+]

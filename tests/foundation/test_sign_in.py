@@ -12,11 +12,22 @@ def _login(client, email, password=DEMO_PASSWORD):
     return client.post("/accounts/login/", {"username": email, "password": password})
 
 
+def _second_factor(client, email):
+    """The code of the seeded cast's demo authenticator, entered as a person would."""
+    from portal.accounts.demo import demo_totp_code
+    from portal.accounts.models import User
+
+    code = demo_totp_code(user=User.objects.get(email=email))
+    return client.post("/accounts/second-factor/", {"token": code})
+
+
 def test_member_signs_in_at_their_organization_and_sees_their_home(cast, anonymous):
     client = anonymous(cast.organizations["maple"])
     response = _login(client, "peter.park@maple.example")
     assert response.status_code == 302
     assert client.session[SESSION_SCHEMA_KEY] == cast.organizations["maple"].schema_name
+    assert "/accounts/second-factor/" in client.get("/")["Location"]  # a clinician needs the second factor
+    _second_factor(client, "peter.park@maple.example")
     home = client.get("/")
     body = home.content.decode()
     assert "Good to see you, Peter" in body
@@ -56,7 +67,8 @@ def test_only_network_admins_sign_in_at_the_network_address(cast, anonymous):
     assert "Only network administrators" in refused.content.decode()
     accepted = _login(client, "nora.quinn@network.example")
     assert accepted.status_code == 302
-    page = client.get("/").content.decode()
+    _second_factor(client, "nora.quinn@network.example")
+    page = client.get("/", follow=True).content.decode()
     assert "Northfield Cancer Institute" in page and "Cedar Valley Clinic" in page
 
 

@@ -1,0 +1,277 @@
+"""Messaging benchmark: send → notified latency, sustained sending, inbox page time.
+
+Runs against the development database (embedded PostgreSQL and Redis under .data/),
+migrated and seeded (``manage.py migrate_schemas --shared && … --tenant && … seed_demo``).
+Starts its own Celery worker on a queue of its own, with a real SMTP server (aiosmtpd)
+in this process, and removes everything it wrote at the end.
+
+    PYTHONPATH=$PWD .venv/bin/python bench/messaging_bench.py [--messages 1000] [--inbox 10000]
+
+Targets (issue #4): send → in-app notification < 2 s at p95 with a running worker;
+1,000 messages a minute sustained; the inbox page < 100 ms at p95 for a user with
+10,000 messages.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(BASE_DIR))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings.dev")
+os.environ["CELERY_QUEUE"] = f"continuum-bench-{uuid.uuid4().hex[:6]}"
+
+import django  # noqa: E402
+
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test import Client  # noqa: E402
+from django.utils import timezone  # noqa: E402
+from django_tenants.utils import schema_context  # noqa: E402
+
+PREFIX = "[bench]"
+
+
+class Sink:
+    def __init__(self) -> None:
+        self.received: dict[str, float] = {}
+        self.lock = threading.Lock()
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        content = envelope.content.decode("utf-8", "replace")
+        for line in content.splitlines():
+            if "/messages/" in line:
+                with self.lock:
+                    self.received.setdefault(line.strip().rsplit("/messages/", 1)[1].strip("/"), time.monotonic())
+        return "250 OK"
+
+
+def p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[max(0, int(round(0.95 * len(ordered))) - 1)] if ordered else float("nan")
+
+
+def start_worker(port: int) -> subprocess.Popen:
+    env = os.environ.copy()
+    env.update(
+        EMAIL_BACKEND="django.core.mail.backends.smtp.EmailBackend",
+        EMAIL_HOST="127.0.0.1",
+        EMAIL_PORT=str(port),
+        PYTHONPATH=str(BASE_DIR),
+    )
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "portal",
+            "worker",
+            "-Q",
+            os.environ["CELERY_QUEUE"],
+            "--pool",
+            "threads",
+            "--concurrency",
+            "4",
+            "-l",
+            "warning",
+            "--without-heartbeat",
+            "--without-gossip",
+            "--without-mingle",
+            "-n",
+            f"bench-{uuid.uuid4().hex[:6]}@%h",
+        ],
+        env=env,
+        cwd=BASE_DIR,
+    )
+    from portal.celery import app
+
+    deadline = time.monotonic() + 60
+    while not app.control.ping(timeout=0.5):
+        if time.monotonic() > deadline:
+            raise RuntimeError("worker did not start")
+    return process
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--latency", type=int, default=100, help="messages for the latency measure")
+    parser.add_argument("--messages", type=int, default=1000, help="messages for the sustained rate")
+    parser.add_argument("--senders", type=int, default=4, help="concurrent senders for the sustained rate")
+    parser.add_argument("--inbox", type=int, default=10_000, help="messages in the inbox user's threads")
+    args = parser.parse_args()
+
+    import logging
+
+    from aiosmtpd.controller import Controller
+
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
+
+    from portal.accounts.middleware import SESSION_SCHEMA_KEY
+    from portal.demo.seed import seed_foundation
+    from portal.messaging.models import Message, Participant, ReadState, Thread
+    from portal.messaging.services import Recipient, message_reply, thread_start
+    from portal.notifications.models import Delivery, Notification
+
+    cast = seed_foundation()
+    okafor, park = cast.users["okafor"], cast.users["park"]
+    northfield, maple, maria = cast.organizations["northfield"], cast.organizations["maple"], cast.patients["maria"]
+
+    sink = Sink()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    worker = start_worker(port)
+    results: dict[str, str] = {}
+    try:
+        # 1. Latency: message sent → in-app notification readable, and → email delivered by the worker.
+        in_app, email = [], []
+        thread = thread_start(
+            sender=okafor,
+            organization=northfield,
+            subject=f"{PREFIX} latency",
+            patient=maria,
+            recipients=[Recipient(organization=maple, user=park)],
+            body="warm-up",
+        )
+        for _ in range(args.latency):
+            started = time.monotonic()
+            message = message_reply(thread=thread, sender=okafor, organization=northfield, body="bench")
+            notification = Notification.objects.filter(recipient=park, link=f"/messages/{thread.uuid}/").latest("pk")
+            in_app.append(time.monotonic() - started)
+            delivery_id = Delivery.objects.get(notification=notification).pk
+            while not Delivery.objects.filter(pk=delivery_id, status="sent").exists():
+                time.sleep(0.005)
+                if time.monotonic() - started > 30:
+                    raise RuntimeError("delivery took over 30 s")
+            email.append(time.monotonic() - started)
+            assert message.pk
+        results["send → in-app notification p95"] = f"{p95(in_app) * 1000:.1f} ms"
+        results["send → email delivered by worker p95"] = (
+            f"{p95(email) * 1000:.1f} ms (median {statistics.median(email) * 1000:.1f} ms)"
+        )
+
+        # 2. Sustained: N messages from --senders concurrent senders (as web workers would send
+        #    them), each in a thread of its own, then until the worker has delivered every email.
+        sustained = [
+            thread_start(
+                sender=okafor,
+                organization=northfield,
+                subject=f"{PREFIX} sustained {n}",
+                patient=maria,
+                recipients=[Recipient(organization=maple, user=park)],
+                body="start",
+            )
+            for n in range(args.senders)
+        ]
+        links = [f"/messages/{t.uuid}/" for t in sustained]
+
+        def send(target: Thread, count: int) -> None:
+            try:
+                for _ in range(count):
+                    message_reply(thread=target, sender=okafor, organization=northfield, body="sustained")
+            finally:
+                connection.close()
+
+        started = time.monotonic()
+        workers = [threading.Thread(target=send, args=(t, args.messages // args.senders)) for t in sustained]
+        for each in workers:
+            each.start()
+        for each in workers:
+            each.join()
+        sent_in = time.monotonic() - started
+        total = (args.messages // args.senders) * args.senders
+        pending = Delivery.objects.filter(notification__link__in=links).exclude(status="sent")
+        while pending.exists():
+            time.sleep(0.2)
+            if time.monotonic() - started > 600:
+                break
+        delivered_in = time.monotonic() - started
+        results[f"messages sent per minute ({args.senders} senders)"] = f"{total / sent_in * 60:,.0f}"
+        results["messages sent and emailed per minute"] = (
+            f"{total / delivered_in * 60:,.0f} ({pending.count()} left pending)"
+        )
+
+        # 3. Inbox: Park with --inbox messages in 500 threads (written in bulk), p95 of GET /messages/.
+        now = timezone.now()
+        threads = Thread.objects.bulk_create(
+            [
+                Thread(
+                    subject=f"{PREFIX} inbox {n}",
+                    created_by=okafor,
+                    organization=northfield,
+                    patient=maria if n % 2 else None,
+                    last_message_at=now,
+                )
+                for n in range(500)
+            ]
+        )
+        Participant.objects.bulk_create(
+            [
+                Participant(thread=t, organization=o, user=u)
+                for t in threads
+                for (o, u) in ((northfield, okafor), (maple, park))
+            ]
+        )
+        Message.objects.bulk_create(
+            [
+                Message(
+                    thread=threads[n % 500],
+                    sender=okafor if n % 3 else park,
+                    sender_organization=northfield if n % 3 else maple,
+                    body=f"Inbox message {n}",
+                )
+                for n in range(args.inbox)
+            ],
+            batch_size=2000,
+        )
+        ReadState.objects.bulk_create(
+            [ReadState(thread=t, user=park, organization=maple, last_read_at=now) for t in threads[::2]]
+        )
+        connection.cursor().execute(
+            "ANALYZE messaging_message; ANALYZE messaging_thread; ANALYZE messaging_participant"
+        )
+        client = Client(HTTP_HOST=f"maple.{settings.BASE_DOMAIN}")
+        with schema_context(maple.schema_name):
+            client.force_login(park, backend="portal.accounts.backends.OrganizationMembershipBackend")
+            session = client.session
+            session[SESSION_SCHEMA_KEY] = maple.schema_name
+            session.save()
+        timings = []
+        for n in range(60):
+            started = time.monotonic()
+            response = client.get("/messages/" if n % 2 else "/messages/?q=message+42")
+            timings.append(time.monotonic() - started)
+            assert response.status_code == 200
+        connection.set_schema_to_public()
+        results[f"inbox page p95 ({Message.objects.filter(thread__participants__user=park).count():,} messages)"] = (
+            f"{p95(timings[5:]) * 1000:.1f} ms"
+        )
+    finally:
+        connection.set_schema_to_public()
+        bench_threads = Thread.objects.filter(subject__startswith=PREFIX)
+        for uuid_value in bench_threads.values_list("uuid", flat=True):
+            Notification.objects.filter(link=f"/messages/{uuid_value}/").delete()
+        bench_threads.delete()
+        worker.terminate()
+        worker.wait(timeout=30)
+        controller.stop()
+    for key, value in results.items():
+        print(f"{key:55} {value}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,284 @@
+"""The messaging API under /api/v1/: same rules as the pages, through the same selectors
+and services. Serializers are declared per endpoint."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from rest_framework import serializers, status
+from rest_framework.permissions import BasePermission
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from portal.api.permissions import IsOrganizationMember
+from portal.audit.services import AuditAction, audit_record
+from portal.messaging import selectors, services
+from portal.patients.models import RegistryEntry
+from portal.patients.selectors import patient_get_for_user
+
+
+class IsClinicalMember(BasePermission):
+    message = "Secure messaging is for clinical staff with an active account here."
+
+    def has_permission(self, request: Any, view: Any) -> bool:
+        return selectors.messaging_membership(user=request.user, organization=request.tenant) is not None
+
+
+class MessagingView(APIView):
+    permission_classes = [IsOrganizationMember, IsClinicalMember]
+
+    def thread(self, request: Request, thread_uuid: Any) -> Any:
+        return selectors.thread_get_for_user(user=request.user, organization=request.tenant, thread_uuid=thread_uuid)
+
+
+# --- output -------------------------------------------------------------------------
+
+
+class PersonOut(serializers.Serializer):
+    id = serializers.IntegerField(source="pk")
+    name = serializers.CharField(source="display_name")
+
+
+class ParticipantOut(serializers.Serializer):
+    organization = serializers.CharField(source="organization.slug")
+    organization_name = serializers.CharField(source="organization.name")
+    user = PersonOut(allow_null=True)
+    pool = serializers.BooleanField(source="is_pool")
+
+
+class ThreadSummaryOut(serializers.Serializer):
+    uuid = serializers.UUIDField()
+    subject = serializers.CharField()
+    patient = serializers.UUIDField(source="patient.uuid", allow_null=True, default=None)
+    urgent = serializers.BooleanField()
+    unread = serializers.IntegerField()
+    last_message_at = serializers.DateTimeField()
+
+
+class ReceiptOut(serializers.Serializer):
+    user = PersonOut()
+    organization = serializers.CharField(source="organization.slug")
+    read_at = serializers.DateTimeField()
+
+
+class AttachmentOut(serializers.Serializer):
+    uuid = serializers.UUIDField()
+    filename = serializers.CharField()
+    content_type = serializers.CharField()
+    size = serializers.IntegerField()
+
+
+class MessageOut(serializers.Serializer):
+    uuid = serializers.UUIDField()
+    sender = PersonOut()
+    sender_organization = serializers.CharField(source="sender_organization.slug")
+    body = serializers.CharField()
+    urgent = serializers.BooleanField()
+    created_at = serializers.DateTimeField()
+    entries = serializers.SerializerMethodField()
+    attachments = AttachmentOut(many=True, source="attachments.all")
+    read_by = ReceiptOut(many=True)
+
+    def get_entries(self, message: Any) -> list[str]:
+        return [str(e.uuid) for e in message.entries.all()]
+
+
+class ThreadOut(serializers.Serializer):
+    uuid = serializers.UUIDField()
+    subject = serializers.CharField()
+    patient = serializers.UUIDField(source="patient.uuid", allow_null=True, default=None)
+    urgent = serializers.BooleanField()
+    created_at = serializers.DateTimeField()
+    participants = ParticipantOut(many=True)
+    messages = MessageOut(many=True)
+
+
+# --- input --------------------------------------------------------------------------
+
+
+class ParticipantIn(serializers.Serializer):
+    organization = serializers.SlugField(help_text="The organization's slug")
+    user_id = serializers.IntegerField(required=False, allow_null=True, help_text="Empty: the care-team pool")
+
+
+def _recipients(items: list[dict[str, Any]]) -> list[services.Recipient]:
+    from portal.accounts.models import User
+    from tenants.models import Organization
+
+    recipients = []
+    for item in items:
+        organization = Organization.objects.filter(slug=item["organization"]).first()
+        user = None
+        if item.get("user_id") is not None:
+            user = User.objects.filter(pk=item["user_id"]).first()
+            if user is None:
+                raise ValidationError({"participants": f"No person with id {item['user_id']}."})
+        if organization is None:
+            raise ValidationError({"participants": f"No organization {item['organization']!r} in the network."})
+        recipients.append(services.Recipient(organization=organization, user=user))
+    return recipients
+
+
+def _entries(uuids: list[Any]) -> list[Any]:
+    entries = list(RegistryEntry.objects.filter(uuid__in=uuids))
+    if len(entries) != len(set(uuids)):
+        raise ValidationError({"entries": "An entry is not on the shared record."})
+    return entries
+
+
+class ThreadCreateIn(serializers.Serializer):
+    subject = serializers.CharField(max_length=200)
+    body = serializers.CharField(max_length=10_000)
+    patient = serializers.UUIDField(required=False, allow_null=True)
+    urgent = serializers.BooleanField(default=False)
+    participants = ParticipantIn(many=True, allow_empty=False)
+    entries = serializers.ListField(child=serializers.UUIDField(), required=False, default=list)
+
+
+class MessageCreateIn(serializers.Serializer):
+    body = serializers.CharField(max_length=10_000)
+    urgent = serializers.BooleanField(default=False)
+    entries = serializers.ListField(child=serializers.UUIDField(), required=False, default=list)
+
+
+class ArchiveIn(serializers.Serializer):
+    archived = serializers.BooleanField(default=True)
+
+
+# --- views --------------------------------------------------------------------------
+
+
+def _thread_out(request: Request, thread: Any) -> dict[str, Any]:
+    if thread.patient_id:
+        audit_record(
+            action=AuditAction.READ,
+            request=request,
+            object_type="message_thread",
+            object_id=thread.uuid,
+            patient=thread.patient,
+        )
+    data = {
+        "uuid": thread.uuid,
+        "subject": thread.subject,
+        "patient": thread.patient,
+        "urgent": thread.urgent,
+        "created_at": thread.created_at,
+        "participants": selectors.thread_participants(thread=thread),
+        "messages": selectors.thread_messages(thread=thread),
+    }
+    out = ThreadOut(data).data
+    out["patient"] = str(thread.patient.uuid) if thread.patient_id else None
+    return out
+
+
+class ThreadListCreate(MessagingView):
+    def get(self, request: Request) -> Response:
+        raw_limit = request.query_params.get("limit", "50")
+        limit = min(int(raw_limit), 200) if raw_limit.isdigit() and int(raw_limit) > 0 else 50
+        page, threads = selectors.inbox_page(
+            user=request.user,
+            organization=request.tenant,
+            page_number=request.query_params.get("page"),
+            per_page=limit,
+            archived=request.query_params.get("archived") in {"1", "true"},
+            query=request.query_params.get("q", "")[:100],
+        )
+        return Response(
+            {
+                "count": page.paginator.count,
+                "page": page.number,
+                "pages": page.paginator.num_pages,
+                "results": ThreadSummaryOut(threads, many=True).data,
+            }
+        )
+
+    def post(self, request: Request) -> Response:
+        incoming = ThreadCreateIn(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        data = incoming.validated_data
+        patient = None
+        if data.get("patient"):
+            try:
+                patient = patient_get_for_user(
+                    user=request.user, organization=request.tenant, patient_uuid=data["patient"]
+                )
+            except Http404:
+                raise ValidationError({"patient": "No such patient, or you may not see them."})
+        thread = services.thread_start(
+            sender=request.user,
+            organization=request.tenant,
+            subject=data["subject"],
+            body=data["body"],
+            patient=patient,
+            urgent=data["urgent"],
+            recipients=_recipients(data["participants"]),
+            entries=_entries(data["entries"]),
+        )
+        return Response(_thread_out(request, thread), status=status.HTTP_201_CREATED)
+
+
+class ThreadDetail(MessagingView):
+    def get(self, request: Request, thread_uuid: Any) -> Response:
+        return Response(_thread_out(request, self.thread(request, thread_uuid)))
+
+
+class MessageCreate(MessagingView):
+    def post(self, request: Request, thread_uuid: Any) -> Response:
+        thread = self.thread(request, thread_uuid)
+        incoming = MessageCreateIn(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        data = incoming.validated_data
+        message = services.message_reply(
+            thread=thread,
+            sender=request.user,
+            organization=request.tenant,
+            body=data["body"],
+            urgent=data["urgent"],
+            entries=_entries(data["entries"]),
+        )
+        message.read_by = []
+        return Response(MessageOut(message).data, status=status.HTTP_201_CREATED)
+
+
+class ThreadRead(MessagingView):
+    """GET: who read which message (receipts). POST: mark the thread read for me."""
+
+    def get(self, request: Request, thread_uuid: Any) -> Response:
+        thread = self.thread(request, thread_uuid)
+        messages = selectors.thread_messages(thread=thread)
+        return Response(
+            {
+                "thread": str(thread.uuid),
+                "messages": [{"uuid": str(m.uuid), "read_by": ReceiptOut(m.read_by, many=True).data} for m in messages],
+            }
+        )
+
+    def post(self, request: Request, thread_uuid: Any) -> Response:
+        thread = self.thread(request, thread_uuid)
+        created = services.thread_mark_read(thread=thread, user=request.user, organization=request.tenant)
+        return Response({"thread": str(thread.uuid), "newly_read": created})
+
+
+class ThreadParticipants(MessagingView):
+    def post(self, request: Request, thread_uuid: Any) -> Response:
+        thread = self.thread(request, thread_uuid)
+        incoming = ParticipantIn(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        recipient = _recipients([incoming.validated_data])[0]
+        participant = services.thread_participant_add(
+            thread=thread, actor=request.user, organization=request.tenant, recipient=recipient
+        )
+        return Response(ParticipantOut(participant).data, status=status.HTTP_201_CREATED)
+
+
+class ThreadArchive(MessagingView):
+    def post(self, request: Request, thread_uuid: Any) -> Response:
+        thread = self.thread(request, thread_uuid)
+        incoming = ArchiveIn(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        archived = incoming.validated_data["archived"]
+        services.thread_archive(thread=thread, user=request.user, organization=request.tenant, archived=archived)
+        return Response({"thread": str(thread.uuid), "archived": archived})

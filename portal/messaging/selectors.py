@@ -1,0 +1,228 @@
+"""Reads of threads and messages, and the question "may this person read this thread?".
+
+A person reads a thread at an organization's address when they take part there — in
+person, or as a clinical member of that organization's care-team pool — and, for a
+thread about a patient, may see that patient there. Forbidden and missing: same 404.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.http import Http404
+
+from portal.accounts.models import Membership
+from portal.messaging.models import Message, MessageReceipt, Participant, ReadState, Thread
+from portal.patients.selectors import user_can_view_patient, visible_patients
+
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+
+def messaging_membership(*, user: Any, organization: Any) -> Membership | None:
+    """The active clinical membership with which a person sends and reads messages here."""
+    if not getattr(user, "is_authenticated", False) or organization is None or organization.is_network:
+        return None
+    if not organization.is_active:
+        return None
+    return Membership.objects.active().clinical().filter(user=user, organization=organization).first()
+
+
+def visible_threads(*, user: Any, organization: Any) -> QuerySet[Thread]:
+    if messaging_membership(user=user, organization=organization) is None:
+        return Thread.objects.none()
+    taking_part = Participant.objects.filter(organization=organization).filter(Q(user=user) | Q(user__isnull=True))
+    return Thread.objects.filter(pk__in=taking_part.values("thread_id")).filter(
+        Q(patient__isnull=True) | Q(patient__in=visible_patients(user=user, organization=organization))
+    )
+
+
+def inbox_base(
+    *, user: Any, organization: Any, archived: bool = False, query: str = "", urgent_only: bool = False
+) -> QuerySet[Thread]:
+    """The inbox's threads, newest first, without per-thread figures (cheap to count and page)."""
+    threads = visible_threads(user=user, organization=organization)
+    states = ReadState.objects.filter(thread=OuterRef("pk"), user=user)
+    is_archived = Exists(states.filter(archived_at__isnull=False))
+    threads = threads.filter(is_archived) if archived else threads.exclude(is_archived)
+    if urgent_only:
+        threads = threads.filter(urgent=True)
+    query = (query or "").strip()
+    if query:
+        threads = threads.filter(
+            Q(subject__icontains=query) | Q(pk__in=Message.objects.filter(body__icontains=query).values("thread_id"))
+        )
+    return threads.order_by("-last_message_at", "-pk")
+
+
+def inbox_annotate(threads: QuerySet[Thread], *, user: Any) -> QuerySet[Thread]:
+    """Each thread's unread count (messages of others since this person last read it) and last message."""
+    states = ReadState.objects.filter(thread=OuterRef("pk"), user=user)
+    last_read = Subquery(states.values("last_read_at")[:1])
+    unread = (
+        Message.objects.filter(thread=OuterRef("pk"), created_at__gt=Coalesce(OuterRef("last_read"), Value(EPOCH)))
+        .exclude(sender=user)
+        .order_by()
+        .values("thread")
+        .annotate(n=Count("pk"))
+        .values("n")[:1]
+    )
+    last = Message.objects.filter(thread=OuterRef("pk")).order_by("-created_at")
+    return (
+        threads.annotate(last_read=last_read)
+        .annotate(
+            unread=Coalesce(Subquery(unread, output_field=IntegerField()), 0),
+            last_body=Subquery(last.values("body")[:1]),
+            last_sender=Subquery(last.values("sender__full_name")[:1]),
+        )
+        .select_related("patient")
+    )
+
+
+def inbox_threads(
+    *, user: Any, organization: Any, archived: bool = False, query: str = "", urgent_only: bool = False
+) -> QuerySet[Thread]:
+    """The inbox, newest first, with each thread's unread count and the last message."""
+    base = inbox_base(user=user, organization=organization, archived=archived, query=query, urgent_only=urgent_only)
+    return inbox_annotate(base, user=user)
+
+
+def inbox_page(
+    *,
+    user: Any,
+    organization: Any,
+    page_number: Any = 1,
+    per_page: int = 25,
+    archived: bool = False,
+    query: str = "",
+    urgent_only: bool = False,
+) -> tuple[Any, list[Thread]]:
+    """One page of the inbox: page the threads first, then work out figures for that page only."""
+    from django.core.paginator import Paginator
+
+    base = inbox_base(user=user, organization=organization, archived=archived, query=query, urgent_only=urgent_only)
+    page = Paginator(base.values_list("pk", flat=True), per_page).get_page(page_number)
+    ids = list(page.object_list)
+    threads = list(inbox_annotate(Thread.objects.filter(pk__in=ids), user=user).order_by("-last_message_at", "-pk"))
+    return page, threads
+
+
+def unread_thread_count(*, user: Any, organization: Any) -> int:
+    """How many inbox threads hold a message from someone else that this person has not read."""
+    threads = visible_threads(user=user, organization=organization)
+    states = ReadState.objects.filter(thread=OuterRef("pk"), user=user)
+    last_read = Subquery(states.values("last_read_at")[:1])
+    newer = Message.objects.filter(
+        thread=OuterRef("pk"), created_at__gt=Coalesce(OuterRef("last_read"), Value(EPOCH))
+    ).exclude(sender=user)
+    return (
+        threads.exclude(Exists(states.filter(archived_at__isnull=False)))
+        .annotate(last_read=last_read)
+        .filter(Exists(newer))
+        .count()
+    )
+
+
+def thread_get_for_user(*, user: Any, organization: Any, thread_uuid: Any) -> Thread:
+    thread = (
+        visible_threads(user=user, organization=organization)
+        .select_related("patient", "created_by", "organization")
+        .filter(uuid=thread_uuid)
+        .first()
+    )
+    if thread is None:
+        raise Http404("No such thread")
+    return thread
+
+
+def threads_for_patient(*, user: Any, organization: Any, patient: Any) -> QuerySet[Thread]:
+    """The threads about this patient that this person reads here (for the chart)."""
+    return inbox_threads(user=user, organization=organization).filter(patient=patient)
+
+
+def thread_participants(*, thread: Thread) -> list[Participant]:
+    return list(thread.participants.select_related("user", "organization").order_by("added_at", "pk"))
+
+
+def thread_messages(*, thread: Thread) -> list[Message]:
+    """The thread's messages, each with ``read_by`` (receipts of others than the sender)."""
+    messages = list(
+        thread.messages.select_related("sender", "sender_organization")
+        .prefetch_related("attachments", "entries")
+        .order_by("created_at")
+    )
+    receipts: dict[int, list[MessageReceipt]] = {}
+    for receipt in (
+        MessageReceipt.objects.filter(message__thread=thread).select_related("user", "organization").order_by("read_at")
+    ):
+        receipts.setdefault(receipt.message_id, []).append(receipt)
+    for message in messages:
+        message.read_by = [r for r in receipts.get(message.pk, []) if r.user_id != message.sender_id]
+    return messages
+
+
+def is_archived_for(*, thread: Thread, user: Any) -> bool:
+    return ReadState.objects.filter(thread=thread, user=user, archived_at__isnull=False).exists()
+
+
+def attachment_get_for_user(*, user: Any, organization: Any, attachment_uuid: Any) -> Any:
+    from portal.messaging.models import Attachment
+
+    attachment = (
+        Attachment.objects.select_related("organization", "message__thread")
+        .filter(uuid=attachment_uuid, message__thread__in=visible_threads(user=user, organization=organization))
+        .first()
+    )
+    if attachment is None:
+        raise Http404("No such attachment")
+    return attachment
+
+
+def pool_members(*, organization: Any, patient: Any = None) -> list[Any]:
+    """Clinical members of an organization's care-team pool (who may see the patient, if any)."""
+    members = [
+        m.user for m in Membership.objects.active().clinical().filter(organization=organization).select_related("user")
+    ]
+    if patient is None:
+        return members
+    return [u for u in members if user_can_view_patient(user=u, organization=organization, patient=patient)]
+
+
+def recipient_choices(*, user: Any, organization: Any, patient: Any = None) -> dict[str, list[tuple[str, str]]]:
+    """Who may be written to: clinicians of the network who may see the patient, and pools.
+
+    Values are ``u:<organization id>:<user id>`` for a person and ``p:<organization id>`` for a pool.
+    """
+    memberships = (
+        Membership.objects.active()
+        .clinical()
+        .filter(organization__status="active")
+        .exclude(organization__kind="network")
+        .select_related("user", "organization")
+        .order_by("organization__name", "user__full_name")
+    )
+    people: list[tuple[str, str]] = []
+    pools: dict[int, tuple[str, str]] = {}
+    for membership in memberships:
+        if patient is not None and not user_can_view_patient(
+            user=membership.user, organization=membership.organization, patient=patient
+        ):
+            continue
+        org = membership.organization
+        pools.setdefault(org.pk, (f"p:{org.pk}", f"{org.name} — care team"))
+        if membership.user_id == user.pk:
+            continue
+        title = f", {membership.title}" if membership.title else ""
+        people.append((f"u:{org.pk}:{membership.user_id}", f"{membership.user.display_name}{title} — {org.name}"))
+    return {"people": people, "pools": list(pools.values())}
+
+
+def registry_entries_for(*, user: Any, organization: Any, patient: Any) -> QuerySet[Any]:
+    """Shared-record entries a message about this patient may point at."""
+    from portal.patients.models import RegistryEntry
+
+    if patient is None or not user_can_view_patient(user=user, organization=organization, patient=patient):
+        return RegistryEntry.objects.none()
+    return RegistryEntry.objects.filter(patient=patient, status="current").order_by("-effective_at")[:50]

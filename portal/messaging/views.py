@@ -1,0 +1,255 @@
+"""Pages of secure messaging: inbox, compose, thread (read, reply, add, archive)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages as flash
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from portal.audit.services import AuditAction, audit_record
+from portal.messaging import selectors, services
+from portal.messaging.attachments import storage_for
+from portal.messaging.forms import AddParticipantForm, ComposeForm, ReplyForm
+from portal.patients.models import NetworkPatient
+from portal.patients.selectors import patient_get_for_user, visible_patients
+
+
+def _member(request: HttpRequest) -> Any:
+    """The signed-in member here; messaging is for clinical staff (others: 403)."""
+    if getattr(request, "membership", None) is None:
+        raise Http404("Not here")
+    membership = selectors.messaging_membership(user=request.user, organization=request.tenant)
+    if membership is None:
+        raise PermissionDenied("Secure messaging is for clinical staff.")
+    return membership
+
+
+def _errors(error: ValidationError) -> list[str]:
+    if hasattr(error, "error_dict"):
+        return [message for messages in error.message_dict.values() for message in messages]
+    return list(error.messages)
+
+
+@never_cache
+@login_required
+def inbox(request: HttpRequest) -> HttpResponse:
+    _member(request)
+    archived = request.GET.get("box") == "archived"
+    query = request.GET.get("q", "")[:100]
+    urgent_only = request.GET.get("urgent") == "1"
+    page, threads = selectors.inbox_page(
+        user=request.user,
+        organization=request.tenant,
+        page_number=request.GET.get("page"),
+        archived=archived,
+        query=query,
+        urgent_only=urgent_only,
+    )
+    context = {
+        "page": page,
+        "threads": threads,
+        "archived": archived,
+        "query": query,
+        "urgent_only": urgent_only,
+        "unread_threads": selectors.unread_thread_count(user=request.user, organization=request.tenant),
+    }
+    if request.htmx and request.htmx.target == "thread-list":  # type: ignore[attr-defined]
+        return render(request, "messaging/partials/thread_list.html", context)
+    return render(request, "messaging/inbox.html", context)
+
+
+def _patient_choices(request: HttpRequest) -> list[tuple[str, str]]:
+    patients = visible_patients(user=request.user, organization=request.tenant).order_by("family_name", "given_name")
+    return [(str(p.uuid), f"{p.family_name}, {p.given_name} ({p.date_of_birth:%Y-%m-%d})") for p in patients[:500]]
+
+
+def _chosen_patient(request: HttpRequest, value: str) -> NetworkPatient | None:
+    if not value:
+        return None
+    try:
+        return patient_get_for_user(user=request.user, organization=request.tenant, patient_uuid=value)
+    except (Http404, ValidationError, ValueError):
+        return None
+
+
+@never_cache
+@login_required
+def compose(request: HttpRequest) -> HttpResponse:
+    _member(request)
+    data = request.POST if request.method == "POST" else request.GET
+    patient = _chosen_patient(request, data.get("patient", ""))
+    recipients = selectors.recipient_choices(user=request.user, organization=request.tenant, patient=patient)
+    entries = [
+        (str(e.pk), f"{e.title} — {e.effective_at:%Y-%m-%d}")
+        for e in selectors.registry_entries_for(user=request.user, organization=request.tenant, patient=patient)
+    ]
+    form_kwargs: dict[str, Any] = {"patients": _patient_choices(request), "recipients": recipients, "entries": entries}
+    refresh = request.method == "GET" or "refresh" in request.POST
+    if refresh:
+        initial = {"patient": str(patient.uuid) if patient else ""}
+        form = ComposeForm(initial=initial, **form_kwargs)
+        if request.htmx and request.htmx.target == "recipient-fields":  # type: ignore[attr-defined]
+            return render(request, "messaging/partials/recipient_fields.html", {"form": form})
+        return render(request, "messaging/compose.html", {"form": form, "patient": patient})
+    form = ComposeForm(request.POST, request.FILES, **form_kwargs)
+    if form.is_valid():
+        try:
+            from portal.patients.models import RegistryEntry
+
+            thread = services.thread_start(
+                sender=request.user,
+                organization=request.tenant,
+                subject=form.cleaned_data["subject"],
+                body=form.cleaned_data["body"],
+                patient=patient,
+                urgent=form.cleaned_data["urgent"],
+                recipients=services.recipients_parse(values=form.cleaned_data["recipients"]),
+                uploads=form.cleaned_data["attachments"],
+                entries=list(RegistryEntry.objects.filter(pk__in=form.cleaned_data["entries"])),
+            )
+        except ValidationError as error:
+            for message in _errors(error):
+                form.add_error(None, message)
+        else:
+            flash.success(request, "Message sent.")
+            return redirect("messaging:thread", thread_uuid=thread.uuid)
+    return render(request, "messaging/compose.html", {"form": form, "patient": patient}, status=400)
+
+
+def _thread_context(request: HttpRequest, thread: Any, **extra: Any) -> dict[str, Any]:
+    all_recipients = selectors.recipient_choices(user=request.user, organization=request.tenant)
+    return {
+        "thread": thread,
+        "thread_messages": selectors.thread_messages(thread=thread),
+        "participants": selectors.thread_participants(thread=thread),
+        "archived": selectors.is_archived_for(thread=thread, user=request.user),
+        "reply_form": extra.pop("reply_form", None) or ReplyForm(),
+        "add_form": extra.pop("add_form", None) or AddParticipantForm(recipients=all_recipients),
+        **extra,
+    }
+
+
+def _audit_read(request: HttpRequest, thread: Any) -> None:
+    if thread.patient_id:
+        audit_record(
+            action=AuditAction.READ,
+            request=request,
+            object_type="message_thread",
+            object_id=thread.uuid,
+            patient=thread.patient,
+        )
+
+
+@never_cache
+@login_required
+def thread_detail(request: HttpRequest, thread_uuid: Any) -> HttpResponse:
+    _member(request)
+    thread = selectors.thread_get_for_user(user=request.user, organization=request.tenant, thread_uuid=thread_uuid)
+    _audit_read(request, thread)
+    services.thread_mark_read(thread=thread, user=request.user, organization=request.tenant)
+    context = _thread_context(request, thread)
+    if request.htmx and request.htmx.target == "thread-messages":  # type: ignore[attr-defined]
+        return render(request, "messaging/partials/messages.html", context)
+    return render(request, "messaging/thread.html", context)
+
+
+@require_POST
+@login_required
+def thread_reply(request: HttpRequest, thread_uuid: Any) -> HttpResponse:
+    _member(request)
+    thread = selectors.thread_get_for_user(user=request.user, organization=request.tenant, thread_uuid=thread_uuid)
+    form = ReplyForm(request.POST, request.FILES)
+    status = 200
+    if form.is_valid():
+        try:
+            services.message_reply(
+                thread=thread,
+                sender=request.user,
+                organization=request.tenant,
+                body=form.cleaned_data["body"],
+                urgent=form.cleaned_data["urgent"],
+                uploads=form.cleaned_data["attachments"],
+            )
+        except ValidationError as error:
+            for message in _errors(error):
+                form.add_error(None, message)
+            status = 400
+        else:
+            if request.POST.get("from") == "inbox" and not request.htmx:  # type: ignore[attr-defined]
+                flash.success(request, "Reply sent.")
+                return redirect("messaging:inbox")
+            if not request.htmx:  # type: ignore[attr-defined]
+                return redirect("messaging:thread", thread_uuid=thread.uuid)
+            form = ReplyForm()
+    else:
+        status = 400
+    if request.POST.get("from") == "inbox":
+        if status == 200:
+            return HttpResponse('<p class="alert alert-info" role="status">Reply sent.</p>')
+        return HttpResponse(
+            '<p class="alert alert-error" role="alert">The reply was not sent: write a message.</p>', status=400
+        )
+    context = _thread_context(request, thread, reply_form=form)
+    if request.htmx:  # type: ignore[attr-defined]
+        return render(request, "messaging/partials/conversation.html", context, status=status)
+    return render(request, "messaging/thread.html", context, status=status)
+
+
+@require_POST
+@login_required
+def thread_add_participant(request: HttpRequest, thread_uuid: Any) -> HttpResponse:
+    _member(request)
+    thread = selectors.thread_get_for_user(user=request.user, organization=request.tenant, thread_uuid=thread_uuid)
+    all_recipients = selectors.recipient_choices(user=request.user, organization=request.tenant)
+    form = AddParticipantForm(request.POST, recipients=all_recipients)
+    status = 400
+    if form.is_valid():
+        try:
+            recipient = services.recipients_parse(values=[form.cleaned_data["recipient"]])[0]
+            participant = services.thread_participant_add(
+                thread=thread, actor=request.user, organization=request.tenant, recipient=recipient
+            )
+        except ValidationError as error:
+            for message in _errors(error):
+                form.add_error("recipient", message)
+        else:
+            status = 200
+            flash.success(request, f"{participant.label} was added.")
+            if not request.htmx:  # type: ignore[attr-defined]
+                return redirect("messaging:thread", thread_uuid=thread.uuid)
+            form = AddParticipantForm(recipients=all_recipients)
+    context = _thread_context(request, thread, add_form=form)
+    if request.htmx:  # type: ignore[attr-defined]
+        return render(request, "messaging/partials/participants.html", context, status=status)
+    return render(request, "messaging/thread.html", context, status=status)
+
+
+@require_POST
+@login_required
+def thread_archive(request: HttpRequest, thread_uuid: Any) -> HttpResponse:
+    _member(request)
+    thread = selectors.thread_get_for_user(user=request.user, organization=request.tenant, thread_uuid=thread_uuid)
+    archived = request.POST.get("archived", "1") == "1"
+    services.thread_archive(thread=thread, user=request.user, organization=request.tenant, archived=archived)
+    if request.htmx:  # type: ignore[attr-defined]
+        return HttpResponse("")  # the row leaves the list
+    flash.success(request, "Thread archived." if archived else "Thread moved back to the inbox.")
+    return redirect("messaging:inbox")
+
+
+@never_cache
+@login_required
+def attachment_download(request: HttpRequest, attachment_uuid: Any) -> FileResponse:
+    _member(request)
+    attachment = selectors.attachment_get_for_user(
+        user=request.user, organization=request.tenant, attachment_uuid=attachment_uuid
+    )
+    _audit_read(request, attachment.message.thread)
+    handle = storage_for(attachment.organization).open(attachment.path, "rb")
+    return FileResponse(handle, as_attachment=True, filename=attachment.filename, content_type=attachment.content_type)

@@ -1,0 +1,30 @@
+"""Background work of notifications. Tasks take ids, are idempotent and safe to retry."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from portal.notifications import services
+
+
+@shared_task(acks_late=True)
+def delivery_send(delivery_id: int) -> str:
+    outcome, retry_in = services.delivery_attempt(delivery_id=delivery_id)
+    if outcome == "retry" and retry_in:
+        services.deliveries_enqueue(delivery_ids=[delivery_id], countdown=retry_in)
+    return outcome
+
+
+@shared_task
+def deliveries_resend_pending(older_than_seconds: int = 60) -> int:
+    """Periodic: deliveries left pending (broker or worker down, a lost task) go out again."""
+    return services.deliveries_resend_pending(older_than_seconds=older_than_seconds)
+
+
+@shared_task
+def digests_send() -> int:
+    """Periodic: the daily digest, one email per person."""
+    total = 0
+    for user_id in services.digest_user_ids_due():
+        total += services.digest_send(user_id=user_id)
+    return total

@@ -1,0 +1,114 @@
+"""Pages of notifications: the list, mark-read, preferences, the bell, failed deliveries."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import messages as flash
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_POST
+
+from portal.notifications import selectors, services
+from portal.notifications.models import Channel, Kind
+from tenants.addresses import absolute_url, organization_host
+
+
+def _member(request: HttpRequest) -> Any:
+    if getattr(request, "membership", None) is None:
+        raise Http404("Not here")
+    return request.membership
+
+
+@never_cache
+@login_required
+def notification_list(request: HttpRequest) -> HttpResponse:
+    _member(request)
+    page = Paginator(selectors.notifications_for(user=request.user), 30).get_page(request.GET.get("page"))
+    items = list(page.object_list)
+    for item in items:  # a notification of another of the person's organizations opens at its address
+        item.href = item.link or "/"
+        if item.organization is not None and item.organization_id != request.tenant.pk:
+            item.href = absolute_url(organization_host(item.organization.slug), item.href)
+    context = {"page": page, "items": items, "unread": selectors.unread_count(user=request.user)}
+    if request.htmx:  # type: ignore[attr-defined]
+        return render(request, "notifications/partials/list.html", context)
+    return render(request, "notifications/list.html", context)
+
+
+@never_cache
+@login_required
+def bell(request: HttpRequest) -> HttpResponse:
+    _member(request)
+    return render(request, "notifications/partials/bell.html")
+
+
+@require_POST
+@login_required
+def mark_read(request: HttpRequest) -> HttpResponse:
+    _member(request)
+    raw = request.POST.get("notification")
+    ids = None
+    if raw is not None:
+        try:
+            ids = [int(raw)]
+        except ValueError:
+            ids = []
+    services.notification_mark_read(user=request.user, notification_ids=ids)
+    if request.htmx:  # type: ignore[attr-defined]
+        return notification_list(request)
+    return redirect("notifications:list")
+
+
+@never_cache
+@login_required
+def preferences(request: HttpRequest) -> HttpResponse:
+    _member(request)
+    errors: list[str] = []
+    if request.method == "POST":
+        choices = {kind: request.POST.get(kind, "") for kind in Kind.values if kind in request.POST}
+        try:
+            services.preferences_set(user=request.user, choices=choices)
+        except ValidationError as error:
+            errors = [m for ms in error.message_dict.values() for m in ms]
+        else:
+            flash.success(request, "Your notification preferences are saved.")
+            return redirect("notifications:preferences")
+    chosen = selectors.preferences_for(user=request.user)
+    rows = [{"kind": kind, "label": label, "channel": chosen[kind]} for kind, label in Kind.choices]
+    return render(
+        request,
+        "notifications/preferences.html",
+        {"rows": rows, "channels": Channel.choices, "errors": errors},
+        status=400 if errors else 200,
+    )
+
+
+def _admin(request: HttpRequest) -> Any:
+    membership = _member(request)
+    if not membership.is_admin:
+        raise PermissionDenied("Only the organization's admins see failed deliveries.")
+    return membership
+
+
+@never_cache
+@login_required
+def deliveries(request: HttpRequest) -> HttpResponse:
+    _admin(request)
+    failed = list(selectors.deliveries_failed_for_organization(organization=request.tenant)[:200])
+    pending = selectors.deliveries_pending_count(organization=request.tenant)
+    return render(request, "notifications/deliveries.html", {"failed": failed, "pending": pending})
+
+
+@require_POST
+@login_required
+def delivery_retry(request: HttpRequest, delivery_id: int) -> HttpResponse:
+    _admin(request)
+    delivery = selectors.delivery_get_for_admin(organization=request.tenant, delivery_id=delivery_id)
+    services.delivery_retry(delivery=delivery, actor=request.user)
+    flash.success(request, "The email will be tried again.")
+    return redirect("notifications:deliveries")

@@ -1,0 +1,167 @@
+"""The shared record's API: search, chart, entries, item read, create and publish."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from portal.api.base import OrganizationAPIView, PatientScopedAPIView
+from portal.api.permissions import IsClinicalMember, IsOrganizationMember
+from portal.audit.services import AuditAction, audit_record
+from portal.patients.selectors import patient_search
+from portal.records.models import ItemKind
+from portal.records.selectors import chart_get, entry_open, own_item_get
+from portal.records.services import item_create, item_publish
+
+
+class PatientOut(serializers.Serializer):
+    uuid = serializers.UUIDField()
+    given_name = serializers.CharField()
+    family_name = serializers.CharField()
+    date_of_birth = serializers.DateField()
+    sex = serializers.CharField()
+
+
+class EntryOut(serializers.Serializer):
+    uuid = serializers.UUIDField()
+    kind = serializers.CharField()
+    code = serializers.CharField()
+    title = serializers.CharField()
+    effective_at = serializers.DateTimeField()
+    published_at = serializers.DateTimeField()
+    status = serializers.CharField()
+    version = serializers.IntegerField()
+    summary = serializers.JSONField()
+    source = serializers.CharField(source="organization.name")  # type: ignore[assignment]
+
+
+class ChartOut(serializers.Serializer):
+    patient = PatientOut()
+    diagnoses = EntryOut(many=True)
+    treatments = EntryOut(many=True)
+    medications = EntryOut(many=True)
+    allergies = EntryOut(many=True)
+    problems = EntryOut(many=True)
+    tests_done = EntryOut(many=True)
+    emergency_access = serializers.SerializerMethodField()
+
+    def get_emergency_access(self, chart: Any) -> bool:
+        return chart.emergency is not None
+
+
+class ItemOut(serializers.Serializer):
+    id = serializers.UUIDField()
+    kind = serializers.CharField()
+    title = serializers.CharField()
+    code = serializers.CharField()
+    effective_at = serializers.DateTimeField()
+    status = serializers.CharField()
+    version = serializers.IntegerField()
+    values = serializers.JSONField(source="data")
+    author = serializers.CharField(source="author.display_name")
+
+
+class ItemIn(serializers.Serializer):
+    kind = serializers.ChoiceField(choices=ItemKind.choices)
+    values = serializers.DictField(
+        help_text="The item's fields, as on the form for its kind (effective_date included)."
+    )
+    publish = serializers.BooleanField(default=False)
+
+
+def _validation(error: ValidationError) -> Response:
+    errors = error.message_dict if hasattr(error, "error_dict") else {"non_field_errors": error.messages}
+    return Response({"detail": "The item is not valid.", "errors": errors}, status=status.HTTP_400_BAD_REQUEST)
+
+
+class PatientSearchAPI(OrganizationAPIView):
+    permission_classes = [IsOrganizationMember, IsClinicalMember]
+
+    @extend_schema(
+        parameters=[OpenApiParameter("q", str, description="Name, date of birth or MRN")],
+        responses=PatientOut(many=True),
+    )
+    def get(self, request: Request) -> Response:
+        query = request.query_params.get("q", "")[:100]
+        if not query.strip():
+            return Response(
+                {"detail": "Give a search term in q.", "errors": {"q": ["This parameter is required."]}}, status=400
+            )
+        results = patient_search(user=request.user, organization=request.tenant, query=query)  # type: ignore[attr-defined]
+        audit_record(action=AuditAction.SEARCH, request=request, detail={"results": len(results), "api": True})  # type: ignore[arg-type]
+        return Response(PatientOut(results, many=True).data)
+
+
+class ChartAPI(PatientScopedAPIView):
+    @extend_schema(responses=ChartOut)
+    def get(self, request: Request, patient_uuid: str) -> Response:
+        chart = chart_get(user=request.user, organization=self.organization, patient_uuid=patient_uuid, request=request)
+        return Response(ChartOut(chart).data)
+
+
+class TimelineAPI(PatientScopedAPIView):
+    @extend_schema(responses=EntryOut(many=True))
+    def get(self, request: Request, patient_uuid: str) -> Response:
+        chart = chart_get(user=request.user, organization=self.organization, patient_uuid=patient_uuid, request=request)
+        return Response(EntryOut(chart.entries, many=True).data)
+
+
+class EntryAPI(PatientScopedAPIView):
+    @extend_schema(responses=ItemOut)
+    def get(self, request: Request, patient_uuid: str, entry_uuid: str) -> Response:
+        opened = entry_open(
+            user=request.user,
+            organization=self.organization,
+            patient_uuid=patient_uuid,
+            entry_uuid=entry_uuid,
+            request=request,
+        )
+        return Response(
+            {**ItemOut(opened.item).data, "source": opened.entry.organization.name, "entry_status": opened.entry.status}
+        )
+
+
+class ItemCreateAPI(PatientScopedAPIView):
+    @extend_schema(request=ItemIn, responses={201: ItemOut})
+    def post(self, request: Request, patient_uuid: str) -> Response:
+        body = ItemIn(data=request.data)
+        body.is_valid(raise_exception=True)
+        try:
+            item = item_create(
+                user=request.user,
+                organization=self.organization,
+                patient=self.patient,
+                kind=body.validated_data["kind"],
+                values=body.validated_data["values"],
+                publish=body.validated_data["publish"],
+                request=request,
+            )
+        except ValidationError as error:
+            return _validation(error)
+        except PermissionDenied as error:
+            return Response({"detail": str(error)}, status=status.HTTP_403_FORBIDDEN)
+        return Response(ItemOut(item).data, status=status.HTTP_201_CREATED)
+
+
+class ItemPublishAPI(OrganizationAPIView):
+    permission_classes = [IsOrganizationMember, IsClinicalMember]
+
+    @extend_schema(request=None, responses={200: ItemOut})
+    def post(self, request: Request, item_id: str) -> Response:
+        try:
+            item = own_item_get(user=request.user, organization=self.organization, item_id=item_id)
+            item_publish(user=request.user, organization=self.organization, item=item, request=request)
+        except Http404:
+            raise
+        except ValidationError as error:
+            return _validation(error)
+        except PermissionDenied as error:
+            return Response({"detail": str(error)}, status=status.HTTP_403_FORBIDDEN)
+        item.refresh_from_db()
+        return Response(ItemOut(item).data)

@@ -1,0 +1,177 @@
+"""Reading the shared record: the chart from the registry alone, an item from its owner's schema.
+
+Every function takes the acting user and the organization of the address, asks
+``patient_get_for_user`` first, and writes the audit events of the read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import QuerySet
+from django.http import Http404
+from django.utils import timezone
+from django_tenants.utils import schema_context
+
+from portal.audit.models import AuditAction, AuditEvent
+from portal.audit.services import audit_record
+from portal.patients.models import EntryStatus, NetworkPatient, PatientView, RegistryEntry
+from portal.patients.selectors import emergency_access_active, patient_get_for_user
+from portal.records.models import ClinicalItem, ItemStatus
+
+TESTS_DONE_KINDS = ("lab_result", "imaging_report", "pathology_report")
+TIMELINE_LIMIT = 200
+
+
+@dataclass
+class Chart:
+    patient: NetworkPatient
+    entries: list[RegistryEntry]
+    diagnoses: list[RegistryEntry] = field(default_factory=list)
+    treatments: list[RegistryEntry] = field(default_factory=list)
+    medications: list[RegistryEntry] = field(default_factory=list)
+    allergies: list[RegistryEntry] = field(default_factory=list)
+    problems: list[RegistryEntry] = field(default_factory=list)
+    tests_done: list[RegistryEntry] = field(default_factory=list)
+    sources: list[Any] = field(default_factory=list)
+    emergency: Any = None
+    new_since: dt.datetime | None = None
+
+
+def _audit_reads(
+    *,
+    user: Any,
+    organization: Any,
+    request: Any,
+    patient: NetworkPatient,
+    owners: set[Any],
+    object_type: str,
+    object_id: str = "",
+    emergency: bool = False,
+) -> None:
+    """One audit event per organization whose data was shown (so each can see who looked)."""
+    ip_address = None
+    user_agent = ""
+    if request is not None:
+        ip_address = request.META.get("REMOTE_ADDR")
+        user_agent = request.META.get("HTTP_USER_AGENT", "")[:200]
+    AuditEvent.objects.bulk_create(
+        [
+            AuditEvent(
+                action=AuditAction.READ,
+                actor=user,
+                actor_label=user.email,
+                acting_organization=organization,
+                object_type=object_type,
+                object_id=object_id,
+                patient=patient,
+                data_owner=owner,
+                emergency=emergency,
+                ip_address=ip_address,
+                user_agent=user_agent,
+            )
+            for owner in (owners or {None})
+        ]
+    )
+
+
+def chart_get(*, user: Any, organization: Any, patient_uuid: Any, request: Any = None) -> Chart:
+    patient = patient_get_for_user(user=user, organization=organization, patient_uuid=patient_uuid)
+    emergency = emergency_access_active(user=user, organization=organization, patient=patient)
+    entries = list(
+        RegistryEntry.objects.filter(patient=patient)
+        .select_related("organization")
+        .order_by("-effective_at", "-published_at")[:TIMELINE_LIMIT]
+    )
+    chart = Chart(patient=patient, entries=entries, emergency=emergency)
+    year_ago = timezone.now() - dt.timedelta(days=365)
+    for entry in entries:
+        if entry.status == EntryStatus.WITHDRAWN:
+            continue
+        status = (entry.summary or {}).get("status", "")
+        if entry.kind == "cancer_diagnosis":
+            chart.diagnoses.append(entry)
+        elif entry.kind == "treatment":
+            chart.treatments.append(entry)
+        elif entry.kind == "medication" and status != "stopped":
+            chart.medications.append(entry)
+        elif entry.kind == "allergy":
+            chart.allergies.append(entry)
+        elif entry.kind == "problem" and status != "resolved":
+            chart.problems.append(entry)
+        if entry.kind in TESTS_DONE_KINDS and entry.effective_at >= year_ago:
+            chart.tests_done.append(entry)
+    chart.sources = sorted({entry.organization for entry in entries}, key=lambda org: org.name)
+    mark = PatientView.objects.filter(user=user, patient=patient).first()
+    chart.new_since = mark.last_viewed_at if mark else None
+    PatientView.objects.update_or_create(user=user, patient=patient, defaults={"last_viewed_at": timezone.now()})
+    _audit_reads(
+        user=user,
+        organization=organization,
+        request=request,
+        patient=patient,
+        owners={entry.organization for entry in entries},
+        object_type="chart",
+        emergency=emergency is not None,
+    )
+    return chart
+
+
+@dataclass
+class OpenedItem:
+    entry: RegistryEntry
+    item: ClinicalItem
+    versions: list[ClinicalItem]
+    document: Any = None
+
+
+def entry_open(*, user: Any, organization: Any, patient_uuid: Any, entry_uuid: Any, request: Any = None) -> OpenedItem:
+    """Open a shared item: the access check, then a read in its owner's schema, then the audit."""
+    patient = patient_get_for_user(user=user, organization=organization, patient_uuid=patient_uuid)
+    entry = (
+        RegistryEntry.objects.select_related("organization", "published_by")
+        .filter(patient=patient, uuid=entry_uuid)
+        .first()
+    )
+    if entry is None:
+        raise Http404("No such entry")
+    owner = entry.organization
+    with schema_context(owner.schema_name):
+        item = ClinicalItem.objects.select_related("author").filter(pk=entry.item_uuid, patient=patient).first()
+        if item is None:
+            raise Http404("No such entry")
+        versions = []
+        cursor = item.previous
+        while cursor is not None:
+            versions.append(cursor)
+            cursor = cursor.previous
+        document = getattr(item, "document", None) if item.kind == "document" else None
+    emergency = emergency_access_active(user=user, organization=organization, patient=patient)
+    audit_record(
+        action=AuditAction.READ,
+        actor=user,
+        organization=organization,
+        request=request,
+        object_type="item",
+        object_id=item.pk,
+        patient=patient,
+        data_owner=owner,
+        emergency=emergency is not None,
+    )
+    return OpenedItem(entry=entry, item=item, versions=versions, document=document)
+
+
+def drafts_for(*, user: Any, organization: Any, patient: NetworkPatient) -> QuerySet[ClinicalItem]:
+    """This organization's unpublished drafts for the patient (read in the current schema)."""
+    return ClinicalItem.objects.filter(patient=patient, status=ItemStatus.DRAFT, private=False).order_by("-created_at")
+
+
+def own_item_get(*, user: Any, organization: Any, item_id: Any) -> ClinicalItem:
+    """An item of this organization's own repository, for its clinicians who see the patient."""
+    item = ClinicalItem.objects.select_related("patient").filter(pk=item_id).first()
+    if item is None:
+        raise Http404("No such item")
+    patient_get_for_user(user=user, organization=organization, patient_uuid=item.patient.uuid)
+    return item

@@ -1,0 +1,271 @@
+"""Authoring, publishing, correcting and withdrawing clinical items.
+
+Every function runs in the schema of the organization that owns the item (the request's
+schema at its address); publishing writes the registry entry in the public schema in
+the same transaction (one database, so one transaction spans both schemas).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from typing import Any
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import UploadedFile
+from django.db import connection, transaction
+from django.utils import timezone
+
+from portal.accounts.models import Membership
+from portal.accounts.roles import AUTHOR_ROLES
+from portal.audit.services import AuditAction, audit_record
+from portal.patients.models import EntryStatus, NetworkPatient, RegistryEntry
+from portal.patients.selectors import user_can_view_patient
+from portal.records.kinds import describe, form_for, to_data
+from portal.records.models import ClinicalItem, Document, ItemKind, ItemStatus
+from tenants.selectors import organization_may_share
+
+MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
+ALLOWED_SIGNATURES = {
+    b"%PDF-": "application/pdf",
+    b"\x89PNG\r\n\x1a\n": "image/png",
+    b"\xff\xd8\xff": "image/jpeg",
+}
+
+
+def _require_author(*, user: Any, organization: Any, patient: NetworkPatient) -> None:
+    """Authors are the organization's clinicians with an author role who may see the patient."""
+    if connection.schema_name != organization.schema_name:
+        raise PermissionDenied("Items are written in their organization's own schema.")
+    membership = Membership.objects.active().filter(user=user, organization=organization).first()
+    if membership is None or membership.role not in AUTHOR_ROLES:
+        raise PermissionDenied("Only clinicians of this organization author clinical items.")
+    if not user_can_view_patient(user=user, organization=organization, patient=patient):
+        raise PermissionDenied("You do not care for this patient here.")
+
+
+def document_check(upload: UploadedFile) -> str:
+    """The content type of an upload, by its first bytes; refuse anything but PDF, PNG, JPEG."""
+    if upload.size is None or upload.size == 0:
+        raise ValidationError({"file": "The file is empty."})
+    if upload.size > MAX_DOCUMENT_BYTES:
+        raise ValidationError({"file": "The file is larger than 10 MB."})
+    head = upload.read(16)
+    upload.seek(0)
+    for signature, content_type in ALLOWED_SIGNATURES.items():
+        if head.startswith(signature):
+            return content_type
+    raise ValidationError({"file": "Only PDF, PNG and JPEG files are accepted (checked by their content)."})
+
+
+def _validated(kind: str, values: dict[str, Any], files: Any = None) -> tuple[dict[str, Any], dt.date]:
+    try:
+        form = form_for(kind, data=values, files=files)
+    except KeyError:
+        raise ValidationError({"kind": f"Unknown kind of item: {kind!r}."}) from None
+    if not form.is_valid():
+        raise ValidationError(
+            {field: [m for e in errors for m in e.messages] for field, errors in form.errors.as_data().items()}
+        )
+    return to_data(form.cleaned_data), form.cleaned_data["effective_date"]
+
+
+def _aware(day: dt.date) -> dt.datetime:
+    return timezone.make_aware(dt.datetime.combine(day, dt.time(12, 0)))
+
+
+@transaction.atomic
+def item_create(
+    *,
+    user: Any,
+    organization: Any,
+    patient: NetworkPatient,
+    kind: str,
+    values: dict[str, Any],
+    files: Any = None,
+    publish: bool = False,
+    private: bool = False,
+    request: Any = None,
+) -> ClinicalItem:
+    """Write a draft item (and publish it at once when asked)."""
+    _require_author(user=user, organization=organization, patient=patient)
+    data, effective = _validated(kind, values, files)
+    title, code, _summary = describe(kind, data)
+    item = ClinicalItem.objects.create(
+        patient=patient,
+        kind=kind,
+        title=title,
+        code=code,
+        effective_at=_aware(effective),
+        data=data,
+        author=user,
+        private=private,
+    )
+    if kind == ItemKind.DOCUMENT:
+        upload = files["file"]
+        content_type = document_check(upload)
+        digest = hashlib.sha256()
+        for chunk in upload.chunks():
+            digest.update(chunk)
+        upload.seek(0)
+        Document.objects.create(
+            item=item,
+            file=upload,
+            original_name=upload.name[:200],
+            content_type=content_type,
+            size=upload.size,
+            sha256=digest.hexdigest(),
+        )
+    audit_record(
+        action=AuditAction.CREATE,
+        actor=user,
+        organization=organization,
+        request=request,
+        object_type="item",
+        object_id=item.pk,
+        patient=patient,
+        data_owner=organization,
+        detail={"kind": kind},
+    )
+    if publish:
+        item_publish(user=user, organization=organization, item=item, request=request)
+    return item
+
+
+@transaction.atomic
+def item_publish(*, user: Any, organization: Any, item: ClinicalItem, request: Any = None) -> RegistryEntry:
+    """Share a draft: the item stays here; a registry entry points at it from the public schema."""
+    _require_author(user=user, organization=organization, patient=item.patient)
+    item = ClinicalItem.objects.select_for_update().get(pk=item.pk)
+    if item.status != ItemStatus.DRAFT:
+        raise ValidationError("Only a draft can be published.")
+    if item.private:
+        raise ValidationError("A private item is never shared.")
+    if not organization_may_share(organization):
+        raise ValidationError(
+            f"{organization.name} is {organization.get_status_display().lower()}: it shares nothing new."
+        )
+    item.status = ItemStatus.PUBLISHED
+    item.published_at = timezone.now()
+    item.save(update_fields=["status", "published_at"])
+    _title, _code, summary = describe(item.kind, item.data)
+    entry = RegistryEntry.objects.create(
+        patient=item.patient,
+        organization=organization,
+        kind=item.kind,
+        code=item.code,
+        title=item.title,
+        effective_at=item.effective_at,
+        summary=summary,
+        item_uuid=item.pk,
+        version=item.version,
+        status=EntryStatus.CURRENT,
+        published_at=item.published_at,
+        published_by=user,
+    )
+    audit_record(
+        action=AuditAction.PUBLISH,
+        actor=user,
+        organization=organization,
+        request=request,
+        object_type="item",
+        object_id=item.pk,
+        patient=item.patient,
+        data_owner=organization,
+        detail={"entry": str(entry.uuid)},
+    )
+    return entry
+
+
+@transaction.atomic
+def item_correct(
+    *, user: Any, organization: Any, item: ClinicalItem, values: dict[str, Any], request: Any = None
+) -> ClinicalItem:
+    """Correct a published item: a new version; the earlier one is kept; the entry says amended."""
+    _require_author(user=user, organization=organization, patient=item.patient)
+    item = ClinicalItem.objects.select_for_update().get(pk=item.pk)
+    if item.status != ItemStatus.PUBLISHED:
+        raise ValidationError("Only the current published version can be corrected.")
+    if item.kind == ItemKind.DOCUMENT:
+        raise ValidationError("A document cannot be edited; withdraw it and upload the right one.")
+    data, effective = _validated(item.kind, values)
+    title, code, summary = describe(item.kind, data)
+    now = timezone.now()
+    correction = ClinicalItem.objects.create(
+        patient=item.patient,
+        kind=item.kind,
+        title=title,
+        code=code,
+        effective_at=_aware(effective),
+        data=data,
+        status=ItemStatus.PUBLISHED,
+        version=item.version + 1,
+        previous=item,
+        author=user,
+        published_at=now,
+    )
+    item.status = ItemStatus.SUPERSEDED
+    item.save(update_fields=["status"])
+    entry = RegistryEntry.objects.select_for_update().get(organization=organization, item_uuid=item.pk)
+    entry.item_uuid = correction.pk
+    entry.version = correction.version
+    entry.title, entry.code, entry.summary = title, code, summary
+    entry.effective_at = correction.effective_at
+    entry.status = EntryStatus.AMENDED
+    entry.published_at = now
+    entry.published_by = user
+    entry.save(
+        update_fields=[
+            "item_uuid",
+            "version",
+            "title",
+            "code",
+            "summary",
+            "effective_at",
+            "status",
+            "published_at",
+            "published_by",
+        ]
+    )
+    audit_record(
+        action=AuditAction.UPDATE,
+        actor=user,
+        organization=organization,
+        request=request,
+        object_type="item",
+        object_id=correction.pk,
+        patient=item.patient,
+        data_owner=organization,
+        detail={"corrects": str(item.pk), "version": correction.version},
+    )
+    return correction
+
+
+@transaction.atomic
+def item_withdraw(
+    *, user: Any, organization: Any, item: ClinicalItem, reason: str, request: Any = None
+) -> ClinicalItem:
+    """Withdraw a published item: it stays on the record, marked withdrawn, with the reason."""
+    _require_author(user=user, organization=organization, patient=item.patient)
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": "Say why the item is withdrawn."})
+    item = ClinicalItem.objects.select_for_update().get(pk=item.pk)
+    if item.status != ItemStatus.PUBLISHED:
+        raise ValidationError("Only a published item can be withdrawn.")
+    item.status = ItemStatus.WITHDRAWN
+    item.withdrawn_reason = reason[:300]
+    item.save(update_fields=["status", "withdrawn_reason"])
+    RegistryEntry.objects.filter(organization=organization, item_uuid=item.pk).update(status=EntryStatus.WITHDRAWN)
+    audit_record(
+        action=AuditAction.UPDATE,
+        actor=user,
+        organization=organization,
+        request=request,
+        object_type="item",
+        object_id=item.pk,
+        patient=item.patient,
+        data_owner=organization,
+        detail={"withdrawn": True},
+    )
+    return item

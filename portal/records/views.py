@@ -1,0 +1,134 @@
+"""Authoring at an organization's address: new items, publishing, corrections, withdrawal."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from portal.accounts.roles import AUTHOR_ROLES
+from portal.patients.models import RegistryEntry
+from portal.patients.selectors import patient_get_for_user
+from portal.records.kinds import form_for
+from portal.records.models import ItemKind
+from portal.records.selectors import own_item_get
+from portal.records.services import item_correct, item_create, item_publish, item_withdraw
+
+
+def _author(request: HttpRequest) -> None:
+    membership = getattr(request, "membership", None)
+    if membership is None or membership.role not in AUTHOR_ROLES:
+        raise Http404("No such page")
+
+
+def _apply_errors(form, error: ValidationError) -> None:  # type: ignore[no-untyped-def]
+    if hasattr(error, "error_dict"):
+        for name, errs in error.message_dict.items():
+            form.add_error(name if name in form.fields else None, errs)
+    else:
+        form.add_error(None, error.messages)
+
+
+@login_required
+def item_new(request: HttpRequest, patient_uuid: str, kind: str) -> HttpResponse:
+    _author(request)
+    patient = patient_get_for_user(user=request.user, organization=request.tenant, patient_uuid=patient_uuid)
+    if kind not in ItemKind.values:
+        raise Http404("No such kind")
+    form = form_for(kind, request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        publish = request.POST.get("action") == "publish"
+        try:
+            item_create(
+                user=request.user,
+                organization=request.tenant,
+                patient=patient,
+                kind=kind,
+                values=request.POST,
+                files=request.FILES,
+                publish=publish,
+                private=request.POST.get("private") == "on",
+                request=request,
+            )
+        except ValidationError as error:
+            _apply_errors(form, error)
+        except PermissionDenied as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(
+                request, "Published to the shared record." if publish else "Saved as a draft (not shared yet)."
+            )
+            return redirect("patients:chart", patient_uuid=patient.uuid)
+    return render(
+        request,
+        "records/item_form.html",
+        {"form": form, "patient": patient, "kind": kind, "kind_label": ItemKind(kind).label, "mode": "new"},
+    )
+
+
+@login_required
+@require_POST
+def publish(request: HttpRequest, item_id: str) -> HttpResponse:
+    _author(request)
+    item = own_item_get(user=request.user, organization=request.tenant, item_id=item_id)
+    try:
+        item_publish(user=request.user, organization=request.tenant, item=item, request=request)
+    except (ValidationError, PermissionDenied) as error:
+        messages.error(request, " ".join(getattr(error, "messages", [str(error)])))
+    else:
+        messages.success(request, f"“{item.title}” is now on the shared record.")
+    return redirect("patients:chart", patient_uuid=item.patient.uuid)
+
+
+@login_required
+def correct(request: HttpRequest, item_id: str) -> HttpResponse:
+    _author(request)
+    item = own_item_get(user=request.user, organization=request.tenant, item_id=item_id)
+    initial = {**item.data, "effective_date": item.effective_at.date()}
+    form = form_for(item.kind, request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            correction = item_correct(
+                user=request.user, organization=request.tenant, item=item, values=request.POST, request=request
+            )
+        except (ValidationError, PermissionDenied) as error:
+            _apply_errors(form, error if isinstance(error, ValidationError) else ValidationError(str(error)))
+        else:
+            entry = RegistryEntry.objects.get(organization=request.tenant, item_uuid=correction.pk)
+            messages.success(request, "Corrected. The earlier version is kept and the entry is marked amended.")
+            return redirect("patients:entry", patient_uuid=item.patient.uuid, entry_uuid=entry.uuid)
+    return render(
+        request,
+        "records/item_form.html",
+        {
+            "form": form,
+            "patient": item.patient,
+            "kind": item.kind,
+            "kind_label": item.get_kind_display(),
+            "mode": "correct",
+            "item": item,
+        },
+    )
+
+
+@login_required
+@require_POST
+def withdraw(request: HttpRequest, item_id: str) -> HttpResponse:
+    _author(request)
+    item = own_item_get(user=request.user, organization=request.tenant, item_id=item_id)
+    try:
+        item_withdraw(
+            user=request.user,
+            organization=request.tenant,
+            item=item,
+            reason=request.POST.get("reason", ""),
+            request=request,
+        )
+    except (ValidationError, PermissionDenied) as error:
+        messages.error(request, " ".join(getattr(error, "messages", [str(error)])))
+    else:
+        messages.success(request, "Withdrawn. The entry stays on the record, marked withdrawn.")
+    return redirect("patients:chart", patient_uuid=item.patient.uuid)

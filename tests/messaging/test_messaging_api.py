@@ -1,0 +1,62 @@
+"""The messaging API: start, read, reply, receipts, archive; bad input answers 4xx."""
+
+import json
+
+from portal.notifications.models import Notification
+
+
+def _post(client, url, data):
+    return client.post(url, json.dumps(data), content_type="application/json")
+
+
+def test_api_thread_round_trip_with_read_receipts(cast, sign_in):
+    okafor = sign_in(cast.users["okafor"], cast.organizations["northfield"])
+    created = _post(
+        okafor,
+        "/api/v1/threads/",
+        {
+            "subject": "CBC twice weekly",
+            "body": "Thursday and Monday, please.",
+            "patient": str(cast.patients["maria"].uuid),
+            "urgent": True,
+            "participants": [{"organization": "maple", "user_id": cast.users["park"].pk}],
+        },
+    )
+    assert created.status_code == 201, created.content
+    thread = created.json()
+    assert thread["urgent"] and thread["patient"] == str(cast.patients["maria"].uuid)
+    assert Notification.objects.get(recipient=cast.users["park"]).urgent
+    park = sign_in(cast.users["park"], cast.organizations["maple"])
+    listed = park.get("/api/v1/threads/").json()["results"]
+    assert [(t["uuid"], t["unread"]) for t in listed] == [(thread["uuid"], 1)]
+    assert _post(park, f"/api/v1/threads/{thread['uuid']}/read/", {}).json()["newly_read"] == 1
+    reply = _post(park, f"/api/v1/threads/{thread['uuid']}/messages/", {"body": "Booked."})
+    assert reply.status_code == 201 and reply.json()["sender"]["name"] == "Peter Park, MD"
+    receipts = okafor.get(f"/api/v1/threads/{thread['uuid']}/read/").json()["messages"]
+    assert receipts[0]["read_by"][0]["user"]["name"] == "Peter Park, MD"
+    archived = _post(park, f"/api/v1/threads/{thread['uuid']}/archive/", {"archived": True})
+    assert archived.json()["archived"] is True
+    assert park.get("/api/v1/threads/").json()["results"] == []
+    assert len(park.get("/api/v1/threads/?archived=1").json()["results"]) == 1
+
+
+def test_api_bad_input_answers_400_with_errors(cast, sign_in):
+    okafor = sign_in(cast.users["okafor"], cast.organizations["northfield"])
+    missing = _post(okafor, "/api/v1/threads/", {"subject": "", "participants": []})
+    assert missing.status_code == 400
+    body = missing.json()
+    assert body["detail"] and {"subject", "body", "participants"} <= set(body["errors"])
+    unknown = _post(
+        okafor, "/api/v1/threads/", {"subject": "s", "body": "b", "participants": [{"organization": "nowhere"}]}
+    )
+    assert unknown.status_code == 400 and "nowhere" in json.dumps(unknown.json())
+    not_json = okafor.post("/api/v1/threads/", "{", content_type="application/json")
+    assert not_json.status_code == 400
+
+
+def test_the_api_schema_documents_the_messaging_routes(cast, sign_in):
+    park = sign_in(cast.users["park"], cast.organizations["maple"])
+    schema = park.get("/api/v1/schema/")
+    assert schema.status_code == 200
+    text = schema.content.decode()
+    assert "/api/v1/threads/{thread_uuid}/messages/" in text and "/api/v1/notifications/preferences/" in text

@@ -1,0 +1,214 @@
+"""Threads and messages through the pages: compose, read, reply, receipts, archive, search."""
+
+import uuid
+
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from portal.messaging.models import Attachment, Message, MessageReceipt, Participant, Thread
+from portal.notifications.models import Delivery, Notification
+from tests.messaging.helpers import okafor_writes_park, snapshot
+
+
+def _park_value(cast):
+    return f"u:{cast.organizations['maple'].pk}:{cast.users['park'].pk}"
+
+
+def test_okafor_sends_park_a_message_about_maria_from_the_compose_page(cast, sign_in):
+    client = sign_in(cast.users["okafor"], cast.organizations["northfield"])
+    maria = cast.patients["maria"]
+    page = client.get(f"/messages/new/?patient={maria.uuid}")
+    assert page.status_code == 200
+    assert "Peter Park" in page.content.decode()
+    assert "Carla Chen" not in page.content.decode()  # may not see Maria: not offered
+    response = client.post(
+        "/messages/new/",
+        {
+            "patient": str(maria.uuid),
+            "recipients": [_park_value(cast)],
+            "subject": "Labs after cycle 3",
+            "body": "Please draw a CBC on Thursday.",
+        },
+    )
+    assert response.status_code == 302
+    thread = Thread.objects.get(subject="Labs after cycle 3")
+    assert thread.patient == maria
+    assert response["Location"] == f"/messages/{thread.uuid}/"
+    notification = Notification.objects.get(recipient=cast.users["park"])
+    assert notification.link == f"/messages/{thread.uuid}/"
+    assert "Maria" not in notification.title and "Alvarez" not in notification.title
+    assert notification.organization == cast.organizations["maple"]
+    assert Delivery.objects.filter(notification=notification, status="pending").count() == 1
+
+
+def test_park_reads_then_okafor_sees_the_read_receipt(cast, sign_in):
+    thread = okafor_writes_park(cast)
+    okafor = sign_in(cast.users["okafor"], cast.organizations["northfield"])
+    assert "Not read yet" in okafor.get(f"/messages/{thread.uuid}/").content.decode()
+    park = sign_in(cast.users["park"], cast.organizations["maple"])
+    inbox = park.get("/messages/").content.decode()
+    assert "Labs after cycle 3" in inbox and 'title="Unread messages">1' in inbox
+    assert park.get(f"/messages/{thread.uuid}/").status_code == 200
+    assert Notification.objects.get(recipient=cast.users["park"]).read_at is not None
+    assert MessageReceipt.objects.filter(user=cast.users["park"]).count() == 1
+    page = okafor.get(f"/messages/{thread.uuid}/").content.decode()
+    assert "Read by Peter Park, MD (Maple Family Medicine)" in page
+    assert 'title="Unread messages"' not in park.get("/messages/").content.decode()
+
+
+def test_park_replies_from_the_inbox_and_okafor_is_told(cast, sign_in):
+    thread = okafor_writes_park(cast)
+    park = sign_in(cast.users["park"], cast.organizations["maple"])
+    response = park.post(
+        f"/messages/{thread.uuid}/reply/", {"body": "Booked for 9:00.", "from": "inbox"}, HTTP_HX_REQUEST="true"
+    )
+    assert response.status_code == 200 and "Reply sent" in response.content.decode()
+    assert thread.messages.count() == 2
+    assert thread.messages.last().sender == cast.users["park"]
+    assert Notification.objects.filter(recipient=cast.users["okafor"], link=f"/messages/{thread.uuid}/").count() == 1
+
+
+def test_an_empty_reply_is_refused_and_nothing_is_written(cast, sign_in):
+    thread = okafor_writes_park(cast)
+    park = sign_in(cast.users["park"], cast.organizations["maple"])
+    before = snapshot()
+    response = park.post(f"/messages/{thread.uuid}/reply/", {"body": "  "})
+    assert response.status_code == 400
+    assert snapshot() == before
+
+
+def test_a_pool_message_reaches_the_care_team_and_shows_who_answered(cast, sign_in):
+    from portal.messaging.services import Recipient, thread_start
+
+    thread = thread_start(
+        sender=cast.users["navarro"],
+        organization=cast.organizations["northfield"],
+        subject="Survivorship plan",
+        patient=cast.patients["maria"],
+        recipients=[Recipient(organization=cast.organizations["maple"])],
+        body="Who should receive the hand-off?",
+    )
+    assert Participant.objects.filter(thread=thread, user__isnull=True, organization__slug="maple").exists()
+    assert Notification.objects.filter(recipient=cast.users["park"]).count() == 1
+    assert not Notification.objects.filter(recipient=cast.users["maple_admin"]).exists()  # not clinical
+    park = sign_in(cast.users["park"], cast.organizations["maple"])
+    assert "Survivorship plan" in park.get("/messages/").content.decode()
+    park.post(f"/messages/{thread.uuid}/reply/", {"body": "Send it to me."})
+    navarro = sign_in(cast.users["navarro"], cast.organizations["northfield"])
+    page = navarro.get(f"/messages/{thread.uuid}/").content.decode()
+    assert "Peter Park, MD" in page and "Maple Family Medicine — care team" in page
+
+
+def test_adding_chen_to_marias_thread_is_refused_with_a_reason(cast, sign_in):
+    thread = okafor_writes_park(cast)
+    okafor = sign_in(cast.users["okafor"], cast.organizations["northfield"])
+    chen_value = f"u:{cast.organizations['cedarvalley'].pk}:{cast.users['chen'].pk}"
+    before = snapshot()
+    response = okafor.post(f"/messages/{thread.uuid}/participants/", {"recipient": chen_value})
+    assert response.status_code == 400
+    assert (
+        "Carla Chen, MD at Cedar Valley Clinic cannot be added: they may not see this patient"
+        in response.content.decode()
+    )
+    assert snapshot() == before
+
+
+def test_archive_moves_the_thread_out_of_the_inbox_and_a_new_message_brings_it_back(cast, sign_in):
+    thread = okafor_writes_park(cast)
+    park = sign_in(cast.users["park"], cast.organizations["maple"])
+    assert park.post(f"/messages/{thread.uuid}/archive/", {"archived": "1"}).status_code == 302
+    assert "Labs after cycle 3" not in park.get("/messages/").content.decode()
+    assert "Labs after cycle 3" in park.get("/messages/?box=archived").content.decode()
+    okafor = sign_in(cast.users["okafor"], cast.organizations["northfield"])
+    okafor.post(f"/messages/{thread.uuid}/reply/", {"body": "One more thing."})
+    assert "Labs after cycle 3" in park.get("/messages/").content.decode()
+
+
+def test_search_finds_only_the_users_own_messages(cast, sign_in):
+    okafor_writes_park(cast, subject="Neutropenia watch", body="Check the ANC twice weekly.")
+    park = sign_in(cast.users["park"], cast.organizations["maple"])
+    assert "Neutropenia watch" in park.get("/messages/?q=twice+weekly").content.decode()
+    assert "Neutropenia watch" not in park.get("/messages/?q=zebra").content.decode()
+    htmx = park.get("/messages/?q=twice", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="thread-list")
+    assert "<html" not in htmx.content.decode() and "Neutropenia watch" in htmx.content.decode()
+    chen = sign_in(cast.users["chen"], cast.organizations["cedarvalley"])
+    assert "Neutropenia watch" not in chen.get("/messages/?q=twice").content.decode()
+
+
+def test_attachments_are_checked_by_content_and_stored_under_the_sender_organization(cast, sign_in, settings, tmp_path):
+    settings.MEDIA_ROOT = tmp_path
+    thread = okafor_writes_park(cast)
+    okafor = sign_in(cast.users["okafor"], cast.organizations["northfield"])
+    fake = SimpleUploadedFile("labs.pdf", b"MZ\x90\x00 not a pdf", content_type="application/pdf")
+    before = snapshot()
+    response = okafor.post(f"/messages/{thread.uuid}/reply/", {"body": "See attached", "attachments": [fake]})
+    assert response.status_code == 400 and "is not a PDF, PNG, JPEG or GIF file" in response.content.decode()
+    assert snapshot() == before
+    pdf = SimpleUploadedFile("labs.pdf", b"%PDF-1.7\n%fake but well-formed header\n", content_type="text/plain")
+    assert (
+        okafor.post(f"/messages/{thread.uuid}/reply/", {"body": "See attached", "attachments": [pdf]}).status_code
+        == 302
+    )
+    attachment = Attachment.objects.get(message__thread=thread)
+    assert attachment.content_type == "application/pdf"
+    assert (tmp_path / cast.organizations["northfield"].schema_name / attachment.path).exists()
+    park = sign_in(cast.users["park"], cast.organizations["maple"])
+    download = park.get(f"/messages/attachments/{attachment.uuid}/")
+    assert download.status_code == 200 and b"".join(download.streaming_content).startswith(b"%PDF-")
+    chen = sign_in(cast.users["chen"], cast.organizations["cedarvalley"])
+    assert chen.get(f"/messages/attachments/{attachment.uuid}/").status_code in (403, 404)
+    assert park.get(f"/messages/attachments/{uuid.uuid4()}/").status_code == 404
+
+
+def test_a_patient_thread_view_is_audited(cast, sign_in):
+    from portal.audit.models import AuditEvent
+
+    thread = okafor_writes_park(cast)
+    park = sign_in(cast.users["park"], cast.organizations["maple"])
+    park.get(f"/messages/{thread.uuid}/")
+    event = AuditEvent.objects.filter(object_type="message_thread", object_id=str(thread.uuid)).get()
+    assert event.patient == cast.patients["maria"] and event.actor == cast.users["park"]
+
+
+def test_threads_for_patient_lists_the_charts_threads(cast):
+    from django.template.loader import render_to_string
+
+    from portal.messaging.selectors import threads_for_patient
+
+    thread = okafor_writes_park(cast)
+    maria = cast.patients["maria"]
+    threads = list(
+        threads_for_patient(user=cast.users["park"], organization=cast.organizations["maple"], patient=maria)
+    )
+    assert [t.pk for t in threads] == [thread.pk]
+    assert not threads_for_patient(
+        user=cast.users["chen"], organization=cast.organizations["cedarvalley"], patient=maria
+    )
+    html = render_to_string("messaging/partials/patient_threads.html", {"patient_threads": threads, "patient": maria})
+    assert f"/messages/{thread.uuid}/" in html
+
+
+def test_the_inbox_does_not_grow_queries_with_threads(cast, sign_in, django_assert_max_num_queries):
+    for n in range(12):
+        okafor_writes_park(cast, subject=f"Thread {n}")
+    park = sign_in(cast.users["park"], cast.organizations["maple"])
+    with django_assert_max_num_queries(16):
+        response = park.get("/messages/")
+    assert response.status_code == 200 and "Thread 11" in response.content.decode()
+    assert Message.objects.count() >= 12
+
+
+def test_the_thread_page_does_not_grow_queries_with_messages(cast, sign_in, django_assert_max_num_queries):
+    from portal.messaging.services import message_reply
+
+    thread = okafor_writes_park(cast)
+    for n in range(10):
+        message_reply(
+            thread=thread,
+            sender=cast.users["park"] if n % 2 else cast.users["okafor"],
+            organization=cast.organizations["maple"] if n % 2 else cast.organizations["northfield"],
+            body=f"Message {n}",
+        )
+    okafor = sign_in(cast.users["okafor"], cast.organizations["northfield"])
+    with django_assert_max_num_queries(30):
+        response = okafor.get(f"/messages/{thread.uuid}/")
+    assert response.status_code == 200 and "Message 9" in response.content.decode()
