@@ -370,3 +370,24 @@ def test_an_escalated_task_says_so_on_its_page(cast, sign_in):
     escalations_run()
     page = sign_in(cast.users["park"], cast.organizations["maple"]).get(f"/care/tasks/{task.uuid}/")
     assert b"care task result missing" in page.content and b"escalated to the navigators" in page.content
+
+
+def test_scorecard_measures_message_response_time_by_the_replying_organization(cast):
+    from portal.care.scorecard import scorecard
+    from portal.messaging.models import Message, Thread
+
+    northfield, maple = cast.organizations["northfield"], cast.organizations["maple"]
+    start = timezone.now() - dt.timedelta(days=2)
+    thread = Thread.objects.create(
+        subject="CBC results", created_by=cast.users["park"], organization=maple, last_message_at=start
+    )
+    for hours, user, org in [(0, "park", maple), (1, "park", maple), (3, "navarro", northfield), (9, "park", maple)]:
+        message = Message.objects.create(
+            thread=thread, sender=cast.users[user], sender_organization=org, body="synthetic"
+        )
+        Message.objects.filter(pk=message.pk).update(created_at=start + dt.timedelta(hours=hours))
+    today = timezone.localdate()
+    card = scorecard(organization=northfield, start=today - dt.timedelta(days=5), end=today)
+    assert card["message_replies"] == 1 and card["median_message_response_hours"] == 3.0
+    network = scorecard(organization=None, start=today - dt.timedelta(days=5), end=today)
+    assert network["message_replies"] == 2 and network["median_message_response_hours"] == 4.5
