@@ -19,22 +19,32 @@ os.environ.setdefault("CELERY_QUEUE", f"continuum-test-{uuid.uuid4().hex[:8]}")
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
+def django_db_setup(
+    request: Any, django_test_environment: None, django_db_blocker: Any, django_db_modify_db_settings: None
+) -> Iterator[None]:
+    """Create the test database for every session — also one whose tests only use the
+    committed data of real workers and servers (pytest-django would skip it then) — and
+    seed the fixed cast once."""
+    from django.db import connection
+    from django.test.utils import setup_databases, teardown_databases
+
     from portal.demo.seed import seed_foundation
     from portal.records.demo import seed_maria
 
     with django_db_blocker.unblock():
+        db_cfg = setup_databases(verbosity=request.config.option.verbose, interactive=False, aliases={"default"})
+        assert connection.settings_dict["NAME"].startswith("test_"), "tests must never touch a real database"
         seed_maria(seed_foundation())
     yield
-    # Worker and server processes may still hold a connection a moment after they exit;
-    # end them so the test database can be dropped.
-    from django.db import connection
-
-    with django_db_blocker.unblock(), connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        )
+    with django_db_blocker.unblock():
+        # Worker and server processes may still hold a connection a moment after they
+        # exit; end them so the test database can be dropped.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        teardown_databases(db_cfg, verbosity=request.config.option.verbose)
 
 
 @pytest.fixture(autouse=True)
