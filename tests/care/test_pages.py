@@ -336,7 +336,7 @@ def test_patient_care_partial_renders_the_items_for_the_chart(cast):
     care = care_items_for_patient(
         user=cast.users["park"], organization=cast.organizations["maple"], patient=cast.patients["maria"]
     )
-    html = render_to_string("care/partials/patient_care.html", {"care": care})
+    html = render_to_string("care/partials/patient_care.html", {"items": care})
     assert "Hematology/oncology consult" in html and "Survivorship care plan" in html and "Requested" in html
 
 
@@ -390,3 +390,14 @@ def test_scorecard_measures_message_response_time_by_the_replying_organization(c
     assert card["message_replies"] == 1 and card["median_message_response_hours"] == 3.0
     network = scorecard(organization=None, start=today - dt.timedelta(days=5), end=today)
     assert network["message_replies"] == 2 and network["median_message_response_hours"] == 4.5
+
+
+def test_the_chart_shows_the_patients_referrals_tasks_and_handoffs(cast, sign_in):
+    maple_to_northfield(cast)
+    _task(cast)
+    _handoff(cast)
+    chart = sign_in(cast.users["park"], cast.organizations["maple"]).get(f"/patients/{cast.patients['maria'].uuid}/")
+    text = chart.content.decode()
+    assert chart.status_code == 200
+    assert "Referrals, tasks and hand-offs" in text
+    assert "Hematology/oncology consult" in text and "Survivorship care plan" in text and ">CBC</a>" in text
