@@ -56,6 +56,27 @@ def _fmt(value: float | None, unit: str = "d") -> str:
     return "—" if value is None else f"{value:g} {unit}"
 
 
+def message_response_hours(*, organization: Any, since: dt.datetime, until: dt.datetime) -> list[float]:
+    """Hours between a message from one organization and the first reply from another in the
+    same thread (only timestamps are read, never content); for ``organization``: its replies."""
+    from portal.messaging.models import Message
+
+    messages = Message.objects.filter(created_at__gte=since, created_at__lt=until).order_by("thread_id", "created_at")
+    hours: list[float] = []
+    thread = None
+    waiting: tuple[int, dt.datetime] | None = None
+    for thread_id, sender_org, created_at in messages.values_list("thread_id", "sender_organization_id", "created_at"):
+        if thread_id != thread:
+            thread, waiting = thread_id, None
+        if waiting is None:
+            waiting = (sender_org, created_at)
+        elif sender_org != waiting[0]:
+            if organization is None or sender_org == organization.pk:
+                hours.append((created_at - waiting[1]).total_seconds() / 3600)
+            waiting = (sender_org, created_at)
+    return hours
+
+
 def scorecard(*, organization: Any = None, start: dt.date, end: dt.date) -> dict[str, Any]:
     """Measures for referrals, tasks and hand-offs started between ``start`` and ``end`` (inclusive).
 
@@ -160,15 +181,12 @@ def scorecard(*, organization: Any = None, start: dt.date, end: dt.date) -> dict
         Bar("Acknowledged", len(acked), str(len(acked))),
         Bar("Waiting", len(handoff_rows) - len(acked), str(len(handoff_rows) - len(acked))),
     ]
-    from portal.messaging.selectors import response_times_hours
-
-    reply_hours = response_times_hours(organization=organization, since=since, until=until)
-    median_reply = _median(reply_hours)
+    response_hours = message_response_hours(organization=organization, since=since, until=until)
     return {
+        "median_message_response_hours": _median(response_hours),
+        "message_replies": len(response_hours),
         "start": start,
         "end": end,
-        "reply_count": len(reply_hours),
-        "median_hours_to_reply": round(median_reply, 1) if median_reply is not None else None,
         "referral_count": len(rows),
         "closed_with_outcome": closed,
         "closed_share": round(100 * closed / len(rows)) if rows else None,
@@ -191,6 +209,8 @@ def scorecard_csv_rows(card: dict[str, Any]) -> list[list[str]]:
     for key in (
         "referral_count",
         "closed_with_outcome",
+        "message_replies",
+        "median_message_response_hours",
         "closed_share",
         "median_days_to_consult",
         "occurrence_count",
@@ -198,8 +218,6 @@ def scorecard_csv_rows(card: dict[str, Any]) -> list[list[str]]:
         "handoff_count",
         "handoffs_acknowledged",
         "median_days_to_acknowledge",
-        "reply_count",
-        "median_hours_to_reply",
     ):
         value = card[key]
         rows.append([key, "" if value is None else str(value)])

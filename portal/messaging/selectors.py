@@ -227,26 +227,3 @@ def registry_entries_for(*, user: Any, organization: Any, patient: Any) -> Query
         return RegistryEntry.objects.none()
     return RegistryEntry.objects.filter(patient=patient, status="current").order_by("-effective_at")[:50]
 
-
-def response_times_hours(*, organization: Any = None, since: Any, until: Any) -> list[float]:
-    """Hours from a thread's first message to the first answer by someone else, for threads
-    started in [since, until). With an organization: answers given by its people."""
-    rows = (
-        Message.objects.filter(thread__created_at__gte=since, thread__created_at__lt=until)
-        .order_by("thread_id", "created_at", "pk")
-        .values_list("thread_id", "sender_id", "sender_organization_id", "created_at")
-    )
-    hours: list[float] = []
-    current = None
-    first: tuple[Any, Any] | None = None
-    answered = False
-    for thread_id, sender_id, sender_org_id, created_at in rows.iterator():
-        if thread_id != current:
-            current, first, answered = thread_id, (sender_id, created_at), False
-            continue
-        if answered or first is None or sender_id == first[0]:
-            continue
-        answered = True
-        if organization is None or sender_org_id == organization.pk:
-            hours.append((created_at - first[1]).total_seconds() / 3600)
-    return hours
