@@ -71,6 +71,18 @@ def home_summary_for(*, user: User, membership: Membership) -> dict[str, Any]:
             .exclude(organization=organization)
             .count()
         )
+    if membership.is_clinical:
+        from portal.care.models import OPEN_REFERRAL_STATES, Handoff, Referral, TaskOccurrence
+
+        summary["open_inbound_referrals"] = Referral.objects.filter(
+            receiving_organization=organization, state__in=OPEN_REFERRAL_STATES
+        ).count()
+        summary["overdue_occurrences"] = TaskOccurrence.objects.filter(
+            task__owner_organization=organization, task__status="open", done_at__isnull=True, due_at__lt=timezone.now()
+        ).count()
+        summary["handoffs_waiting"] = Handoff.objects.filter(
+            to_organization=organization, acknowledged_at__isnull=True
+        ).count()
     try:
         from portal.messaging.selectors import unread_thread_count
 

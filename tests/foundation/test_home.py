@@ -3,9 +3,14 @@
 
 def test_a_clinicians_home_counts_patients_and_messages(cast, sign_in, django_assert_max_num_queries):
     park = sign_in(cast.users["park"], cast.organizations["maple"])
-    with django_assert_max_num_queries(12):
+    with django_assert_max_num_queries(15):
         page = park.get("/").content.decode()
-    assert 'id="tile-patients"' in page and 'id="tile-messages"' in page and 'id="tile-new"' in page
+    assert (
+        'id="tile-patients"' in page
+        and 'id="tile-messages"' in page
+        and 'id="tile-new"' in page
+        and 'id="tile-care"' in page
+    )
     assert 'id="tile-team"' not in page
 
 
