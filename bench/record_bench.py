@@ -98,6 +98,9 @@ def build(*, patients: int, entries: int) -> None:
 
     started = time.monotonic()
     call_command("migrate_schemas", "--shared", verbosity=0)
+    if NetworkPatient.objects.count() >= patients and RegistryEntry.objects.count() >= entries:
+        print("benchmark data already there")
+        return
     cast = seed_foundation()
     organizations = list(cast.organizations.values())
     for n in range(len(organizations), 20):
@@ -160,12 +163,12 @@ def main() -> None:
     from django.conf import settings
 
     from bench.httpload import Result, run
-    from portal.demo.seed import seed_foundation
+    from portal.demo.seed import cast_load
     from portal.patients.models import PatientIdentifier, RegistryEntry
     from portal.patients.selectors import visible_patients
 
     build(patients=args.patients, entries=args.entries)
-    cast = seed_foundation()
+    cast = cast_load()  # not seed_foundation() again: its permission sync walks every relationship
     park, maple = cast.users["park"], cast.organizations["maple"]
     visible = visible_patients(user=park, organization=maple)
     rng = random.Random(3)
