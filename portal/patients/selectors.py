@@ -153,9 +153,9 @@ def patient_search(*, user: Any, organization: Any, query: str, limit: int = 25)
             continue
         return list(patients.filter(date_of_birth=born).order_by("family_name", "given_name")[:limit])
     by_mrn = list(
-        patients.filter(
-            pk__in=PatientIdentifier.objects.filter(mrn__in={query, query.upper()}).values("patient_id")
-        )[:limit]
+        patients.filter(pk__in=PatientIdentifier.objects.filter(mrn__in={query, query.upper()}).values("patient_id"))[
+            :limit
+        ]
     )
     if by_mrn:
         return by_mrn
