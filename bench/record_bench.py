@@ -25,6 +25,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 from urllib.parse import quote, urlparse, urlunparse
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -125,7 +126,7 @@ def build(*, patients: int, entries: int) -> None:
     print(f"now {NetworkPatient.objects.count():,} patients, {RegistryEntry.objects.count():,} registry entries")
 
 
-def session_cookie(user: object, organization: object) -> str:
+def session_cookie(user: Any, organization: Any) -> str:
     from django.test import Client
     from django_tenants.utils import schema_context
 
@@ -133,10 +134,10 @@ def session_cookie(user: object, organization: object) -> str:
     from tests.conftest import second_factor_session
 
     client = Client()
-    with schema_context(organization.schema_name):  # type: ignore[attr-defined]
+    with schema_context(organization.schema_name):
         client.force_login(user, backend="portal.accounts.backends.OrganizationMembershipBackend")
         session = client.session
-        session[SESSION_SCHEMA_KEY] = organization.schema_name  # type: ignore[attr-defined]
+        session[SESSION_SCHEMA_KEY] = organization.schema_name
         session.update(second_factor_session(user))
         session.save()
     return "; ".join(f"{name}={morsel.value}" for name, morsel in client.cookies.items())
