@@ -11,7 +11,7 @@ case "$1" in
     exec celery -A portal beat -l info --schedule /tmp/celerybeat-schedule ;;
   migrate)
     python manage.py migrate_schemas --shared
-    exec python manage.py migrate_schemas --tenant ;;
+    exec python manage.py migrate_stale ;;
   *)
     exec "$@" ;;
 esac

@@ -48,7 +48,8 @@ def main() -> int:
 
     try:
         subprocess.run([*manage, "migrate_schemas", "--shared", "-v", "0"], check=True)
-        subprocess.run([*manage, "migrate_schemas", "--tenant", "-v", "0"], check=True)
+        # Only the organization schemas that are behind (and the template) are migrated.
+        subprocess.run([*manage, "migrate_stale"], check=True)
         subprocess.run([*manage, "seed_demo", "--if-empty", "--quiet-logins"], check=True)
         data = embedded.data_dir()
         children.append(subprocess.Popen([*manage, "runserver", f"127.0.0.1:{port}", "--noreload"]))

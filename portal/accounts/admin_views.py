@@ -34,6 +34,7 @@ from portal.accounts.services import (
     membership_attest,
     membership_deactivate,
     membership_reactivate,
+    membership_second_factor_reset,
     membership_set_role,
 )
 
@@ -177,6 +178,7 @@ def member_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
         "deactivate": (membership_deactivate, "deactivated"),
         "reactivate": (membership_reactivate, "reactivated"),
         "attest": (membership_attest, "re-attested"),
+        "reset-second-factor": (membership_second_factor_reset, "set to enroll a new second factor at next sign-in"),
     }
     if action not in actions:
         raise Http404("No such action.")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import login
@@ -138,3 +140,16 @@ def invitation(request: HttpRequest, token: str) -> HttpResponse:
             messages.success(request, f"Welcome to {tenant.name}. Set up your second factor to finish.")
             return redirect("/")
     return render(request, "accounts/invitation_accept.html", {"form": form, "invitation": found, "existing": existing})
+
+
+def locked_out(request: HttpRequest, original_response: Any = None, credentials: Any = None) -> HttpResponse:
+    """django-axes' lockout answer: the page, and an audit event (no password, ever)."""
+    from portal.accounts.backends import axes_username
+
+    audit_record(
+        action=AuditAction.SIGN_IN_REFUSED,
+        request=request,
+        outcome=AuditOutcome.DENIED,
+        detail={"step": "locked_out", "email": axes_username(request, credentials)},
+    )
+    return render(request, "accounts/locked_out.html", status=429)

@@ -42,26 +42,52 @@ def may_sign_in_at(*, user: User, organization: Any) -> tuple[bool, str]:
 
 
 def home_summary_for(*, user: User, membership: Membership) -> dict[str, Any]:
-    """What the home page shows: the role's own work first."""
-    from portal.patients.models import CareRelationship
+    """What the home page shows: the role's own work first (counts only, no clinical detail)."""
+    from datetime import timedelta
+
+    from django.db.models import Count, Q
+    from django.utils import timezone
+
+    from portal.patients.models import CareRelationship, RegistryEntry
 
     organization = membership.organization
-    relationships = CareRelationship.objects.active().filter(organization=organization)
     summary: dict[str, Any] = {
         "role": membership.get_role_display(),
         "is_clinical": membership.is_clinical,
         "is_admin": membership.is_admin,
-        "patient_count": relationships.values("patient").distinct().count() if membership.is_clinical else None,
-        "my_patient_count": (
-            relationships.filter(clinician=user).values("patient").distinct().count()
-            if membership.is_clinical
-            else None
-        ),
     }
+    if membership.is_clinical:
+        relationships = CareRelationship.objects.active().filter(organization=organization)
+        counts = relationships.aggregate(
+            patients=Count("patient", distinct=True),
+            mine=Count("patient", distinct=True, filter=Q(clinician=user)),
+        )
+        summary["patient_count"] = counts["patients"]
+        summary["my_patient_count"] = counts["mine"]
+        summary["new_from_partners"] = (
+            RegistryEntry.objects.filter(
+                patient__in=relationships.values("patient"), published_at__gte=timezone.now() - timedelta(days=7)
+            )
+            .exclude(organization=organization)
+            .count()
+        )
+    try:
+        from portal.messaging.selectors import unread_thread_count
+
+        summary["unread_threads"] = unread_thread_count(user=user, organization=organization)
+    except ImportError:  # pragma: no cover - messaging is always installed
+        summary["unread_threads"] = None
     if membership.is_admin:
-        members = Membership.objects.filter(organization=organization)
-        summary["member_count"] = members.count()
-        summary["active_member_count"] = members.active().count()
+        members = Membership.objects.filter(organization=organization).aggregate(
+            total=Count("pk"), active=Count("pk", filter=Q(status="active"))
+        )
+        summary["member_count"] = members["total"]
+        summary["active_member_count"] = members["active"]
+        from portal.audit.models import AuditEvent
+
+        summary["reads_this_week"] = AuditEvent.objects.filter(
+            data_owner=organization, action="read", occurred_at__gte=timezone.now() - timedelta(days=7)
+        ).count()
     return summary
 
 

@@ -316,6 +316,28 @@ def membership_attest(*, membership: Membership, actor: Any, request: HttpReques
     return membership
 
 
+def membership_second_factor_reset(
+    *, membership: Membership, actor: Any, request: HttpRequest | None = None
+) -> Membership:
+    """A site admin clears a member's lost authenticator; they enroll a new one at next sign-in.
+
+    Refused for people who also work at another organization (their account is not this
+    organization's alone: the network's support desk resets it) and for oneself.
+    """
+    with transaction.atomic():
+        membership = Membership.objects.select_for_update().select_related("user").get(pk=membership.pk)
+        if membership.user_id == getattr(actor, "pk", None):
+            raise ValidationError("You cannot reset your own second factor; ask another site admin.")
+        elsewhere = Membership.objects.active().filter(user=membership.user).exclude(pk=membership.pk).exists()
+        if elsewhere or membership.user.is_network_admin:
+            raise ValidationError(
+                "This person also works at another organization: the network's support desk resets their second factor."
+            )
+        removed, _ = TOTPDevice.objects.filter(user=membership.user).delete()
+        _membership_audit(membership, actor, request, step="second_factor_reset", devices_removed=removed)
+    return membership
+
+
 # ---- terms and second factor --------------------------------------------------------
 
 

@@ -1,6 +1,21 @@
 """Pages of the care app, at an organization's address."""
 
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from portal.care import views
 
 app_name = "care"
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.queue, name="queue"),
+    path("referrals/outbound/", views.outbound, name="outbound"),
+    path("referrals/new/", views.referral_new, name="referral_new"),
+    path("referrals/<uuid:referral_uuid>/", views.referral_detail, name="referral_detail"),
+    path("referrals/<uuid:referral_uuid>/act/", views.referral_act, name="referral_act"),
+    path("tasks/", views.task_list, name="task_list"),
+    path("tasks/new/", views.task_new, name="task_new"),
+    path("tasks/<uuid:task_uuid>/", views.task_detail, name="task_detail"),
+    path("handoffs/", views.handoff_list, name="handoff_list"),
+    path("handoffs/new/", views.handoff_new, name="handoff_new"),
+    path("handoffs/<uuid:handoff_uuid>/", views.handoff_detail, name="handoff_detail"),
+    path("scorecard/", views.scorecard_view, name="scorecard"),
+]

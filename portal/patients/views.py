@@ -90,7 +90,7 @@ def _extra_panels(request: HttpRequest, patient) -> list[Any]:  # type: ignore[n
             continue
         items = function(user=request.user, organization=request.tenant, patient=patient)
         panels.append(
-            render_to_string(template, {"items": items, "threads": items, "patient": patient}, request=request)
+            render_to_string(template, {"items": items, "patient_threads": items, "patient": patient}, request=request)
         )
     return panels
 

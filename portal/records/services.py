@@ -23,6 +23,7 @@ from portal.patients.models import EntryStatus, NetworkPatient, RegistryEntry
 from portal.patients.selectors import user_can_view_patient
 from portal.records.kinds import describe, form_for, to_data
 from portal.records.models import ClinicalItem, Document, ItemKind, ItemStatus
+from tenants.selectors import organization_may_share
 
 MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
 ALLOWED_SIGNATURES = {
@@ -140,6 +141,10 @@ def item_publish(*, user: Any, organization: Any, item: ClinicalItem, request: A
         raise ValidationError("Only a draft can be published.")
     if item.private:
         raise ValidationError("A private item is never shared.")
+    if not organization_may_share(organization):
+        raise ValidationError(
+            f"{organization.name} is {organization.get_status_display().lower()}: it shares nothing new."
+        )
     item.status = ItemStatus.PUBLISHED
     item.published_at = timezone.now()
     item.save(update_fields=["status", "published_at"])

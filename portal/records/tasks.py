@@ -15,7 +15,6 @@ def setting_touch(self: object, *, key: str) -> str:
     A small, idempotent task used by the health check and by the test that proves tasks
     run in the schema they were sent for.
     """
-    setting, _ = OrganizationSetting.objects.get_or_create(key=key)
-    setting.value = {**setting.value, "worker_schema": connection.schema_name}
-    setting.save(update_fields=["value", "updated_at"])
+    # One statement: a reader never sees the row without the value.
+    OrganizationSetting.objects.update_or_create(key=key, defaults={"value": {"worker_schema": connection.schema_name}})
     return connection.schema_name

@@ -167,7 +167,7 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(BASE_DIR / ".data" / "media")))
 MEDIA_URL = "/media/"
 STORAGES = {
-    "default": {"BACKEND": "django_tenants.files.storage.TenantFileSystemStorage"},
+    "default": {"BACKEND": "tenants.storage.OrganizationFileStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
 MULTITENANT_RELATIVE_MEDIA_ROOT = "%s"
@@ -202,6 +202,7 @@ CELERY_BEAT_SCHEDULE["notifications-digests"] = {
     "schedule": 15 * 60.0,
     "options": {"headers": {"_schema_name": "public"}},
 }
+CELERY_BEAT_SCHEDULE["care-escalate-overdue"] = {"task": "portal.care.tasks.escalate_overdue", "schedule": 15 * 60}
 CELERY_TIMEZONE = TIME_ZONE
 
 REST_FRAMEWORK = {
@@ -252,7 +253,7 @@ AXES_COOLOFF_TIME = timedelta(minutes=env_int("SIGNIN_LOCKOUT_MINUTES", 15, mini
 AXES_LOCKOUT_PARAMETERS = ["username"]
 AXES_USERNAME_CALLABLE = "portal.accounts.backends.axes_username"
 AXES_RESET_ON_SUCCESS = True
-AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
+AXES_LOCKOUT_CALLABLE = "portal.accounts.gate_views.locked_out"  # the page, and an audit event
 AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
 AXES_VERBOSE = False
 
@@ -269,7 +270,15 @@ SILENCED_SYSTEM_CHECKS = ["axes.W006"]
 # Account lifecycle sweeps (portal/accounts/tasks.py); each acts once however often it runs.
 CELERY_BEAT_SCHEDULE.update(
     {
-        "accounts-attestation-sweep": {"task": "portal.accounts.tasks.attestation_sweep", "schedule": 6 * 60 * 60},
-        "accounts-inactivity-sweep": {"task": "portal.accounts.tasks.inactivity_sweep", "schedule": 6 * 60 * 60},
+        "accounts-attestation-sweep": {
+            "task": "portal.accounts.tasks.attestation_sweep",
+            "schedule": 6 * 60 * 60.0,
+            "options": {"headers": {"_schema_name": "public"}},
+        },
+        "accounts-inactivity-sweep": {
+            "task": "portal.accounts.tasks.inactivity_sweep",
+            "schedule": 6 * 60 * 60.0,
+            "options": {"headers": {"_schema_name": "public"}},
+        },
     }
 )

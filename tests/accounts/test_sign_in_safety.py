@@ -77,6 +77,7 @@ def test_repeated_wrong_passwords_lock_the_account_even_with_the_right_one(cast,
     assert locked.status_code == 429
     assert "Too many failed sign-ins" in locked.content.decode()
     assert "_auth_user_id" not in maple.session
+    assert AuditEvent.objects.filter(detail__step="locked_out", detail__email="peter.park@maple.example").exists()
     # The lock is per account, at every address, and other accounts are unaffected.
     assert _login(Client(HTTP_HOST="maple.localhost"), "Peter.Park@maple.example").status_code == 429
     assert _login(Client(HTTP_HOST="maple.localhost"), "dana.moss@maple.example").status_code == 302

@@ -80,3 +80,26 @@ def test_deactivated_user_is_signed_out_and_refused(cast, sign_in, anonymous):
         "/accounts/login/", {"username": cast.users["park"].email, "password": DEMO_PASSWORD}
     )
     assert "do not have an active account" in refused.content.decode()
+
+
+def test_site_admin_resets_a_lost_second_factor_of_their_own_member_only(cast, sign_in):
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    maple = cast.organizations["maple"]
+    park = _target(cast)
+    url = f"/admin/users/{park.pk}/reset-second-factor/"
+    assert sign_in(cast.users["park"], maple).post(url).status_code == 404
+    assert sign_in(cast.users["cedarvalley_admin"], cast.organizations["cedarvalley"]).post(url).status_code == 404
+    assert TOTPDevice.objects.filter(user=cast.users["park"]).exists()
+
+    admin = sign_in(cast.users["maple_admin"], maple)
+    assert admin.post(url).status_code == 302
+    assert not TOTPDevice.objects.filter(user=cast.users["park"]).exists()
+    assert AuditEvent.objects.filter(object_id=str(park.pk), detail__step="second_factor_reset").exists()
+
+    # Someone who also works elsewhere is the network support desk's to reset.
+    okafor = cast.users["okafor"]
+    Membership.objects.create(user=okafor, organization=maple, role="oncologist")
+    shared = Membership.objects.get(user=okafor, organization=maple)
+    admin.post(f"/admin/users/{shared.pk}/reset-second-factor/")
+    assert TOTPDevice.objects.filter(user=okafor).exists()

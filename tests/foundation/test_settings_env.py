@@ -33,7 +33,7 @@ def test_database_url_is_parsed_for_postgres_only():
     assert parsed["PORT"] == "5433"
     assert parsed["OPTIONS"] == {"sslmode": "require"}
     with pytest.raises(ImproperlyConfiguredEnv):
-        parse_database_url("sqlite:///db.sqlite3")
+        parse_database_url("mysql://app@db.internal/continuum")
 
 
 def test_production_settings_refuse_to_start_without_a_secret(monkeypatch):

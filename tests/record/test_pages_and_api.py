@@ -128,3 +128,15 @@ def test_the_openapi_schema_describes_the_record_routes(cast, sign_in):
     schema = park.get("/api/v1/schema/", HTTP_ACCEPT="application/json")
     assert schema.status_code == 200
     assert b"/api/v1/patients/{patient_uuid}/entries/" in schema.content
+
+
+def test_the_chart_lists_the_patients_message_threads(cast, sign_in):
+    from portal.messaging.demo import seed as seed_messages
+
+    seed_messages(cast)
+    okafor = sign_in(cast.users["okafor"], cast.organizations["northfield"])
+    page = okafor.get(f"/patients/{cast.patients['maria'].uuid}/").content.decode()
+    assert "Messages about this patient" in page
+    assert "Follow-up labs after cycle 3" in page
+    chen_page = sign_in(cast.users["chen"], cast.organizations["cedarvalley"]).get("/messages/").content.decode()
+    assert "Alvarez" not in chen_page

@@ -140,3 +140,15 @@ def test_documents_are_checked_by_content_and_stored_under_the_organization(cast
             assert f"/{maple.schema_name}/documents/" in document.file.path
         finally:
             document.file.delete(save=False)
+
+
+def test_a_suspended_organization_publishes_nothing_new(cast):
+    from tenants.models import Organization
+
+    item = _create(cast)
+    maple = cast.organizations["maple"]
+    Organization.objects.filter(pk=maple.pk).update(status="suspended")
+    maple.refresh_from_db()
+    with schema_context(maple.schema_name), pytest.raises(PermissionDenied):
+        item_publish(user=cast.users["park"], organization=maple, item=item)
+    assert not RegistryEntry.objects.filter(item_uuid=item.pk).exists()

@@ -30,7 +30,7 @@ class Command(BaseCommand):
         out = self.stdout.write
         out("")
         out(f"Demo logins (password for everyone: {DEMO_PASSWORD})")
-        out("  Second factor: `python manage.py demo_otp <email>` prints the current 6-digit code")
+        out("  Second factor: `.venv/bin/python manage.py demo_otp <email>` prints the current 6-digit code")
         out(f"  Network console  {absolute_url(settings.BASE_DOMAIN, '/')}  {NETWORK_ADMIN[1]}")
         for _key, email, full_name, _cred, slug, role, _admin, _title in PEOPLE:
             out(f"  {absolute_url(organization_host(slug), '/'):42} {email:40} {full_name} ({role.label})")

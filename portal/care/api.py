@@ -1,0 +1,427 @@
+"""The care API: referrals (list, create, transition), care tasks (list, create, link a result),
+hand-offs (list, create, acknowledge). Same rules as the pages; 4xx with useful bodies."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.http import Http404
+from rest_framework import serializers, status
+from rest_framework.generics import ListAPIView
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from portal.api.permissions import IsOrganizationMember
+from portal.audit.services import AuditAction, audit_record
+from portal.care import selectors, services
+from portal.care.models import (
+    CHECKLIST_ITEMS,
+    CareTask,
+    Handoff,
+    HandoffKind,
+    Priority,
+    Referral,
+)
+from portal.care.transitions import TRANSITIONS
+from portal.patients.models import RegistryEntry
+from portal.patients.selectors import patient_get_for_user
+from tenants.models import Organization, OrganizationKind, OrganizationStatus
+
+
+class CareAPIView(APIView):
+    """Every care endpoint: a member at this address with a clinical role; else 404 for objects."""
+
+    permission_classes = [IsOrganizationMember]
+
+    @property
+    def organization(self) -> Any:
+        return self.request.tenant  # type: ignore[attr-defined]
+
+    def clinical_or_404(self) -> None:
+        membership = getattr(self.request, "membership", None)
+        if membership is None or not membership.is_clinical:
+            raise Http404("Not found")
+
+
+def _organization_by_uuid(value: Any) -> Organization:
+    organization = (
+        Organization.objects.filter(uuid=value, status=OrganizationStatus.ACTIVE)
+        .exclude(kind=OrganizationKind.NETWORK)
+        .first()
+    )
+    if organization is None:
+        raise ValidationError({"organization": ["No such organization in the network."]})
+    return organization
+
+
+def _patient(view: CareAPIView, value: Any, field: str = "patient") -> Any:
+    try:
+        return patient_get_for_user(user=view.request.user, organization=view.organization, patient_uuid=value)
+    except Http404 as error:
+        raise ValidationError({field: ["No such patient, or not one you may see here."]}) from error
+
+
+# --- Referrals ------------------------------------------------------------------------
+
+
+class ReferralOut(serializers.ModelSerializer):
+    patient = serializers.UUIDField(source="patient.uuid")
+    patient_name = serializers.CharField(source="patient.full_name")
+    referring_organization = serializers.CharField(source="referring_organization.slug")
+    receiving_organization = serializers.CharField(source="receiving_organization.slug")
+    outcome_entry = serializers.UUIDField(source="outcome_entry.uuid", allow_null=True, default=None)
+
+    class Meta:
+        model = Referral
+        fields = [
+            "uuid",
+            "patient",
+            "patient_name",
+            "referring_organization",
+            "receiving_organization",
+            "specialty",
+            "reason",
+            "priority",
+            "state",
+            "checklist",
+            "decline_reason",
+            "cancel_reason",
+            "appointment_at",
+            "outcome_entry",
+            "created_at",
+            "received_at",
+            "accepted_at",
+            "declined_at",
+            "scheduled_at",
+            "closed_at",
+            "cancelled_at",
+        ]
+
+
+class ReferralIn(serializers.Serializer):
+    patient = serializers.UUIDField()
+    receiving_organization = serializers.UUIDField()
+    specialty = serializers.CharField(max_length=100)
+    reason = serializers.CharField(required=False, allow_blank=True, default="")
+    priority = serializers.ChoiceField(choices=Priority.choices, default=Priority.ROUTINE)
+    checklist = serializers.ListField(
+        child=serializers.ChoiceField(choices=[k for k, _ in CHECKLIST_ITEMS]), required=False, default=list
+    )
+    attachments = serializers.ListField(child=serializers.UUIDField(), required=False, default=list)
+
+
+class TransitionIn(serializers.Serializer):
+    action = serializers.ChoiceField(choices=list(TRANSITIONS))
+    reason = serializers.CharField(required=False, allow_blank=True, default="")
+    note = serializers.CharField(required=False, allow_blank=True, default="")
+    appointment_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    outcome_entry = serializers.UUIDField(required=False, allow_null=True, default=None)
+
+
+class ReferralListCreate(CareAPIView, ListAPIView):
+    serializer_class = ReferralOut
+
+    def get_queryset(self) -> Any:
+        direction = "outbound" if self.request.query_params.get("direction") == "outbound" else "inbound"
+        queryset = selectors.referrals_for(user=self.request.user, organization=self.organization, direction=direction)
+        state = self.request.query_params.get("state")
+        if state:
+            queryset = queryset.filter(state=state)
+        return queryset.select_related("outcome_entry")
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        audit_record(action=AuditAction.SEARCH, request=request, object_type="referral_api")
+        return super().list(request, *args, **kwargs)
+
+    def post(self, request: Request) -> Response:
+        self.clinical_or_404()
+        data_in = ReferralIn(data=request.data)
+        data_in.is_valid(raise_exception=True)
+        data = data_in.validated_data
+        patient = _patient(self, data["patient"])
+        referral = services.referral_create(
+            user=request.user,
+            organization=self.organization,
+            patient=patient,
+            receiving_organization=_organization_by_uuid(data["receiving_organization"]),
+            specialty=data["specialty"],
+            reason=data["reason"],
+            priority=data["priority"],
+            checklist=data["checklist"],
+            attachments=RegistryEntry.objects.filter(patient=patient, uuid__in=data["attachments"]),
+        )
+        return Response(ReferralOut(referral).data, status=status.HTTP_201_CREATED)
+
+
+class ReferralDetail(CareAPIView):
+    def get(self, request: Request, referral_uuid: Any) -> Response:
+        referral = selectors.referral_get_for_user(
+            user=request.user, organization=self.organization, referral_uuid=referral_uuid
+        )
+        audit_record(
+            action=AuditAction.READ,
+            request=request,
+            object_type="referral",
+            object_id=referral.uuid,
+            patient=referral.patient,
+            data_owner=referral.referring_organization,
+        )
+        body = ReferralOut(referral).data
+        body["allowed_actions"] = [
+            t.action for t in selectors.referral_actions(referral=referral, organization=self.organization)
+        ]
+        body["events"] = [
+            {
+                "action": e.action,
+                "from_state": e.from_state,
+                "to_state": e.to_state,
+                "actor": e.actor.email,
+                "organization": e.organization.slug,
+                "at": e.at,
+                "note": e.note,
+            }
+            for e in referral.events.select_related("actor", "organization")
+        ]
+        body["notes"] = [
+            {"author": n.author.email, "text": n.text, "at": n.created_at}
+            for n in referral.notes.select_related("author")
+        ]
+        return Response(body)
+
+
+class ReferralTransition(CareAPIView):
+    def post(self, request: Request, referral_uuid: Any) -> Response:
+        referral = selectors.referral_get_for_user(
+            user=request.user, organization=self.organization, referral_uuid=referral_uuid
+        )
+        data_in = TransitionIn(data=request.data)
+        data_in.is_valid(raise_exception=True)
+        data = data_in.validated_data
+        outcome = None
+        if data["outcome_entry"]:
+            outcome = RegistryEntry.objects.filter(uuid=data["outcome_entry"], patient=referral.patient).first()
+            if outcome is None:
+                raise ValidationError({"outcome_entry": ["No such entry on this patient's record."]})
+        try:
+            referral = services.referral_transition(
+                referral=referral,
+                action=data["action"],
+                user=request.user,
+                organization=self.organization,
+                reason=data["reason"],
+                note=data["note"],
+                appointment_at=data["appointment_at"],
+                outcome_entry=outcome,
+            )
+        except services.TransitionRefused as error:
+            return Response(
+                {"detail": str(error), "errors": {"action": [str(error)]}, "state": referral.state},
+                status=status.HTTP_409_CONFLICT,
+            )
+        return Response(ReferralOut(referral).data)
+
+
+# --- Care tasks -----------------------------------------------------------------------
+
+
+class TaskOut(serializers.ModelSerializer):
+    patient = serializers.UUIDField(source="patient.uuid")
+    owner_organization = serializers.CharField(source="owner_organization.slug")
+    creating_organization = serializers.CharField(source="creating_organization.slug")
+    occurrences = serializers.SerializerMethodField()
+
+    class Meta:
+        model = CareTask
+        fields = [
+            "uuid",
+            "patient",
+            "owner_organization",
+            "creating_organization",
+            "title",
+            "code",
+            "result_kind",
+            "instructions",
+            "recurrence",
+            "status",
+            "created_at",
+            "completed_at",
+            "occurrences",
+        ]
+
+    def get_occurrences(self, task: CareTask) -> list[dict[str, Any]]:
+        return [
+            {
+                "id": o.pk,
+                "due_at": o.due_at,
+                "done_at": o.done_at,
+                "result_entry": o.result_entry.uuid if o.result_entry else None,
+            }
+            for o in task.occurrences.all()
+        ]
+
+
+class TaskIn(serializers.Serializer):
+    patient = serializers.UUIDField()
+    owner_organization = serializers.UUIDField()
+    title = serializers.CharField(max_length=200)
+    code = serializers.CharField(max_length=64, required=False, allow_blank=True, default="")
+    instructions = serializers.CharField(required=False, allow_blank=True, default="")
+    due_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    recurrence = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    starts_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+
+
+class LinkIn(serializers.Serializer):
+    occurrence = serializers.IntegerField()
+    entry = serializers.UUIDField()
+
+
+class TaskListCreate(CareAPIView, ListAPIView):
+    serializer_class = TaskOut
+
+    def get_queryset(self) -> Any:
+        return selectors.tasks_for(user=self.request.user, organization=self.organization).prefetch_related(
+            "occurrences__result_entry"
+        )
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        audit_record(action=AuditAction.SEARCH, request=request, object_type="care_task_api")
+        return super().list(request, *args, **kwargs)
+
+    def post(self, request: Request) -> Response:
+        self.clinical_or_404()
+        data_in = TaskIn(data=request.data)
+        data_in.is_valid(raise_exception=True)
+        data = data_in.validated_data
+        patient = _patient(self, data["patient"])
+        task = services.care_task_create(
+            user=request.user,
+            organization=self.organization,
+            patient=patient,
+            owner_organization=_organization_by_uuid(data["owner_organization"]),
+            title=data["title"],
+            code=data["code"],
+            instructions=data["instructions"],
+            due_at=data["due_at"],
+            recurrence=data["recurrence"],
+            starts_at=data["starts_at"],
+        )
+        body = TaskOut(task).data
+        body["warnings"] = [
+            {"title": e.title, "organization": e.organization.slug, "effective_at": e.effective_at}
+            for e in selectors.same_test_done_elsewhere(
+                patient=patient,
+                organization=task.owner_organization,
+                kind=task.result_kind,
+                code=task.code,
+                title=task.title,
+            )
+        ]
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class TaskLinkResult(CareAPIView):
+    def post(self, request: Request, task_uuid: Any) -> Response:
+        task = selectors.task_get_for_user(user=request.user, organization=self.organization, task_uuid=task_uuid)
+        data_in = LinkIn(data=request.data)
+        data_in.is_valid(raise_exception=True)
+        occurrence = selectors.occurrence_get_for_user(
+            user=request.user,
+            organization=self.organization,
+            task=task,
+            occurrence_id=data_in.validated_data["occurrence"],
+        )
+        entry = RegistryEntry.objects.filter(uuid=data_in.validated_data["entry"], patient=task.patient).first()
+        if entry is None:
+            raise ValidationError({"entry": ["No such result on this patient's record."]})
+        try:
+            services.occurrence_link_result(
+                occurrence=occurrence, entry=entry, user=request.user, organization=self.organization
+            )
+        except services.TransitionRefused as error:
+            return Response({"detail": str(error), "errors": {}}, status=status.HTTP_409_CONFLICT)
+        task.refresh_from_db()
+        return Response(TaskOut(task).data)
+
+
+# --- Hand-offs ------------------------------------------------------------------------
+
+
+class HandoffOut(serializers.ModelSerializer):
+    patient = serializers.UUIDField(source="patient.uuid")
+    from_organization = serializers.CharField(source="from_organization.slug")
+    to_organization = serializers.CharField(source="to_organization.slug")
+    to_user = serializers.EmailField(source="to_user.email", allow_null=True, default=None)
+
+    class Meta:
+        model = Handoff
+        fields = [
+            "uuid",
+            "kind",
+            "patient",
+            "from_organization",
+            "to_organization",
+            "to_user",
+            "treatment_summary",
+            "items",
+            "sent_at",
+            "acknowledged_at",
+        ]
+
+
+class HandoffItemIn(serializers.Serializer):
+    section = serializers.CharField()
+    text = serializers.CharField()
+    responsible = serializers.CharField()
+
+
+class HandoffIn(serializers.Serializer):
+    patient = serializers.UUIDField()
+    to_organization = serializers.UUIDField()
+    kind = serializers.ChoiceField(choices=HandoffKind.choices, default=HandoffKind.SURVIVORSHIP)
+    treatment_summary = serializers.CharField()
+    items = HandoffItemIn(many=True)
+
+
+class HandoffListCreate(CareAPIView, ListAPIView):
+    serializer_class = HandoffOut
+
+    def get_queryset(self) -> Any:
+        return selectors.handoffs_for(user=self.request.user, organization=self.organization)
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        audit_record(action=AuditAction.SEARCH, request=request, object_type="handoff_api")
+        return super().list(request, *args, **kwargs)
+
+    def post(self, request: Request) -> Response:
+        self.clinical_or_404()
+        data_in = HandoffIn(data=request.data)
+        data_in.is_valid(raise_exception=True)
+        data = data_in.validated_data
+        patient = _patient(self, data["patient"])
+        to_organization = _organization_by_uuid(data["to_organization"])
+        handoff = services.handoff_send(
+            user=request.user,
+            organization=self.organization,
+            patient=patient,
+            to_organization=to_organization,
+            kind=data["kind"],
+            treatment_summary=data["treatment_summary"],
+            items=data["items"],
+            to_user=selectors.pcp_of_record(patient=patient, organization=to_organization),
+        )
+        return Response(HandoffOut(handoff).data, status=status.HTTP_201_CREATED)
+
+
+class HandoffAcknowledge(CareAPIView):
+    def post(self, request: Request, handoff_uuid: Any) -> Response:
+        handoff = selectors.handoff_get_for_user(
+            user=request.user, organization=self.organization, handoff_uuid=handoff_uuid
+        )
+        try:
+            handoff = services.handoff_acknowledge(handoff=handoff, user=request.user, organization=self.organization)
+        except services.TransitionRefused as error:
+            return Response({"detail": str(error), "errors": {}}, status=status.HTTP_409_CONFLICT)
+        return Response(HandoffOut(handoff).data)

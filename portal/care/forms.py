@@ -1,0 +1,111 @@
+"""Input shapes of the care pages; the rules live in services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from portal.care.models import CHECKLIST_ITEMS, HANDOFF_SECTIONS, HandoffKind, Priority, Responsible
+from portal.patients.models import NetworkPatient
+from tenants.models import Organization, OrganizationKind, OrganizationStatus
+
+
+def _active_organizations() -> Any:
+    return Organization.objects.filter(status=OrganizationStatus.ACTIVE).exclude(kind=OrganizationKind.NETWORK)
+
+
+def _partner_organizations(current: Any) -> Any:
+    return _active_organizations().exclude(pk=current.pk).order_by("name")
+
+
+class ReferralForm(forms.Form):
+    patient = forms.ModelChoiceField(queryset=NetworkPatient.objects.none(), to_field_name="uuid")
+    receiving_organization = forms.ModelChoiceField(queryset=Organization.objects.none(), label="Refer to")
+    specialty = forms.CharField(max_length=100, label="Referred for", help_text="e.g. Hematology/oncology consult")
+    reason = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False, label="Clinical question")
+    priority = forms.ChoiceField(choices=Priority.choices, initial=Priority.ROUTINE)
+    checklist = forms.MultipleChoiceField(
+        choices=CHECKLIST_ITEMS,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="What the receiver needs",
+    )
+
+    def __init__(self, *args: Any, patients: Any, organization: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["patient"].queryset = patients  # type: ignore[attr-defined]
+        self.fields["receiving_organization"].queryset = _partner_organizations(organization)  # type: ignore[attr-defined]
+
+
+class TransitionForm(forms.Form):
+    action = forms.CharField(max_length=30)
+    reason = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    appointment_at = forms.DateTimeField(required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    outcome_entry = forms.UUIDField(required=False)
+
+
+RECURRENCE_CHOICES = [("once", "Once, by the due date"), ("weekly", "Repeating")]
+
+
+class CareTaskForm(forms.Form):
+    patient = forms.ModelChoiceField(queryset=NetworkPatient.objects.none(), to_field_name="uuid")
+    owner_organization = forms.ModelChoiceField(queryset=Organization.objects.none(), label="Done by")
+    title = forms.CharField(max_length=200, label="Test or task", help_text="e.g. CBC with differential")
+    code = forms.CharField(max_length=64, required=False, label="LOINC code")
+    instructions = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
+    schedule = forms.ChoiceField(choices=RECURRENCE_CHOICES, initial="weekly", widget=forms.RadioSelect)
+    due_at = forms.DateTimeField(required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
+    starts_on = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), label="Starting")
+    times_per_week = forms.IntegerField(min_value=1, max_value=5, initial=2, required=False)
+    weeks = forms.IntegerField(min_value=1, max_value=26, initial=3, required=False, label="For weeks")
+
+    def __init__(self, *args: Any, patients: Any, organization: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["patient"].queryset = patients  # type: ignore[attr-defined]
+        self.fields["owner_organization"].queryset = _active_organizations().order_by("name")  # type: ignore[attr-defined]
+
+
+class LinkResultForm(forms.Form):
+    occurrence = forms.IntegerField()
+    entry = forms.UUIDField()
+
+
+class HandoffForm(forms.Form):
+    kind = forms.ChoiceField(choices=HandoffKind.choices)
+    to_organization = forms.ModelChoiceField(queryset=Organization.objects.none(), label="Hand off to")
+    treatment_summary = forms.CharField(widget=forms.Textarea(attrs={"rows": 5}))
+
+    def __init__(self, *args: Any, organization: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["to_organization"].queryset = _partner_organizations(organization)  # type: ignore[attr-defined]
+
+
+def handoff_items_from_post(data: Any) -> list[dict[str, str]]:
+    """Item rows of the hand-off form: item-N-section / item-N-text / item-N-responsible."""
+    items = []
+    for index in range(40):
+        text = data.get(f"item-{index}-text")
+        if text is None:
+            continue
+        items.append(
+            {
+                "section": data.get(f"item-{index}-section", ""),
+                "text": text,
+                "responsible": data.get(f"item-{index}-responsible", ""),
+            }
+        )
+    return items
+
+
+SECTION_CHOICES = HANDOFF_SECTIONS
+RESPONSIBLE_CHOICES = Responsible.choices
+
+
+class ScorecardFilter(forms.Form):
+    start = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    end = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    scope = forms.ChoiceField(
+        choices=[("organization", "This organization"), ("network", "The whole network")], required=False
+    )

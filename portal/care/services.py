@@ -1,0 +1,662 @@
+"""Writes of the care app: referrals and their transitions, care tasks, hand-offs, escalations."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+
+from dateutil.rrule import rrulestr
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from portal.accounts.models import Membership
+from portal.care.models import (
+    CHECKLIST_ITEMS,
+    HANDOFF_SECTIONS,
+    CareTask,
+    Escalation,
+    Handoff,
+    Priority,
+    Referral,
+    ReferralEvent,
+    ReferralNote,
+    ReferralState,
+    Responsible,
+    TaskOccurrence,
+    TaskStatus,
+)
+from portal.care.transitions import RECEIVER, REFERRER, TRANSITIONS
+from portal.notifications.services import notification_send
+from portal.patients.models import EntryStatus, NetworkPatient, RegistryEntry, RelationshipKind
+from portal.patients.selectors import user_can_view_patient
+from portal.patients.services import care_relationship_start
+
+# How long a receiving organization may read the record of a referred patient.
+REFERRAL_ACCESS_DAYS = 180
+MAX_OCCURRENCES = 60
+RESULT_KINDS = frozenset({"lab_result", "imaging_report", "pathology_report"})
+CONSULT_KINDS = frozenset({"consult_note", "note"})
+
+
+class TransitionRefused(PermissionDenied):
+    """The action is not allowed now, or not for this side."""
+
+
+def _clinical_member(*, user: Any, organization: Any) -> bool:
+    return Membership.objects.active().clinical().filter(user=user, organization=organization).exists()
+
+
+def referral_side(*, referral: Referral, organization: Any) -> str | None:
+    if organization is None:
+        return None
+    if organization.pk == referral.referring_organization_id:
+        return REFERRER
+    if organization.pk == referral.receiving_organization_id:
+        return RECEIVER
+    return None
+
+
+# --- Referrals ------------------------------------------------------------------------
+
+
+@transaction.atomic
+def referral_create(
+    *,
+    user: Any,
+    organization: Any,
+    patient: NetworkPatient,
+    receiving_organization: Any,
+    specialty: str,
+    reason: str = "",
+    priority: str = Priority.ROUTINE,
+    checklist: Iterable[str] = (),
+    attachments: Iterable[RegistryEntry] = (),
+) -> Referral:
+    if not user_can_view_patient(user=user, organization=organization, patient=patient):
+        raise PermissionDenied("You cannot refer this patient from this organization.")
+    errors: dict[str, list[str]] = {}
+    if receiving_organization is None or receiving_organization.pk == organization.pk:
+        errors["receiving_organization"] = ["Choose another organization of the network."]
+    elif receiving_organization.is_network or not receiving_organization.is_active:
+        errors["receiving_organization"] = ["This organization does not take referrals."]
+    if not specialty.strip():
+        errors["specialty"] = ["Say what the patient is referred for."]
+    if priority not in Priority.values:
+        errors["priority"] = ["Choose routine or urgent."]
+    known = {key for key, _ in CHECKLIST_ITEMS}
+    wanted = list(checklist)
+    if any(item not in known for item in wanted):
+        errors["checklist"] = [f"Checklist items are {', '.join(sorted(known))}."]
+    attached = list(attachments)
+    if any(entry.patient_id != patient.pk or entry.status == EntryStatus.WITHDRAWN for entry in attached):
+        errors["attachments"] = ["Attach only current entries of this patient's record."]
+    if errors:
+        raise ValidationError(errors)
+    now = timezone.now()
+    referral = Referral.objects.create(
+        patient=patient,
+        referring_organization=organization,
+        receiving_organization=receiving_organization,
+        referred_by=user,
+        specialty=specialty.strip(),
+        reason=reason.strip(),
+        priority=priority,
+        checklist={key: key in wanted for key, _ in CHECKLIST_ITEMS},
+        created_at=now,
+        updated_at=now,
+    )
+    if attached:
+        referral.attachments.set(attached)
+    ReferralEvent.objects.create(
+        referral=referral,
+        action="request",
+        from_state="",
+        to_state=ReferralState.REQUESTED,
+        actor=user,
+        organization=organization,
+        at=now,
+    )
+    _notify_side(
+        referral=referral,
+        organization=receiving_organization,
+        title="New referral received",
+        urgent=priority == Priority.URGENT,
+    )
+    return referral
+
+
+def _navigators_and_clinicians(organization: Any) -> list[Any]:
+    return [
+        m.user for m in Membership.objects.active().clinical().select_related("user").filter(organization=organization)
+    ]
+
+
+def _notify_side(*, referral: Referral, organization: Any, title: str, urgent: bool = False) -> None:
+    from portal.accounts.roles import NAVIGATOR_ROLES
+
+    members = Membership.objects.active().clinical().select_related("user").filter(organization=organization)
+    navigators = [m.user for m in members if m.role in NAVIGATOR_ROLES]
+    recipients = navigators or [m.user for m in members]
+    if organization.pk == referral.referring_organization_id:
+        recipients = [referral.referred_by, *navigators]
+    notification_send(
+        recipients=recipients,
+        kind="referral",
+        title=title,
+        link=f"/care/referrals/{referral.uuid}/",
+        organization=organization,
+        urgent=urgent,
+    )
+
+
+@transaction.atomic
+def referral_transition(
+    *,
+    referral: Referral,
+    action: str,
+    user: Any,
+    organization: Any,
+    reason: str = "",
+    note: str = "",
+    appointment_at: dt.datetime | None = None,
+    outcome_entry: RegistryEntry | None = None,
+) -> Referral:
+    """Move a referral by one allowed step. Refused (``TransitionRefused``) for the wrong side,
+    out of order, or twice; bad input gives ``ValidationError``. Nothing changes on refusal."""
+    transition = TRANSITIONS.get(action)
+    if transition is None:
+        raise ValidationError({"action": [f"Unknown action. Use one of: {', '.join(TRANSITIONS)}."]})
+    referral = Referral.objects.select_for_update().get(pk=referral.pk)
+    side = referral_side(referral=referral, organization=organization)
+    if side is None or not _clinical_member(user=user, organization=organization):
+        raise TransitionRefused("You are not part of this referral.")
+    if side != transition.side:
+        who = "the receiving organization" if transition.side == RECEIVER else "the referring organization"
+        raise TransitionRefused(f"Only {who} may {transition.label.lower()}.")
+    if referral.state not in transition.sources:
+        raise TransitionRefused(
+            f"A referral that is {referral.get_state_display().lower()} cannot be moved by '{transition.label}'."
+        )
+    now = timezone.now()
+    from_state = referral.state
+    fields = ["state", "updated_at"]
+    if action == "receive":
+        referral.received_at = now
+        fields.append("received_at")
+    elif action == "accept":
+        referral.accepted_at = now
+        relationship = care_relationship_start(
+            patient=referral.patient,
+            organization=referral.receiving_organization,
+            kind=RelationshipKind.REFERRAL,
+            granted_by=user,
+            starts_at=now,
+            ends_at=now + dt.timedelta(days=REFERRAL_ACCESS_DAYS),
+            note=f"Referral {referral.uuid}",
+        )
+        referral.relationship = relationship
+        fields += ["accepted_at", "relationship"]
+    elif action == "decline":
+        if not reason.strip():
+            raise ValidationError({"reason": ["Give a reason for declining."]})
+        referral.decline_reason = reason.strip()
+        referral.declined_at = now
+        fields += ["decline_reason", "declined_at"]
+    elif action == "schedule":
+        if appointment_at is None:
+            raise ValidationError({"appointment_at": ["Give the date and time of the appointment."]})
+        referral.appointment_at = appointment_at
+        referral.scheduled_at = now
+        fields += ["appointment_at", "scheduled_at"]
+    elif action == "note":
+        if not note.strip():
+            raise ValidationError({"note": ["Write the note."]})
+        ReferralNote.objects.create(referral=referral, author=user, organization=organization, text=note.strip())
+    elif action == "complete":
+        if outcome_entry is None:
+            raise ValidationError({"outcome_entry": ["Link the consult report published on the shared record."]})
+        if (
+            outcome_entry.patient_id != referral.patient_id
+            or outcome_entry.organization_id != referral.receiving_organization_id
+            or outcome_entry.kind not in CONSULT_KINDS
+            or outcome_entry.status == EntryStatus.WITHDRAWN
+        ):
+            raise ValidationError(
+                {
+                    "outcome_entry": [
+                        "The outcome must be a consult report of this patient published by your organization."
+                    ]
+                }
+            )
+        referral.outcome_entry = outcome_entry
+        referral.closed_at = now
+        fields += ["outcome_entry", "closed_at"]
+    elif action == "request_cancel":
+        if not reason.strip():
+            raise ValidationError({"reason": ["Give a reason for cancelling."]})
+        referral.cancel_reason = reason.strip()
+        referral.state_before_cancel = referral.state
+        fields += ["cancel_reason", "state_before_cancel"]
+    elif action == "confirm_cancel":
+        referral.cancelled_at = now
+        fields.append("cancelled_at")
+
+    if transition.target is not None:
+        referral.state = transition.target
+    elif action == "refuse_cancel":
+        referral.state = referral.state_before_cancel or ReferralState.REQUESTED
+    referral.updated_at = now
+    referral.save(update_fields=fields)
+    ReferralEvent.objects.create(
+        referral=referral,
+        action=action,
+        from_state=from_state,
+        to_state=referral.state,
+        actor=user,
+        organization=organization,
+        note=(reason or note).strip(),
+        at=now,
+    )
+    other = referral.referring_organization if side == RECEIVER else referral.receiving_organization
+    _notify_side(referral=referral, organization=other, title=f"Referral update: {transition.label.lower()}")
+    return referral
+
+
+@transaction.atomic
+def referral_attach(*, referral: Referral, user: Any, organization: Any, entry: RegistryEntry) -> Referral:
+    if referral_side(referral=referral, organization=organization) != REFERRER or not _clinical_member(
+        user=user, organization=organization
+    ):
+        raise TransitionRefused("Only the referring organization may attach entries.")
+    if not referral.is_open:
+        raise TransitionRefused("This referral is closed.")
+    if entry.patient_id != referral.patient_id or entry.status == EntryStatus.WITHDRAWN:
+        raise ValidationError({"entry": ["Attach only current entries of this patient's record."]})
+    referral.attachments.add(entry)
+    return referral
+
+
+# --- Care tasks -----------------------------------------------------------------------
+
+
+def recurrence_rule(*, times_per_week: int, weeks: int) -> str:
+    """An RRULE for 'N times a week for M weeks' (e.g. twice a week for three weeks)."""
+    days = {1: "MO", 2: "MO,TH", 3: "MO,WE,FR", 4: "MO,TU,TH,FR", 5: "MO,TU,WE,TH,FR"}
+    if times_per_week not in days or not 1 <= weeks <= 26:
+        raise ValidationError({"recurrence": ["Choose 1 to 5 times a week, for 1 to 26 weeks."]})
+    return f"FREQ=WEEKLY;BYDAY={days[times_per_week]};COUNT={times_per_week * weeks}"
+
+
+def occurrence_dates(*, recurrence: str, starts_at: dt.datetime) -> list[dt.datetime]:
+    try:
+        rule = rrulestr(recurrence, dtstart=starts_at)
+    except (ValueError, TypeError) as error:
+        raise ValidationError({"recurrence": [f"Not a valid recurrence rule: {error}"]}) from error
+    dates = []
+    for moment in rule:  # type: ignore[attr-defined]
+        dates.append(moment)
+        if len(dates) > MAX_OCCURRENCES:
+            raise ValidationError({"recurrence": [f"At most {MAX_OCCURRENCES} occurrences."]})
+    if not dates:
+        raise ValidationError({"recurrence": ["This rule gives no occurrence."]})
+    return dates
+
+
+@transaction.atomic
+def care_task_create(
+    *,
+    user: Any,
+    organization: Any,
+    patient: NetworkPatient,
+    owner_organization: Any,
+    title: str,
+    instructions: str = "",
+    owner_user: Any = None,
+    result_kind: str = "lab_result",
+    code: str = "",
+    due_at: dt.datetime | None = None,
+    recurrence: str = "",
+    starts_at: dt.datetime | None = None,
+) -> CareTask:
+    if not user_can_view_patient(user=user, organization=organization, patient=patient):
+        raise PermissionDenied("You cannot create a task for this patient here.")
+    errors: dict[str, list[str]] = {}
+    if not title.strip():
+        errors["title"] = ["Say what is to be done."]
+    if owner_organization is None or owner_organization.is_network or not owner_organization.is_active:
+        errors["owner_organization"] = ["Choose an organization of the network."]
+    elif (
+        owner_user is not None
+        and not Membership.objects.active().filter(user=owner_user, organization=owner_organization).exists()
+    ):
+        errors["owner_user"] = ["This person does not work at the owner organization."]
+    if result_kind not in RESULT_KINDS:
+        errors["result_kind"] = [f"Results are one of: {', '.join(sorted(RESULT_KINDS))}."]
+    if bool(due_at) == bool(recurrence):
+        errors["due_at"] = ["Give either a due date or a recurrence."]
+    if errors:
+        raise ValidationError(errors)
+    if recurrence:
+        dates = occurrence_dates(recurrence=recurrence, starts_at=starts_at or timezone.now())
+    else:
+        assert due_at is not None
+        dates = [due_at]
+    task = CareTask.objects.create(
+        patient=patient,
+        created_by=user,
+        creating_organization=organization,
+        owner_organization=owner_organization,
+        owner_user=owner_user,
+        title=title.strip(),
+        instructions=instructions.strip(),
+        result_kind=result_kind,
+        code=code.strip(),
+        recurrence=recurrence,
+    )
+    TaskOccurrence.objects.bulk_create([TaskOccurrence(task=task, due_at=moment) for moment in dates])
+    if owner_organization.pk != organization.pk:
+        recipients = [owner_user] if owner_user else _navigators_and_clinicians(owner_organization)
+        notification_send(
+            recipients=recipients,
+            kind="care_task",
+            title="New care task for your organization",
+            link=f"/care/tasks/{task.uuid}/",
+            organization=owner_organization,
+        )
+    return task
+
+
+@transaction.atomic
+def occurrence_link_result(
+    *, occurrence: TaskOccurrence, entry: RegistryEntry, user: Any, organization: Any
+) -> TaskOccurrence:
+    """Mark an occurrence done by linking the published result; tell the task's creator."""
+    occurrence = TaskOccurrence.objects.select_for_update().select_related("task").get(pk=occurrence.pk)
+    task = occurrence.task
+    if organization.pk not in (task.owner_organization_id, task.creating_organization_id) or not _clinical_member(
+        user=user, organization=organization
+    ):
+        raise TransitionRefused("Only the owner or the creator of the task may link its results.")
+    if occurrence.done_at is not None:
+        raise TransitionRefused("This occurrence already has its result.")
+    if task.status != TaskStatus.OPEN:
+        raise TransitionRefused("This task is no longer open.")
+    if entry.patient_id != task.patient_id or entry.kind not in RESULT_KINDS or entry.status == EntryStatus.WITHDRAWN:
+        raise ValidationError({"entry": ["Link a published result of this patient."]})
+    if TaskOccurrence.objects.filter(task=task, result_entry=entry).exists():
+        raise ValidationError({"entry": ["This result is already linked to another occurrence."]})
+    now = timezone.now()
+    occurrence.result_entry = entry
+    occurrence.done_at = now
+    occurrence.done_by = user
+    occurrence.save(update_fields=["result_entry", "done_at", "done_by"])
+    if not task.occurrences.filter(done_at__isnull=True).exists():
+        task.status = TaskStatus.DONE
+        task.completed_at = now
+        task.save(update_fields=["status", "completed_at"])
+    notification_send(
+        recipients=[task.created_by],
+        kind="care_task",
+        title="A result for your care task is on the shared record",
+        link=f"/care/tasks/{task.uuid}/",
+        organization=task.creating_organization,
+    )
+    return occurrence
+
+
+@transaction.atomic
+def care_task_cancel(*, task: CareTask, user: Any, organization: Any) -> CareTask:
+    if organization.pk != task.creating_organization_id or not _clinical_member(user=user, organization=organization):
+        raise TransitionRefused("Only the organization that created the task may cancel it.")
+    if task.status != TaskStatus.OPEN:
+        raise TransitionRefused("This task is no longer open.")
+    task.status = TaskStatus.CANCELLED
+    task.completed_at = timezone.now()
+    task.save(update_fields=["status", "completed_at"])
+    return task
+
+
+# --- Hand-offs ------------------------------------------------------------------------
+
+
+def _clean_items(items: Iterable[dict[str, Any]]) -> list[dict[str, str]]:
+    sections = {key for key, _ in HANDOFF_SECTIONS}
+    cleaned = []
+    for item in items:
+        text = str(item.get("text", "")).strip()
+        if not text:
+            continue
+        section = item.get("section")
+        responsible = item.get("responsible")
+        if section not in sections or responsible not in Responsible.values:
+            raise ValidationError(
+                {"items": ["Each item needs a section and who is responsible (oncology or primary care)."]}
+            )
+        cleaned.append({"section": section, "text": text[:500], "responsible": responsible})
+    return cleaned
+
+
+@transaction.atomic
+def handoff_send(
+    *,
+    user: Any,
+    organization: Any,
+    patient: NetworkPatient,
+    to_organization: Any,
+    kind: str,
+    treatment_summary: str,
+    items: Iterable[dict[str, Any]],
+    to_user: Any = None,
+) -> Handoff:
+    if not user_can_view_patient(user=user, organization=organization, patient=patient):
+        raise PermissionDenied("You cannot hand off this patient from here.")
+    errors: dict[str, list[str]] = {}
+    if to_organization is None or to_organization.pk == organization.pk or to_organization.is_network:
+        errors["to_organization"] = ["Choose the receiving organization."]
+    elif (
+        to_user is not None
+        and not Membership.objects.active().clinical().filter(user=to_user, organization=to_organization).exists()
+    ):
+        errors["to_user"] = ["This clinician does not work at the receiving organization."]
+    if not treatment_summary.strip():
+        errors["treatment_summary"] = ["Summarize the treatment."]
+    try:
+        cleaned = _clean_items(items)
+    except ValidationError as error:
+        errors.update(error.message_dict)
+        cleaned = []
+    from portal.care.models import HandoffKind
+
+    if kind not in HandoffKind.values:
+        errors["kind"] = ["Choose survivorship care plan or discharge."]
+    if errors:
+        raise ValidationError(errors)
+    handoff = Handoff.objects.create(
+        kind=kind,
+        patient=patient,
+        from_organization=organization,
+        from_user=user,
+        to_organization=to_organization,
+        to_user=to_user,
+        treatment_summary=treatment_summary.strip(),
+        items=cleaned,
+    )
+    notification_send(
+        recipients=[to_user] if to_user else _navigators_and_clinicians(to_organization),
+        kind="handoff",
+        title="A hand-off waits for your acknowledgement",
+        link=f"/care/handoffs/{handoff.uuid}/",
+        organization=to_organization,
+    )
+    return handoff
+
+
+@transaction.atomic
+def handoff_acknowledge(*, handoff: Handoff, user: Any, organization: Any) -> Handoff:
+    handoff = Handoff.objects.select_for_update().get(pk=handoff.pk)
+    if organization.pk != handoff.to_organization_id or not _clinical_member(user=user, organization=organization):
+        raise TransitionRefused("Only the receiving organization's clinicians acknowledge a hand-off.")
+    if handoff.to_user_id is not None and handoff.to_user_id != user.pk:
+        raise TransitionRefused("This hand-off is addressed to another clinician.")
+    if handoff.acknowledged_at is not None:
+        raise TransitionRefused("This hand-off is already acknowledged.")
+    handoff.acknowledged_at = timezone.now()
+    handoff.acknowledged_by = user
+    handoff.save(update_fields=["acknowledged_at", "acknowledged_by"])
+    notification_send(
+        recipients=[handoff.from_user],
+        kind="handoff",
+        title="Your hand-off was acknowledged",
+        link=f"/care/handoffs/{handoff.uuid}/",
+        organization=handoff.from_organization,
+    )
+    return handoff
+
+
+# --- Escalation -----------------------------------------------------------------------
+
+
+def escalation_record(
+    *, object_type: str, object_id: int, level: int, reason: str, organization: Any, recipients: list[Any], link: str
+) -> bool:
+    """Record one escalation and notify, once: False if this level was already escalated."""
+    try:
+        with transaction.atomic():
+            escalation = Escalation.objects.create(
+                object_type=object_type, object_id=object_id, level=level, reason=reason, organization=organization
+            )
+            sent = notification_send(
+                recipients=recipients,
+                kind="escalation",
+                title=f"Overdue: {reason}",
+                link=link,
+                organization=organization,
+                urgent=level >= 2,
+            )
+            escalation.recipient_count = len(sent)
+            escalation.save(update_fields=["recipient_count"])
+    except IntegrityError:
+        return False
+    return True
+
+
+# Days before a step is overdue, and how many more before it reaches the navigators.
+REFERRAL_RECEIVE_DAYS = 2
+REFERRAL_ACCEPT_DAYS = 5
+OCCURRENCE_GRACE_DAYS = 1
+HANDOFF_ACK_DAYS = 7
+LEVEL_2_AFTER_DAYS = 2
+
+
+def _navigators(*organizations: Any) -> list[Any]:
+    from portal.accounts.roles import NAVIGATOR_ROLES
+
+    return [
+        m.user
+        for m in Membership.objects.active()
+        .select_related("user")
+        .filter(organization__in=[o for o in organizations if o is not None], role__in=NAVIGATOR_ROLES)
+    ]
+
+
+def _escalate(
+    *,
+    object_type: str,
+    obj: Any,
+    overdue_since: dt.datetime,
+    now: dt.datetime,
+    reason: str,
+    organization: Any,
+    owners: list[Any],
+    navigators: list[Any],
+    link: str,
+) -> int:
+    sent = 0
+    if (
+        overdue_since <= now
+        and not Escalation.objects.filter(object_type=object_type, object_id=obj.pk, level=1).exists()
+    ):
+        sent += escalation_record(
+            object_type=object_type,
+            object_id=obj.pk,
+            level=1,
+            reason=reason,
+            organization=organization,
+            recipients=owners,
+            link=link,
+        )
+    if (
+        overdue_since + dt.timedelta(days=LEVEL_2_AFTER_DAYS) <= now
+        and not Escalation.objects.filter(object_type=object_type, object_id=obj.pk, level=2).exists()
+    ):
+        sent += escalation_record(
+            object_type=object_type,
+            object_id=obj.pk,
+            level=2,
+            reason=reason,
+            organization=organization,
+            recipients=navigators,
+            link=link,
+        )
+    return sent
+
+
+def escalations_run(*, now: dt.datetime | None = None) -> int:
+    """Find overdue steps and escalate each level once. Returns how many escalations were recorded."""
+    now = now or timezone.now()
+    count = 0
+    day = dt.timedelta(days=1)
+    for referral in Referral.objects.filter(state__in=[ReferralState.REQUESTED, ReferralState.RECEIVED]).select_related(
+        "receiving_organization", "referring_organization"
+    ):
+        if referral.state == ReferralState.REQUESTED:
+            since, reason = referral.created_at + REFERRAL_RECEIVE_DAYS * day, "referral not received"
+        else:
+            since, reason = referral.created_at + REFERRAL_ACCEPT_DAYS * day, "referral not accepted"
+        receiver = referral.receiving_organization
+        count += _escalate(
+            object_type="referral",
+            obj=referral,
+            overdue_since=since,
+            now=now,
+            reason=reason,
+            organization=receiver,
+            owners=_navigators_and_clinicians(receiver),
+            navigators=_navigators(receiver, referral.referring_organization) + [referral.referred_by],
+            link=f"/care/referrals/{referral.uuid}/",
+        )
+    occurrences = TaskOccurrence.objects.filter(
+        done_at__isnull=True, task__status=TaskStatus.OPEN, due_at__lte=now - OCCURRENCE_GRACE_DAYS * day
+    ).select_related("task__owner_organization", "task__creating_organization", "task__owner_user", "task__created_by")
+    for occurrence in occurrences:
+        task = occurrence.task
+        owner_org = task.owner_organization
+        count += _escalate(
+            object_type="occurrence",
+            obj=occurrence,
+            overdue_since=occurrence.due_at + OCCURRENCE_GRACE_DAYS * day,
+            now=now,
+            reason="care task result missing",
+            organization=owner_org,
+            owners=[task.owner_user] if task.owner_user else _navigators_and_clinicians(owner_org),
+            navigators=_navigators(owner_org, task.creating_organization),
+            link=f"/care/tasks/{task.uuid}/",
+        )
+    for handoff in Handoff.objects.filter(acknowledged_at__isnull=True).select_related(
+        "to_organization", "from_organization", "to_user"
+    ):
+        receiver = handoff.to_organization
+        count += _escalate(
+            object_type="handoff",
+            obj=handoff,
+            overdue_since=handoff.sent_at + HANDOFF_ACK_DAYS * day,
+            now=now,
+            reason="hand-off not acknowledged",
+            organization=receiver,
+            owners=[handoff.to_user] if handoff.to_user else _navigators_and_clinicians(receiver),
+            navigators=_navigators(receiver, handoff.from_organization),
+            link=f"/care/handoffs/{handoff.uuid}/",
+        )
+    return count
