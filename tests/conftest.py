@@ -19,22 +19,32 @@ os.environ.setdefault("CELERY_QUEUE", f"continuum-test-{uuid.uuid4().hex[:8]}")
 
 
 @pytest.fixture(scope="session")
-def django_db_setup(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
+def django_db_setup(
+    request: Any, django_test_environment: None, django_db_blocker: Any, django_db_modify_db_settings: None
+) -> Iterator[None]:
+    """Create the test database for every session — also one whose tests only use the
+    committed data of real workers and servers (pytest-django would skip it then) — and
+    seed the fixed cast once."""
+    from django.db import connection
+    from django.test.utils import setup_databases, teardown_databases
+
     from portal.demo.seed import seed_foundation
     from portal.records.demo import seed_maria
 
     with django_db_blocker.unblock():
+        db_cfg = setup_databases(verbosity=request.config.option.verbose, interactive=False, aliases={"default"})
+        assert connection.settings_dict["NAME"].startswith("test_"), "tests must never touch a real database"
         seed_maria(seed_foundation())
     yield
-    # Worker and server processes may still hold a connection a moment after they exit;
-    # end them so the test database can be dropped.
-    from django.db import connection
-
-    with django_db_blocker.unblock(), connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        )
+    with django_db_blocker.unblock():
+        # Worker and server processes may still hold a connection a moment after they
+        # exit; end them so the test database can be dropped.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        teardown_databases(db_cfg, verbosity=request.config.option.verbose)
 
 
 @pytest.fixture(autouse=True)
@@ -382,20 +392,30 @@ def browser_sign_in(page: Any, port: str, slug: str | None, email: str) -> None:
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_load_state("networkidle")
     if "/accounts/second-factor/" in page.url:
-        # The seeded cast's authenticator uses the documented demo secret. A code is
-        # accepted once: if another test just used it, the next step's code (within
-        # the device's tolerance) is entered, after django-otp's one-second throttle.
-        import time
-
+        # The seeded cast's authenticator uses the documented demo secret. A TOTP code is
+        # accepted once per device, and the same person may sign in several times in one
+        # 30-second step across tests: forget the device's last accepted step first, as a
+        # fresh authenticator would be, then enter the current code.
         from portal.accounts.demo import demo_totp_code
 
-        for steps_ahead in (0, 1):
-            page.get_by_label("6-digit code").fill(demo_totp_code(steps_ahead=steps_ahead))
-            page.get_by_role("button", name="Verify").click()
-            page.wait_for_load_state("networkidle")
-            if "/accounts/second-factor/" not in page.url:
-                break
-            time.sleep(1.1)
+        _totp_forget_last_step(email)
+        page.get_by_label("6-digit code").fill(demo_totp_code())
+        page.get_by_role("button", name="Verify").click()
+        page.wait_for_load_state("networkidle")
+
+
+def _totp_forget_last_step(email: str) -> None:
+    """Reset the demo device's replay guard in the test database, on a connection of its own."""
+    import psycopg
+
+    url = _test_database_url()
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(
+            "UPDATE otp_totp_totpdevice SET last_t = -1, throttling_failure_count = 0, "
+            "throttling_failure_timestamp = NULL "
+            "WHERE user_id = (SELECT id FROM accounts_user WHERE email = %s)",
+            [email],
+        )
 
 
 def pass_second_factor(client: Any, email: str) -> Any:

@@ -16,7 +16,7 @@ from portal.care.services import (
     referral_create,
     referral_transition,
 )
-from portal.patients.models import CareRelationship
+from portal.patients.models import CareRelationship, NetworkPatient
 
 DEMO_SPECIALTY = "Hematology/oncology consult"
 OTHER_STEPS = [
@@ -67,10 +67,11 @@ def seed(cast: Any) -> None:
         _backdate(referral, 1)
 
     # Other Maple patients referred to Northfield, at various steps.
-    maple_patient_ids = (
-        CareRelationship.objects.filter(organization=maple).exclude(patient=maria).values_list("patient_id", flat=True)
+    others = list(
+        NetworkPatient.objects.filter(
+            pk__in=CareRelationship.objects.filter(organization=maple).exclude(patient=maria).values("patient_id")
+        ).order_by("pk")[: len(OTHER_STEPS)]
     )
-    others = [p for p in cast.patients.values() if p.pk in set(maple_patient_ids)][: len(OTHER_STEPS)]
     for patient, (label, steps, days_ago) in zip(others, OTHER_STEPS, strict=False):
         specialty = f"Oncology consult ({label})"
         if Referral.objects.filter(patient=patient, referring_organization=maple, specialty=specialty).exists():

@@ -56,6 +56,27 @@ def _fmt(value: float | None, unit: str = "d") -> str:
     return "—" if value is None else f"{value:g} {unit}"
 
 
+def message_response_hours(*, organization: Any, since: dt.datetime, until: dt.datetime) -> list[float]:
+    """Hours between a message from one organization and the first reply from another in the
+    same thread (only timestamps are read, never content); for ``organization``: its replies."""
+    from portal.messaging.models import Message
+
+    messages = Message.objects.filter(created_at__gte=since, created_at__lt=until).order_by("thread_id", "created_at")
+    hours: list[float] = []
+    thread = None
+    waiting: tuple[int, dt.datetime] | None = None
+    for thread_id, sender_org, created_at in messages.values_list("thread_id", "sender_organization_id", "created_at"):
+        if thread_id != thread:
+            thread, waiting = thread_id, None
+        if waiting is None:
+            waiting = (sender_org, created_at)
+        elif sender_org != waiting[0]:
+            if organization is None or sender_org == organization.pk:
+                hours.append((created_at - waiting[1]).total_seconds() / 3600)
+            waiting = (sender_org, created_at)
+    return hours
+
+
 def scorecard(*, organization: Any = None, start: dt.date, end: dt.date) -> dict[str, Any]:
     """Measures for referrals, tasks and hand-offs started between ``start`` and ``end`` (inclusive).
 
@@ -160,7 +181,10 @@ def scorecard(*, organization: Any = None, start: dt.date, end: dt.date) -> dict
         Bar("Acknowledged", len(acked), str(len(acked))),
         Bar("Waiting", len(handoff_rows) - len(acked), str(len(handoff_rows) - len(acked))),
     ]
+    response_hours = message_response_hours(organization=organization, since=since, until=until)
     return {
+        "median_message_response_hours": _median(response_hours),
+        "message_replies": len(response_hours),
         "start": start,
         "end": end,
         "referral_count": len(rows),
@@ -185,6 +209,8 @@ def scorecard_csv_rows(card: dict[str, Any]) -> list[list[str]]:
     for key in (
         "referral_count",
         "closed_with_outcome",
+        "message_replies",
+        "median_message_response_hours",
         "closed_share",
         "median_days_to_consult",
         "occurrence_count",

@@ -11,7 +11,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from portal.accounts.models import Membership
-from portal.care.models import CareTask, Handoff, Referral, Responsible, TaskOccurrence, TaskStatus
+from portal.care.models import CareTask, Escalation, Handoff, Referral, Responsible, TaskOccurrence, TaskStatus
 from portal.care.services import referral_side
 from portal.care.transitions import Transition, allowed_actions
 from portal.patients.models import EntryStatus, NetworkPatient, RegistryEntry
@@ -201,6 +201,11 @@ def pcp_of_record(*, patient: NetworkPatient, organization: Any) -> Any:
         .first()
     )
     return relationship.clinician if relationship else None
+
+
+def escalations_for(*, object_type: str, object_ids: list[int]) -> list[Escalation]:
+    """Escalations already recorded for these objects (for the detail pages)."""
+    return list(Escalation.objects.filter(object_type=object_type, object_id__in=object_ids).order_by("created_at"))
 
 
 # --- The chart ------------------------------------------------------------------------

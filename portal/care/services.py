@@ -31,7 +31,7 @@ from portal.care.transitions import RECEIVER, REFERRER, TRANSITIONS
 from portal.notifications.services import notification_send
 from portal.patients.models import EntryStatus, NetworkPatient, RegistryEntry, RelationshipKind
 from portal.patients.selectors import user_can_view_patient
-from portal.patients.services import care_relationship_start
+from portal.patients.services import care_relationship_end, care_relationship_start
 
 # How long a receiving organization may read the record of a referred patient.
 REFERRAL_ACCESS_DAYS = 180
@@ -242,6 +242,9 @@ def referral_transition(
     elif action == "confirm_cancel":
         referral.cancelled_at = now
         fields.append("cancelled_at")
+        if referral.relationship is not None:
+            # A cancelled referral no longer gives the receiver access to the record.
+            care_relationship_end(relationship=referral.relationship, ended_by=user)
 
     if transition.target is not None:
         referral.state = transition.target

@@ -164,7 +164,7 @@ def seed_all() -> Cast:
 
 def cast_load() -> Cast:
     """The seeded cast, read back without writing anything (for tests)."""
-    from portal.patients.models import PatientIdentifier
+    from portal.patients.models import NetworkPatient, PatientIdentifier
 
     cast = Cast()
     cast.network = Organization.objects.get(schema_name="public")
@@ -178,4 +178,8 @@ def cast_load() -> Cast:
         organization=cast.organizations["northfield"], mrn="NCI-100234"
     )
     cast.patients["maria"] = maria.patient
+    names = {(given, family) for given, family, _born, _sex in synthetic_patients()}
+    for patient in NetworkPatient.objects.filter(identifiers__organization__in=cast.organizations.values()).distinct():
+        if (patient.given_name, patient.family_name) in names:
+            cast.patients[f"{patient.given_name} {patient.family_name}"] = patient
     return cast

@@ -226,3 +226,4 @@ def registry_entries_for(*, user: Any, organization: Any, patient: Any) -> Query
     if patient is None or not user_can_view_patient(user=user, organization=organization, patient=patient):
         return RegistryEntry.objects.none()
     return RegistryEntry.objects.filter(patient=patient, status="current").order_by("-effective_at")[:50]
+

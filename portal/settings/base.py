@@ -202,7 +202,12 @@ CELERY_BEAT_SCHEDULE["notifications-digests"] = {
     "schedule": 15 * 60.0,
     "options": {"headers": {"_schema_name": "public"}},
 }
-CELERY_BEAT_SCHEDULE["care-escalate-overdue"] = {"task": "portal.care.tasks.escalate_overdue", "schedule": 15 * 60}
+# Closing the loop: overdue referrals, task occurrences and hand-offs escalate (public schema).
+CELERY_BEAT_SCHEDULE["care-escalate-overdue"] = {
+    "task": "portal.care.tasks.escalate_overdue",
+    "schedule": 15 * 60.0,
+    "options": {"headers": {"_schema_name": "public"}},
+}
 CELERY_TIMEZONE = TIME_ZONE
 
 REST_FRAMEWORK = {

@@ -134,6 +134,30 @@ def test_cedar_valley_cannot_pick_maria_in_the_referral_form(cast, sign_in):
     assert not Referral.objects.filter(patient=cast.patients["maria"]).exists()
 
 
+def _query_count(client, path):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as context:
+        assert client.get(path).status_code == 200
+    return len(context)
+
+
+def test_list_pages_do_not_grow_queries_with_rows(cast, sign_in):
+    nina = sign_in(cast.users["navarro"], cast.organizations["northfield"])
+    park = sign_in(cast.users["park"], cast.organizations["maple"])
+    maple_to_northfield(cast)
+    _task(cast)
+    _handoff(cast)
+    pages = [(nina, "/care/"), (park, "/care/referrals/outbound/"), (park, "/care/tasks/"), (park, "/care/handoffs/")]
+    before = [_query_count(client, path) for client, path in pages]
+    for _ in range(4):
+        advance(cast, maple_to_northfield(cast), "received")
+        _task(cast)
+        _handoff(cast)
+    assert [_query_count(client, path) for client, path in pages] == before
+
+
 def test_queue_groups_inbound_referrals_by_state_without_n_plus_one(cast, sign_in, django_assert_max_num_queries):
     for _ in range(4):
         maple_to_northfield(cast)
@@ -145,10 +169,9 @@ def test_queue_groups_inbound_referrals_by_state_without_n_plus_one(cast, sign_i
     text = response.content.decode()
     assert text.count("Maria Alvarez") == 5
     assert 'id="state-requested"' in text and 'id="state-received"' in text
+    park = sign_in(cast.users["park"], cast.organizations["maple"])
     with django_assert_max_num_queries(14):
-        assert (
-            sign_in(cast.users["park"], cast.organizations["maple"]).get("/care/referrals/outbound/").status_code == 200
-        )
+        assert park.get("/care/referrals/outbound/").status_code == 200
 
 
 def test_queue_four_actors(cast, sign_in, anonymous):
@@ -313,7 +336,7 @@ def test_patient_care_partial_renders_the_items_for_the_chart(cast):
     care = care_items_for_patient(
         user=cast.users["park"], organization=cast.organizations["maple"], patient=cast.patients["maria"]
     )
-    html = render_to_string("care/partials/patient_care.html", {"care": care})
+    html = render_to_string("care/partials/patient_care.html", {"items": care})
     assert "Hematology/oncology consult" in html and "Survivorship care plan" in html and "Requested" in html
 
 
@@ -337,3 +360,44 @@ def test_the_queue_refreshes_its_groups_through_htmx(cast, sign_in):
     assert 'hx-trigger="every 60s"' in full
     partial = client.get("/care/", HTTP_HX_REQUEST="true").content.decode()
     assert "Maria Alvarez" in partial and "<html" not in partial and 'id="state-requested"' in partial
+
+
+def test_an_escalated_task_says_so_on_its_page(cast, sign_in):
+    from portal.care.services import escalations_run
+
+    task = _task(cast)
+    escalations_run()
+    page = sign_in(cast.users["park"], cast.organizations["maple"]).get(f"/care/tasks/{task.uuid}/")
+    assert b"care task result missing" in page.content and b"escalated to the navigators" in page.content
+
+
+def test_scorecard_measures_message_response_time_by_the_replying_organization(cast):
+    from portal.care.scorecard import scorecard
+    from portal.messaging.models import Message, Thread
+
+    northfield, maple = cast.organizations["northfield"], cast.organizations["maple"]
+    start = timezone.now() - dt.timedelta(days=2)
+    thread = Thread.objects.create(
+        subject="CBC results", created_by=cast.users["park"], organization=maple, last_message_at=start
+    )
+    for hours, user, org in [(0, "park", maple), (1, "park", maple), (3, "navarro", northfield), (9, "park", maple)]:
+        message = Message.objects.create(
+            thread=thread, sender=cast.users[user], sender_organization=org, body="synthetic"
+        )
+        Message.objects.filter(pk=message.pk).update(created_at=start + dt.timedelta(hours=hours))
+    today = timezone.localdate()
+    card = scorecard(organization=northfield, start=today - dt.timedelta(days=5), end=today)
+    assert card["message_replies"] == 1 and card["median_message_response_hours"] == 3.0
+    network = scorecard(organization=None, start=today - dt.timedelta(days=5), end=today)
+    assert network["message_replies"] == 2 and network["median_message_response_hours"] == 4.5
+
+
+def test_the_chart_shows_the_patients_referrals_tasks_and_handoffs(cast, sign_in):
+    maple_to_northfield(cast)
+    _task(cast)
+    _handoff(cast)
+    chart = sign_in(cast.users["park"], cast.organizations["maple"]).get(f"/patients/{cast.patients['maria'].uuid}/")
+    text = chart.content.decode()
+    assert chart.status_code == 200
+    assert "Referrals, tasks and hand-offs" in text
+    assert "Hematology/oncology consult" in text and "Survivorship care plan" in text and ">CBC</a>" in text

@@ -228,3 +228,26 @@ def test_cedar_valley_cannot_refer_a_patient_it_does_not_see(cast):
             specialty="Oncology",
         )
     assert not Referral.objects.filter(patient=cast.patients["maria"]).exists()
+
+
+def test_a_confirmed_cancellation_ends_the_receivers_referral_access(cast):
+    referral = advance(cast, maple_to_northfield(cast), "accepted")
+    relationship = CareRelationship.objects.get(pk=referral.relationship_id)
+    assert relationship.is_active_at()
+    referral_transition(
+        referral=referral,
+        action="request_cancel",
+        reason="Patient prefers Lakeside",
+        user=cast.users["park"],
+        organization=cast.organizations["maple"],
+    )
+    relationship.refresh_from_db()
+    assert relationship.is_active_at()  # not until the receiver confirms
+    referral_transition(
+        referral=referral,
+        action="confirm_cancel",
+        user=cast.users["navarro"],
+        organization=cast.organizations["northfield"],
+    )
+    relationship.refresh_from_db()
+    assert not relationship.is_active_at() and relationship.ended_by == cast.users["navarro"]

@@ -64,7 +64,10 @@ def test_a_task_needs_a_due_date_or_a_recurrence_but_not_both(cast):
 def test_an_occurrence_is_done_only_when_a_published_result_is_linked_and_the_creator_is_told(cast):
     task = cbc_task(cast, recurrence=recurrence_rule(times_per_week=1, weeks=1))
     occurrence = task.occurrences.get()
-    wrong_patient = entry(cast.patients[next(k for k in cast.patients if k != "maria")], cast.organizations["maple"])
+    from portal.patients.models import NetworkPatient
+
+    other = NetworkPatient.objects.exclude(pk=cast.patients["maria"].pk).first()
+    wrong_patient = entry(other, cast.organizations["maple"])
     with pytest.raises(ValidationError):
         occurrence_link_result(
             occurrence=occurrence,
