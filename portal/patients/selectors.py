@@ -127,6 +127,9 @@ def my_patients(*, user: Any, organization: Any, only_mine: bool = False) -> Que
     )
 
 
+NAME_SIMILARITY = 0.45  # pg_trgm word similarity from which a name counts as a match
+
+
 def patient_search(*, user: Any, organization: Any, query: str, limit: int = 25) -> list[NetworkPatient]:
     """Search by name (tolerant of typos), date of birth or MRN, among visible patients only.
 
@@ -150,15 +153,27 @@ def patient_search(*, user: Any, organization: Any, query: str, limit: int = 25)
             continue
         return list(patients.filter(date_of_birth=born).order_by("family_name", "given_name")[:limit])
     by_mrn = list(
-        patients.filter(pk__in=PatientIdentifier.objects.filter(mrn__iexact=query).values("patient_id"))[:limit]
+        patients.filter(pk__in=PatientIdentifier.objects.filter(mrn__in={query, query.upper()}).values("patient_id"))[
+            :limit
+        ]
     )
     if by_mrn:
         return by_mrn
     key = normalize_name(query, "")
     if len(key) < 2:
         return []
+    # The candidates come from the trigram index (``<%`` word similarity and ``LIKE``
+    # both use it); only those few are checked for access and ranked, so the search
+    # stays fast with a hundred thousand patients in the network.
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('pg_trgm.word_similarity_threshold', %s, false)", [str(NAME_SIMILARITY)])
+    candidates = NetworkPatient.objects.filter(
+        Q(match_key__trigram_word_similar=key) | Q(match_key__contains=key)
+    ).values("pk")
     return list(
-        patients.annotate(similarity=TrigramWordSimilarity(key, "match_key"))
-        .filter(Q(similarity__gte=0.45) | Q(match_key__contains=key))
+        patients.filter(pk__in=candidates)
+        .annotate(similarity=TrigramWordSimilarity(key, "match_key"))
         .order_by("-similarity", "family_name")[:limit]
     )

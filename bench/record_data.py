@@ -1,0 +1,206 @@
+"""Data generator for the shared-record benchmark: patients, identifiers, care relationships,
+their guardian permissions and registry entries, written with PostgreSQL COPY.
+
+Columns come from the models' own metadata, so the generator follows model changes: a
+row gives the values it cares about, every other column gets the field's default.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+import time
+import uuid
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+FAMILY_ROOTS = [
+    "Abern", "Bell", "Castel", "Drum", "Ekwu", "Falk", "Gallag", "Halvor", "Ibar", "Jankow", "Kowal", "Lind",
+    "Mor", "Nakam", "Oyel", "Petr", "Quint", "Rasm", "Sandov", "Thibod", "Underh", "Valdiv", "Whitc", "Yilm",
+    "Zamor", "Alvar", "Brenn", "Cortez", "Dalt", "Esper", "Fitzg", "Gonz", "Hartm", "Ivers", "Kessl", "Lozan",
+]  # fmt: skip
+FAMILY_ENDS = ["", "a", "ez", "son", "sen", "ova", "ini", "ley", "ston", "ford", "berg", "ski", "er", "ano", "eau"]
+GIVEN = [
+    "Ava", "Beatrice", "Chloe", "Delia", "Elena", "Fiona", "Grace", "Helen", "Irene", "Joan", "Keiko", "Lena",
+    "Mona", "Nadia", "Opal", "Priya", "Rosa", "Sofia", "Aaron", "Bruno", "Caleb", "Dmitri", "Ethan", "Felix",
+    "George", "Hugo", "Isaac", "Jamal", "Kenji", "Liam", "Marco", "Nikhil", "Oscar", "Rafael", "Samir", "Tobias",
+]  # fmt: skip
+KINDS = [
+    ("lab_result", "Complete blood count", "57021-8"),
+    ("lab_result", "Comprehensive metabolic panel", "24323-8"),
+    ("lab_result", "Hemoglobin A1c", "4548-4"),
+    ("note", "Progress note", ""),
+    ("medication", "Metformin", "861007"),
+    ("problem", "Essential hypertension", "I10"),
+    ("imaging", "CT chest/abdomen/pelvis", ""),
+    ("treatment", "AC-T chemotherapy", ""),
+    ("allergy", "Penicillin", ""),
+    ("procedure", "Screening colonoscopy", "45378"),
+]
+
+
+def copy_rows(model: Any, rows: Iterable[dict[str, Any]]) -> int:
+    """COPY ``rows`` (dicts by attname) into ``model``'s table; returns the count."""
+    from django.db import connection
+    from django.utils import timezone
+
+    now = timezone.now()
+    fields = [f for f in model._meta.concrete_fields if not f.primary_key or f.attname != "id"]
+    names = [f.column for f in fields]
+    count = 0
+    connection.ensure_connection()
+    with connection.connection.cursor() as cursor:
+        with cursor.copy(f"COPY {model._meta.db_table} ({', '.join(names)}) FROM STDIN") as copy:
+            for row in rows:
+                values = []
+                for field in fields:
+                    if field.attname in row:
+                        value = row[field.attname]
+                    elif getattr(field, "auto_now_add", False) or getattr(field, "auto_now", False):
+                        value = now
+                    else:
+                        value = field.get_default()
+                    if isinstance(value, dict | list):
+                        value = json.dumps(value)
+                    values.append(value)
+                copy.write_row(values)
+                count += 1
+    return count
+
+
+def _family(rng: random.Random) -> str:
+    return rng.choice(FAMILY_ROOTS) + rng.choice(FAMILY_ENDS)
+
+
+def generate(*, organizations: list[Any], patients: int, entries: int, seed: int = 7) -> dict[str, float]:
+    """Write ``patients`` network patients, each cared for by two of ``organizations`` (with
+    MRNs, relationships and the derived group permissions), and ``entries`` registry entries."""
+    from django.contrib.auth.models import Permission
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from portal.patients.access import clinical_group_for
+    from portal.patients.matching import normalize_name
+    from portal.patients.models import (
+        CareRelationship,
+        NetworkPatient,
+        NetworkPatientGroupObjectPermission,
+        PatientIdentifier,
+        RegistryEntry,
+    )
+
+    rng = random.Random(seed)
+    timings: dict[str, float] = {}
+    now = timezone.now()
+    org_ids = [o.pk for o in organizations]
+    groups = {o.pk: clinical_group_for(o).pk for o in organizations}
+    permission_id = Permission.objects.get(codename="view_chart", content_type__app_label="patients").pk
+    started = time.monotonic()
+    with transaction.atomic():
+        before = NetworkPatient.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+
+        def patient_rows() -> Iterator[dict[str, Any]]:
+            for _ in range(patients):
+                sex = rng.choice(["female", "male"])
+                given, family = rng.choice(GIVEN), _family(rng)
+                yield {
+                    "uuid": uuid.uuid4(),
+                    "given_name": given,
+                    "family_name": family,
+                    "date_of_birth": dt.date(1935, 1, 1) + dt.timedelta(days=rng.randrange(0, 365 * 70)),
+                    "sex": sex,
+                    "match_key": normalize_name(given, family),
+                }
+
+        copy_rows(NetworkPatient, patient_rows())
+        ids = list(NetworkPatient.objects.filter(pk__gt=before).order_by("pk").values_list("pk", flat=True))
+        timings["patients"] = time.monotonic() - started
+
+        pairs: list[tuple[int, int, int]] = []  # (patient id, org a, org b)
+        for index, pid in enumerate(ids):
+            a = org_ids[index % len(org_ids)]
+            b = org_ids[(index * 7 + 3) % len(org_ids)]
+            if b == a:
+                b = org_ids[(index + 1) % len(org_ids)]
+            pairs.append((pid, a, b))
+        started = time.monotonic()
+        copy_rows(
+            PatientIdentifier,
+            (
+                {"patient_id": pid, "organization_id": org, "mrn": f"B{org}-{pid}"}
+                for pid, a, b in pairs
+                for org in (a, b)
+            ),
+        )
+        copy_rows(
+            CareRelationship,
+            (
+                {
+                    "patient_id": pid,
+                    "organization_id": org,
+                    "kind": "care_team" if n == 0 else "pcp_of_record",
+                    "starts_at": now - dt.timedelta(days=400),
+                }
+                for pid, a, b in pairs
+                for n, org in enumerate((a, b))
+            ),
+        )
+        copy_rows(
+            NetworkPatientGroupObjectPermission,
+            (
+                {"permission_id": permission_id, "group_id": groups[org], "content_object_id": pid}
+                for pid, a, b in pairs
+                for org in (a, b)
+            ),
+        )
+        timings["identifiers, relationships, permissions"] = time.monotonic() - started
+
+        started = time.monotonic()
+        per_patient = max(1, entries // max(1, len(pairs)))
+
+        def entry_rows() -> Iterator[dict[str, Any]]:
+            written = 0
+            for pid, a, b in pairs:
+                for n in range(per_patient):
+                    if written >= entries:
+                        return
+                    kind, title, code = KINDS[n % len(KINDS)] if n else ("cancer_diagnosis", "Carcinoma", "C50.9")
+                    summary: dict[str, Any]
+                    if kind == "lab_result":
+                        value = round(rng.uniform(2.0, 12.0), 1)
+                        summary = {
+                            "values": [
+                                {
+                                    "name": "WBC",
+                                    "value": str(value),
+                                    "unit": "10*3/uL",
+                                    "flag": "L" if value < 4 else "N",
+                                }
+                            ]
+                        }
+                    elif kind == "cancer_diagnosis":
+                        summary = {"stage": "IIA", "tnm": "cT2 cN0 cM0", "markers": "ER+ PR+ HER2−"}
+                    else:
+                        summary = {"status": "active"}
+                    yield {
+                        "uuid": uuid.uuid4(),
+                        "patient_id": pid,
+                        "organization_id": a if n % 2 == 0 else b,
+                        "kind": kind,
+                        "code": code,
+                        "title": title,
+                        "effective_at": now - dt.timedelta(days=rng.randrange(0, 1100), minutes=n),
+                        "summary": summary,
+                        "item_uuid": uuid.uuid4(),
+                        "version": 1,
+                        "status": "current",
+                        "published_at": now - dt.timedelta(days=rng.randrange(0, 1100)),
+                    }
+                    written += 1
+
+        copy_rows(RegistryEntry, entry_rows())
+        timings["registry entries"] = time.monotonic() - started
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    return timings
