@@ -401,3 +401,4 @@ def test_the_chart_shows_the_patients_referrals_tasks_and_handoffs(cast, sign_in
     assert chart.status_code == 200
     assert "Referrals, tasks and hand-offs" in text
     assert "Hematology/oncology consult" in text and "Survivorship care plan" in text and ">CBC</a>" in text
+    assert f"/care/handoffs/new/?patient={cast.patients['maria'].uuid}" in text
