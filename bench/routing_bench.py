@@ -92,7 +92,9 @@ def sign_in(port: int, host: str, email: str, password: str) -> str:
     if csrf:
         body = f"csrfmiddlewaretoken={csrf.group(1)}&token={demo_totp_code()}".encode()
         _, verified = request("/accounts/second-factor/", body, cookie)
-        jar = dict(part.split("=", 1) for part in "; ".join(filter(None, [cookie, verified])).split("; ") if "=" in part)
+        jar = dict(
+            part.split("=", 1) for part in "; ".join(filter(None, [cookie, verified])).split("; ") if "=" in part
+        )
         cookie = "; ".join(f"{name}={value}" for name, value in jar.items())
     return cookie
 
