@@ -36,7 +36,10 @@ class NetworkPatient(models.Model):
     class Meta:
         ordering = ["family_name", "given_name"]
         permissions = [("view_chart", "May read the patient's shared record")]
-        indexes = [GinIndex(fields=["match_key"], name="patient_match_key_trgm", opclasses=["gin_trgm_ops"])]
+        indexes = [
+            GinIndex(fields=["match_key"], name="patient_match_key_trgm", opclasses=["gin_trgm_ops"]),
+            models.Index(fields=["date_of_birth"], name="patient_date_of_birth"),
+        ]
 
     def __str__(self) -> str:
         return self.full_name
