@@ -8,7 +8,7 @@ from typing import Any
 from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse
 
-from portal.accounts.selectors import membership_for
+from portal.accounts.selectors import membership_for, remember_request_membership
 
 SESSION_SCHEMA_KEY = "continuum_schema"
 
@@ -29,6 +29,7 @@ class OrganizationSessionMiddleware:
                     logout(request)
             else:
                 membership = membership_for(user=user, organization=tenant)
+                remember_request_membership(user=user, organization=tenant, membership=membership)
                 if membership is None or not tenant.accepts_logins:
                     logout(request)
                 else:

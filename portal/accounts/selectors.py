@@ -16,6 +16,33 @@ def membership_for(*, user: User | Any, organization: Any) -> Membership | None:
     )
 
 
+REQUEST_MEMBERSHIPS = "_continuum_request_memberships"
+
+
+def remember_request_membership(*, user: Any, organization: Any, membership: Membership | None) -> None:
+    """Keep the membership the middleware checked on this request's user object, so the
+    selectors of the same request do not look it up again (a new user object per request)."""
+    memberships = getattr(user, REQUEST_MEMBERSHIPS, None)
+    if memberships is None:
+        memberships = {}
+        setattr(user, REQUEST_MEMBERSHIPS, memberships)
+    memberships[organization.pk] = membership
+
+
+def clinical_membership(*, user: Any, organization: Any) -> Membership | None:
+    """The user's active clinical membership at an active organization (sees patients, sends
+    messages), or None; at the network's own address, never."""
+    if not getattr(user, "is_authenticated", False) or organization is None or organization.is_network:
+        return None
+    if not organization.is_active:
+        return None
+    remembered = getattr(user, REQUEST_MEMBERSHIPS, {})
+    if organization.pk in remembered:
+        membership = remembered[organization.pk]
+        return membership if membership is not None and membership.is_clinical else None
+    return Membership.objects.active().clinical().filter(user=user, organization=organization).first()
+
+
 def may_sign_in_at(*, user: User, organization: Any) -> tuple[bool, str]:
     """May this user open a session at this organization's address? (allowed, reason)."""
     if not user.is_active:

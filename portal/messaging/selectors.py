@@ -15,6 +15,7 @@ from django.db.models.functions import Coalesce
 from django.http import Http404
 
 from portal.accounts.models import Membership
+from portal.accounts.selectors import clinical_membership
 from portal.messaging.models import Message, MessageReceipt, Participant, ReadState, Thread
 from portal.patients.selectors import user_can_view_patient, visible_patients
 
@@ -23,20 +24,27 @@ EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 def messaging_membership(*, user: Any, organization: Any) -> Membership | None:
     """The active clinical membership with which a person sends and reads messages here."""
-    if not getattr(user, "is_authenticated", False) or organization is None or organization.is_network:
-        return None
-    if not organization.is_active:
-        return None
-    return Membership.objects.active().clinical().filter(user=user, organization=organization).first()
+    return clinical_membership(user=user, organization=organization)
 
 
 def visible_threads(*, user: Any, organization: Any) -> QuerySet[Thread]:
     if messaging_membership(user=user, organization=organization) is None:
         return Thread.objects.none()
     taking_part = Participant.objects.filter(organization=organization).filter(Q(user=user) | Q(user__isnull=True))
-    return Thread.objects.filter(pk__in=taking_part.values("thread_id")).filter(
-        Q(patient__isnull=True) | Q(patient__in=visible_patients(user=user, organization=organization))
+    threads = Thread.objects.filter(pk__in=taking_part.values("thread_id"))
+    # The patients of these threads are few: check them once, here, rather than nesting the
+    # whole access rule in every inbox query.
+    patient_ids = set(threads.filter(patient__isnull=False).order_by().values_list("patient_id", flat=True).distinct())
+    seen = (
+        list(
+            visible_patients(user=user, organization=organization)
+            .filter(pk__in=patient_ids)
+            .values_list("pk", flat=True)
+        )
+        if patient_ids
+        else []
     )
+    return threads.filter(Q(patient__isnull=True) | Q(patient_id__in=seen))
 
 
 def inbox_base(

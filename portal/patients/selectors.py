@@ -16,21 +16,13 @@ from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
 from django.http import Http404
 from django.utils import timezone
 
-from portal.accounts.models import Membership
+from portal.accounts.selectors import clinical_membership
 from portal.patients.models import (
     CareRelationship,
     EmergencyAccess,
     NetworkPatient,
     NetworkPatientGroupObjectPermission,
 )
-
-
-def _clinical_membership(*, user: Any, organization: Any) -> Membership | None:
-    if not getattr(user, "is_authenticated", False) or organization is None or organization.is_network:
-        return None
-    if not organization.is_active:
-        return None
-    return Membership.objects.active().clinical().filter(user=user, organization=organization).first()
 
 
 def _access_condition(*, user: Any, organization: Any) -> Any:
@@ -58,7 +50,7 @@ def _access_condition(*, user: Any, organization: Any) -> Any:
 
 def visible_patients(*, user: Any, organization: Any) -> QuerySet[NetworkPatient]:
     """The patients this user may see at this organization's address (a queryset)."""
-    if _clinical_membership(user=user, organization=organization) is None:
+    if clinical_membership(user=user, organization=organization) is None:
         return NetworkPatient.objects.none()
     return NetworkPatient.objects.filter(_access_condition(user=user, organization=organization))
 
