@@ -1,4 +1,8 @@
-"""Tenant-routed, signed-in home page vs a plain one-query Django view, both under gunicorn.
+"""Tenant routing vs a plain one-query Django view, all under gunicorn.
+
+Measures the same one-query view served without routing, behind the portal's cached
+routing, and behind django-tenants' stock routing (a domain query per request), then the
+signed-in home page and the anonymous sign-in page of an organization for context.
 
     .venv/bin/python bench/routing_bench.py [--requests 3000] [--concurrency 4]
 
@@ -118,10 +122,12 @@ def main() -> None:
     subprocess.run([sys.executable, "manage.py", "migrate_schemas", "-v", "0"], cwd=ROOT, check=True)
     subprocess.run([sys.executable, "manage.py", "seed_demo", "--if-empty", "--quiet-logins"], cwd=ROOT, check=True)
 
-    tenant_port, plain_port = free_port(), free_port()
+    tenant_port, plain_port, routed_port, stock_port = free_port(), free_port(), free_port(), free_port()
     servers = [
         serve("portal.settings.dev", tenant_port, args.workers),
         serve("bench.plain_settings", plain_port, args.workers),
+        serve("bench.routed_settings", routed_port, args.workers),
+        serve("bench.stock_routed_settings", stock_port, args.workers),
     ]
     try:
         cookie = sign_in(tenant_port, "maple.localhost", "peter.park@maple.example", DEMO_PASSWORD)
@@ -131,6 +137,22 @@ def main() -> None:
                 plain_port,
                 "/plain",
                 host="localhost",
+                total=args.requests,
+                concurrency=args.concurrency,
+            ),
+            run(
+                "same view at maple.localhost, cached routing",
+                routed_port,
+                "/plain",
+                host="maple.localhost",
+                total=args.requests,
+                concurrency=args.concurrency,
+            ),
+            run(
+                "same view, django-tenants stock routing",
+                stock_port,
+                "/plain",
+                host="maple.localhost",
                 total=args.requests,
                 concurrency=args.concurrency,
             ),
@@ -158,11 +180,14 @@ def main() -> None:
         )
         for result in results:
             print(result.line())
-        plain, home = results[0], results[1]
-        print(
-            f"\nhome page throughput = {home.rps / plain.rps:.0%} of the plain view; "
-            f"p50 {home.percentile(0.5) / plain.percentile(0.5):.2f}x"
-        )
+        plain, routed, stock, home = results[0], results[1], results[2], results[3]
+        print()
+        for label, result in (("cached routing", routed), ("stock routing", stock), ("signed-in home page", home)):
+            print(
+                f"{label:20} throughput {result.rps / plain.rps:4.0%} of the plain view, "
+                f"p50 {result.percentile(0.5) / plain.percentile(0.5):.2f}x, "
+                f"p95 {result.percentile(0.95) / plain.percentile(0.95):.2f}x"
+            )
     finally:
         for server in servers:
             server.terminate()

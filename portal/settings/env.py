@@ -82,7 +82,7 @@ def parse_database_url(url: str) -> dict[str, object]:
     except ValueError:
         raise ImproperlyConfiguredEnv("DATABASE_URL has a port that is not a number") from None
     return {
-        "ENGINE": "django_tenants.postgresql_backend",
+        "ENGINE": "portal.db",
         "NAME": name,
         "USER": unquote(parsed.username or ""),
         "PASSWORD": unquote(parsed.password or ""),

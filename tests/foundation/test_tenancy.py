@@ -54,3 +54,57 @@ def test_no_tenant_app_table_exists_in_the_public_schema(db):
             [tables],
         )
         assert cursor.fetchall() == []
+
+
+def test_a_connection_sets_the_search_path_only_when_the_address_changes(cast, anonymous, settings):
+    """The backend keeps the session's search path across requests for the same address
+    (no extra round trip per request), and still switches it for another address."""
+    from django.test.utils import CaptureQueriesContext
+
+    from tenants.middleware import clear_routing_cache
+
+    settings.TENANT_ROUTING_CACHE_SECONDS = 60  # as served: addresses cached per process
+    clear_routing_cache()
+
+    northfield, maple = cast.organizations["northfield"], cast.organizations["maple"]
+
+    def search_path_sets(organization):
+        with CaptureQueriesContext(connection) as queries:
+            response = anonymous(organization).get("/healthz")  # one query
+        assert response.status_code == 200
+        assert any("SELECT 1" in query["sql"] for query in queries.captured_queries)
+        return sum("SET search_path" in query["sql"] for query in queries.captured_queries)
+
+    assert search_path_sets(maple) >= 1
+    assert search_path_sets(maple) == 0
+    assert search_path_sets(northfield) >= 1
+    assert search_path_sets(northfield) == 0
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW search_path")
+        assert cursor.fetchone()[0].startswith(northfield.schema_name)
+    with schema_context(maple.schema_name):
+        OrganizationSetting.objects.create(key="written-at-maple", value={})
+    with schema_context(northfield.schema_name):
+        assert not OrganizationSetting.objects.filter(key="written-at-maple").exists()
+    clear_routing_cache()
+
+
+def test_a_rolled_back_search_path_is_set_again(cast):
+    """A ``SET search_path`` undone by a rollback must not be trusted afterwards: the next
+    query sets it again and reads the schema selected, not the one the rollback restored."""
+    from django.db import transaction
+
+    northfield, maple = cast.organizations["northfield"], cast.organizations["maple"]
+    with schema_context(northfield.schema_name):
+        OrganizationSetting.objects.create(key="only-at-northfield", value={})
+    with schema_context(maple.schema_name):
+        assert not OrganizationSetting.objects.filter(key="only-at-northfield").exists()  # the session is at Maple
+        try:
+            with transaction.atomic():
+                connection.set_schema(northfield.schema_name)
+                assert OrganizationSetting.objects.filter(key="only-at-northfield").exists()
+                raise RuntimeError("roll back, and with it the SET to Northfield")
+        except RuntimeError:
+            pass
+        assert connection.schema_name == northfield.schema_name
+        assert OrganizationSetting.objects.filter(key="only-at-northfield").exists()

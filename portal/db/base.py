@@ -1,0 +1,54 @@
+"""django-tenants' PostgreSQL backend, without the repeated ``SET search_path``.
+
+django-tenants forgets the search path whenever a tenant is selected, so even with
+``TENANT_LIMIT_SET_CALLS`` every request pays one ``SET search_path`` round trip, although
+a persistent connection usually has exactly that path already (a worker serving the same
+organization's address again). This backend remembers the path the database session
+really has and skips the statement when it would not change it. Whatever can undo a
+``SET`` (a rollback, a rollback to a savepoint, a closed connection) forgets it, so the
+next cursor sets the path again.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django_tenants.postgresql_backend.base import DatabaseWrapper as TenantDatabaseWrapper
+
+
+class DatabaseWrapper(TenantDatabaseWrapper):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.session_search_path: list[str] | None = None
+        super().__init__(*args, **kwargs)
+
+    def _handle_search_path(self, cursor: Any = None) -> None:
+        if (
+            not self._setting_search_path
+            and self.search_path_set_schemas is None
+            and self.session_search_path is not None
+            and self.schema_name
+            and self.session_search_path == self._get_cursor_search_paths()
+        ):
+            self.search_path_set_schemas = self.session_search_path
+            return
+        before = self.search_path_set_schemas
+        super()._handle_search_path(cursor)
+        if self.search_path_set_schemas is not before:  # a SET was sent (or failed)
+            self.session_search_path = self.search_path_set_schemas
+
+    def close(self) -> None:
+        self.session_search_path = None
+        super().close()
+
+    # Cleared after the rollback, which itself needs a cursor (and may set the path).
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self.session_search_path = None
+
+    def savepoint_rollback(self, sid: Any) -> None:
+        try:
+            super().savepoint_rollback(sid)
+        finally:
+            self.session_search_path = None
