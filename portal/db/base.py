@@ -17,6 +17,8 @@ from django_tenants.postgresql_backend.base import DatabaseWrapper as TenantData
 
 
 class DatabaseWrapper(TenantDatabaseWrapper):
+    search_path_set_schemas: list[str] | None
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         self.session_search_path: list[str] | None = None
         super().__init__(*args, **kwargs)
