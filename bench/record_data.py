@@ -146,6 +146,12 @@ def generate(*, organizations: list[Any], patients: int, entries: int, seed: int
                 for n, org in enumerate((a, b))
             ),
         )
+        with connection.cursor() as cursor:  # the name key the search reads (see CareRelationship.match_key)
+            cursor.execute(
+                "UPDATE patients_carerelationship r SET match_key = p.match_key FROM patients_networkpatient p "
+                "WHERE p.id = r.patient_id AND r.match_key = '' AND p.id > %s",
+                [before],
+            )
         copy_rows(
             NetworkPatientGroupObjectPermission,
             (

@@ -211,9 +211,14 @@ def escalations_for(*, object_type: str, object_ids: list[int]) -> list[Escalati
 # --- The chart ------------------------------------------------------------------------
 
 
-def care_items_for_patient(*, user: Any, organization: Any, patient: NetworkPatient) -> dict[str, Any]:
-    """Open referrals, tasks and hand-offs of a patient, for the chart (empty if not allowed)."""
-    if not user_can_view_patient(user=user, organization=organization, patient=patient):
+def care_items_for_patient(
+    *, user: Any, organization: Any, patient: NetworkPatient, access_checked: bool = False
+) -> dict[str, Any]:
+    """Open referrals, tasks and hand-offs of a patient, for the chart (empty if not allowed).
+
+    ``access_checked``: the caller has just read this patient through the access rule in
+    this request (the chart page), so it is not asked again."""
+    if not access_checked and not user_can_view_patient(user=user, organization=organization, patient=patient):
         return {"referrals": [], "tasks": [], "handoffs": [], "allowed": False}
     involved = Q(referring_organization=organization) | Q(receiving_organization=organization)
     referrals = list(

@@ -108,12 +108,23 @@ class CareRelationship(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     note = models.CharField(max_length=200, blank=True)
+    # The patient's name key (``NetworkPatient.match_key``, which never changes), kept here
+    # so a name search runs over one organization's patients in one index, not the network's.
+    match_key = models.CharField(max_length=220, editable=False, default="")
     created_at = models.DateTimeField(auto_now_add=True)
 
     objects = CareRelationshipQuerySet.as_manager()
 
     class Meta:
-        indexes = [models.Index(fields=["organization", "patient"]), models.Index(fields=["patient", "organization"])]
+        indexes = [
+            models.Index(fields=["organization", "patient"]),
+            models.Index(fields=["patient", "organization"]),
+            GinIndex(
+                fields=["organization", "match_key"],
+                name="relationship_org_name_trgm",
+                opclasses=["int8_ops", "gin_trgm_ops"],
+            ),
+        ]
         ordering = ["-starts_at"]
 
     def __str__(self) -> str:

@@ -25,7 +25,16 @@ from portal.patients.models import (
 )
 
 
-def _access_condition(*, user: Any, organization: Any) -> Any:
+def _emergency_grants(*, user: Any, organization: Any, now: Any) -> list[EmergencyAccess]:
+    """The user's open break-the-glass grants at this address (few and short-lived)."""
+    return list(
+        EmergencyAccess.objects.filter(
+            user=user, organization=organization, starts_at__lte=now, expires_at__gt=now, revoked_at__isnull=True
+        ).order_by("-expires_at")
+    )
+
+
+def _access_condition(*, user: Any, organization: Any, grants: list[EmergencyAccess] | None = None) -> Any:
     now = timezone.now()
     relationship = CareRelationship.objects.active(at=now).filter(organization=organization, patient=OuterRef("pk"))
     # The group and permission ids are looked up once per query (an InitPlan), not joined
@@ -40,11 +49,9 @@ def _access_condition(*, user: Any, organization: Any) -> Any:
     regular = Exists(relationship) & Exists(permission)
     # Break-the-glass grants are few and short-lived: read them now (one indexed query) so
     # the usual case, no grant, leaves the planner plain semi-joins instead of an OR.
-    emergency = list(
-        EmergencyAccess.objects.filter(
-            user=user, organization=organization, starts_at__lte=now, expires_at__gt=now, revoked_at__isnull=True
-        ).values_list("patient_id", flat=True)
-    )
+    if grants is None:
+        grants = _emergency_grants(user=user, organization=organization, now=now)
+    emergency = [grant.patient_id for grant in grants]
     return (regular | Q(pk__in=emergency)) if emergency else regular
 
 
@@ -67,21 +74,22 @@ def patient_get_for_user(*, user: Any, organization: Any, patient_uuid: Any) -> 
     return patient
 
 
-def emergency_access_active(*, user: Any, organization: Any, patient: NetworkPatient) -> EmergencyAccess | None:
-    """The user's active break-the-glass grant for this patient, if any (and no regular access)."""
-    now = timezone.now()
-    return (
-        EmergencyAccess.objects.filter(
-            user=user,
-            organization=organization,
-            patient=patient,
-            starts_at__lte=now,
-            expires_at__gt=now,
-            revoked_at__isnull=True,
-        )
-        .order_by("-expires_at")
+def patient_access_for_user(
+    *, user: Any, organization: Any, patient_uuid: Any
+) -> tuple[NetworkPatient, EmergencyAccess | None]:
+    """The patient (as ``patient_get_for_user``) and the user's open emergency grant for
+    them, if any, from one read of the grants."""
+    if clinical_membership(user=user, organization=organization) is None:
+        raise Http404("No such patient")
+    grants = _emergency_grants(user=user, organization=organization, now=timezone.now())
+    patient = (
+        NetworkPatient.objects.filter(_access_condition(user=user, organization=organization, grants=grants))
+        .filter(uuid=patient_uuid)
         .first()
     )
+    if patient is None:
+        raise Http404("No such patient")
+    return patient, next((grant for grant in grants if grant.patient_id == patient.pk), None)
 
 
 def has_regular_access(*, organization: Any, patient: NetworkPatient) -> bool:
@@ -142,7 +150,10 @@ def patient_search(*, user: Any, organization: Any, query: str, limit: int = 25)
     query = (query or "").strip()
     if not query:
         return []
-    patients = visible_patients(user=user, organization=organization)
+    if clinical_membership(user=user, organization=organization) is None:
+        return []
+    grants = _emergency_grants(user=user, organization=organization, now=timezone.now())
+    patients = NetworkPatient.objects.filter(_access_condition(user=user, organization=organization, grants=grants))
     for pattern in ("%Y-%m-%d", "%m/%d/%Y"):
         try:
             born = dt.datetime.strptime(query, pattern).date()
@@ -160,18 +171,28 @@ def patient_search(*, user: Any, organization: Any, query: str, limit: int = 25)
     key = normalize_name(query, "")
     if len(key) < 2:
         return []
-    # The candidates come from the trigram index (``<%`` word similarity and ``LIKE``
-    # both use it); only those few are checked for access and ranked, so the search
-    # stays fast with a hundred thousand patients in the network.
+    # The candidates come from this organization's care relationships, through their
+    # (organization, name) trigram index (``%>`` word similarity and ``LIKE`` both use it),
+    # so only this organization's patients are scanned, whatever the size of the network;
+    # those few (and the patients of the user's emergency grants) are then checked for
+    # access and ranked.
     from django.db import connection
 
     with connection.cursor() as cursor:
         cursor.execute("SELECT set_config('pg_trgm.word_similarity_threshold', %s, false)", [str(NAME_SIMILARITY)])
-    candidates = NetworkPatient.objects.filter(
-        Q(match_key__trigram_word_similar=key) | Q(match_key__contains=key)
-    ).values("pk")
+    candidates = (
+        CareRelationship.objects.filter(organization=organization)
+        .filter(Q(match_key__trigram_word_similar=key) | Q(match_key__contains=key))
+        .values("patient_id")
+    )
+    by_name = Q(pk__in=candidates)
+    emergency = [grant.patient_id for grant in grants]
+    if emergency:
+        by_name |= Q(pk__in=emergency, match_key__trigram_word_similar=key) | Q(
+            pk__in=emergency, match_key__contains=key
+        )
     return list(
-        patients.filter(pk__in=candidates)
+        patients.filter(by_name)
         .annotate(similarity=TrigramWordSimilarity(key, "match_key"))
         .order_by("-similarity", "family_name")[:limit]
     )

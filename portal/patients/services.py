@@ -128,7 +128,8 @@ def patient_match_decide(*, match: PatientMatchCandidate, user: Any, same_person
             identifier.save(update_fields=["patient"])
         for relationship in CareRelationship.objects.filter(patient=duplicate):
             relationship.patient = keep
-            relationship.save(update_fields=["patient"])
+            relationship.match_key = keep.match_key
+            relationship.save(update_fields=["patient", "match_key"])
             chart_permission_sync(organization=relationship.organization, patient=keep)
     audit_record(
         action=AuditAction.ADMIN,
@@ -183,6 +184,7 @@ def care_relationship_start(
         starts_at=starts_at or timezone.now(),
         ends_at=ends_at,
         note=note,
+        match_key=patient.match_key,
     )
     chart_permission_grant(organization=organization, patient=patient)
     audit_record(

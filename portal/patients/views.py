@@ -75,24 +75,22 @@ def chart(request: HttpRequest, patient_uuid: str) -> HttpResponse:
 
 
 def _extra_panels(request: HttpRequest, patient) -> list[Any]:  # type: ignore[no-untyped-def]
-    """Panels other apps add to the chart (threads, referrals, hand-offs), rendered to HTML."""
+    """Panels other apps add to the chart (threads, referrals, hand-offs), rendered to HTML.
+    ``chart_get`` has just checked access to ``patient`` in this request."""
     from django.template.loader import render_to_string
 
-    panels = []
-    for module_name, function_name, template in (
-        ("portal.messaging.selectors", "threads_for_patient", "messaging/partials/patient_threads.html"),
-        ("portal.care.selectors", "care_items_for_patient", "care/partials/patient_care.html"),
-    ):
-        try:
-            module = __import__(module_name, fromlist=[function_name])
-            function = getattr(module, function_name)
-        except (ImportError, AttributeError):
-            continue
-        items = function(user=request.user, organization=request.tenant, patient=patient)
-        panels.append(
-            render_to_string(template, {"items": items, "patient_threads": items, "patient": patient}, request=request)
-        )
-    return panels
+    from portal.care.selectors import care_items_for_patient
+    from portal.messaging.selectors import threads_for_patient
+
+    who = {"user": request.user, "organization": request.tenant, "patient": patient}
+    threads = threads_for_patient(**who)
+    care = care_items_for_patient(**who, access_checked=True)
+    return [
+        render_to_string(
+            "messaging/partials/patient_threads.html", {"patient_threads": threads, "patient": patient}, request=request
+        ),
+        render_to_string("care/partials/patient_care.html", {"items": care, "patient": patient}, request=request),
+    ]
 
 
 @login_required

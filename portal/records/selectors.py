@@ -10,6 +10,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.db import connection, transaction
 from django.db.models import QuerySet
 from django.http import Http404
 from django.utils import timezone
@@ -18,7 +19,7 @@ from django_tenants.utils import schema_context
 from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import audit_record
 from portal.patients.models import EntryStatus, NetworkPatient, PatientView, RegistryEntry
-from portal.patients.selectors import emergency_access_active, patient_get_for_user
+from portal.patients.selectors import patient_access_for_user, patient_get_for_user
 from portal.records.models import ClinicalItem, ItemStatus
 
 TESTS_DONE_KINDS = ("lab_result", "imaging_report", "pathology_report")
@@ -78,8 +79,7 @@ def _audit_reads(
 
 
 def chart_get(*, user: Any, organization: Any, patient_uuid: Any, request: Any = None) -> Chart:
-    patient = patient_get_for_user(user=user, organization=organization, patient_uuid=patient_uuid)
-    emergency = emergency_access_active(user=user, organization=organization, patient=patient)
+    patient, emergency = patient_access_for_user(user=user, organization=organization, patient_uuid=patient_uuid)
     entries = list(
         RegistryEntry.objects.filter(patient=patient)
         .select_related("organization")
@@ -104,19 +104,33 @@ def chart_get(*, user: Any, organization: Any, patient_uuid: Any, request: Any =
         if entry.kind in TESTS_DONE_KINDS and entry.effective_at >= year_ago:
             chart.tests_done.append(entry)
     chart.sources = sorted({entry.organization for entry in entries}, key=lambda org: org.name)
-    mark = PatientView.objects.filter(user=user, patient=patient).first()
-    chart.new_since = mark.last_viewed_at if mark else None
-    PatientView.objects.update_or_create(user=user, patient=patient, defaults={"last_viewed_at": timezone.now()})
-    _audit_reads(
-        user=user,
-        organization=organization,
-        request=request,
-        patient=patient,
-        owners={entry.organization for entry in entries},
-        object_type="chart",
-        emergency=emergency is not None,
-    )
+    with transaction.atomic():
+        chart.new_since = _view_mark_move(user=user, patient=patient)
+        _audit_reads(
+            user=user,
+            organization=organization,
+            request=request,
+            patient=patient,
+            owners={entry.organization for entry in entries},
+            object_type="chart",
+            emergency=emergency is not None,
+        )
     return chart
+
+
+def _view_mark_move(*, user: Any, patient: NetworkPatient) -> dt.datetime | None:
+    """Move the user's "last opened" mark on this chart to now; return where it was (one
+    statement: the CTE reads the row as it was before the upsert changes it)."""
+    table = PatientView._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"WITH before AS (SELECT last_viewed_at FROM {table} WHERE user_id = %s AND patient_id = %s) "
+            f"INSERT INTO {table} (user_id, patient_id, last_viewed_at) VALUES (%s, %s, %s) "
+            "ON CONFLICT (user_id, patient_id) DO UPDATE SET last_viewed_at = EXCLUDED.last_viewed_at "
+            "RETURNING (SELECT last_viewed_at FROM before)",
+            [user.pk, patient.pk, user.pk, patient.pk, timezone.now()],
+        )
+        return cursor.fetchone()[0]
 
 
 @dataclass
@@ -129,7 +143,7 @@ class OpenedItem:
 
 def entry_open(*, user: Any, organization: Any, patient_uuid: Any, entry_uuid: Any, request: Any = None) -> OpenedItem:
     """Open a shared item: the access check, then a read in its owner's schema, then the audit."""
-    patient = patient_get_for_user(user=user, organization=organization, patient_uuid=patient_uuid)
+    patient, emergency = patient_access_for_user(user=user, organization=organization, patient_uuid=patient_uuid)
     entry = (
         RegistryEntry.objects.select_related("organization", "published_by")
         .filter(patient=patient, uuid=entry_uuid)
@@ -148,7 +162,6 @@ def entry_open(*, user: Any, organization: Any, patient_uuid: Any, entry_uuid: A
             versions.append(cursor)
             cursor = cursor.previous
         document = getattr(item, "document", None) if item.kind == "document" else None
-    emergency = emergency_access_active(user=user, organization=organization, patient=patient)
     audit_record(
         action=AuditAction.READ,
         actor=user,

@@ -146,3 +146,28 @@ def test_search_finds_nothing_outside_relationships(cast):
     assert (
         patient_search(user=cast.users["chen"], organization=cast.organizations["cedarvalley"], query="Alvarez") == []
     )
+
+
+def test_after_a_confirmed_merge_search_finds_the_patient_by_the_network_name(cast):
+    chen, cedar = cast.users["chen"], cast.organizations["cedarvalley"]
+    queued = _register(cast, "cedarvalley", "CVC-9004", "Mariah", "Alvarez").candidate
+    assert cast.patients["maria"] not in patient_search(user=chen, organization=cedar, query="Maria Alvarez")
+    patient_match_decide(match=queued, user=cast.users["cedarvalley_admin"], same_person=True)
+    assert cast.patients["maria"] in patient_search(user=chen, organization=cedar, query="Maria Alvarez")
+
+
+def test_a_patient_opened_by_emergency_access_is_found_by_name_only_while_it_lasts(cast):
+    chen, cedar, maria = cast.users["chen"], cast.organizations["cedarvalley"], cast.patients["maria"]
+    assert patient_search(user=chen, organization=cedar, query="Alvarex") == []
+    grant = emergency_access_request(
+        user=chen,
+        organization=cedar,
+        given_name="Maria",
+        family_name="Alvarez",
+        date_of_birth=dt.date(1961, 4, 12),
+        reason="Seen in urgent care with fever",
+    )
+    assert patient_search(user=chen, organization=cedar, query="Alvarex") == [maria]
+    grant.expires_at = grant.starts_at
+    grant.save(update_fields=["expires_at"])
+    assert patient_search(user=chen, organization=cedar, query="Alvarex") == []
