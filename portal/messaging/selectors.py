@@ -145,9 +145,21 @@ def thread_get_for_user(*, user: Any, organization: Any, thread_uuid: Any) -> Th
     return thread
 
 
-def threads_for_patient(*, user: Any, organization: Any, patient: Any) -> QuerySet[Thread]:
-    """The threads about this patient that this person reads here (for the chart)."""
-    return inbox_threads(user=user, organization=organization).filter(patient=patient)
+def threads_for_patient(
+    *, user: Any, organization: Any, patient: Any, access_checked: bool = False
+) -> QuerySet[Thread]:
+    """The threads about this patient that this person reads here (for the chart).
+
+    ``access_checked``: the caller has just read this patient through the access rule in
+    this request (the chart page), so only taking part in the thread is asked here."""
+    if not access_checked:
+        return inbox_threads(user=user, organization=organization).filter(patient=patient)
+    if messaging_membership(user=user, organization=organization) is None:
+        return Thread.objects.none()
+    taking_part = Participant.objects.filter(organization=organization).filter(Q(user=user) | Q(user__isnull=True))
+    archived = ReadState.objects.filter(thread=OuterRef("pk"), user=user, archived_at__isnull=False)
+    threads = Thread.objects.filter(patient=patient, pk__in=taking_part.values("thread_id")).exclude(Exists(archived))
+    return inbox_annotate(threads.order_by("-last_message_at", "-pk"), user=user)
 
 
 def thread_participants(*, thread: Thread) -> list[Participant]:

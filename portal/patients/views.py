@@ -83,7 +83,7 @@ def _extra_panels(request: HttpRequest, patient) -> list[Any]:  # type: ignore[n
     from portal.messaging.selectors import threads_for_patient
 
     who = {"user": request.user, "organization": request.tenant, "patient": patient}
-    threads = threads_for_patient(**who)
+    threads = list(threads_for_patient(**who, access_checked=True))
     care = care_items_for_patient(**who, access_checked=True)
     return [
         render_to_string(

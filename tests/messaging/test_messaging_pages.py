@@ -185,6 +185,17 @@ def test_threads_for_patient_lists_the_charts_threads(cast):
     )
     html = render_to_string("messaging/partials/patient_threads.html", {"patient_threads": threads, "patient": maria})
     assert f"/messages/{thread.uuid}/" in html
+    # The chart's own call (access to Maria already checked) lists the same thread, with its unread count.
+    charted = list(
+        threads_for_patient(
+            user=cast.users["park"], organization=cast.organizations["maple"], patient=maria, access_checked=True
+        )
+    )
+    assert [(t.pk, t.unread) for t in charted] == [(thread.pk, 1)]
+    # Nina at Northfield sees Maria but takes no part in this thread.
+    assert not threads_for_patient(
+        user=cast.users["navarro"], organization=cast.organizations["northfield"], patient=maria, access_checked=True
+    )
 
 
 def test_the_inbox_does_not_grow_queries_with_threads(cast, sign_in, django_assert_max_num_queries):
