@@ -166,8 +166,8 @@ PEOPLE = [
     ),
     (
         "cedarvalley_admin2",
-        "wendy.ashford@cedarvalley.example",
-        "Wendy Ashford",
+        "miriam.ashford@cedarvalley.example",
+        "Miriam Ashford",
         "",
         "cedarvalley",
         Role.ORG_ADMIN,
