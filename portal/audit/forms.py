@@ -17,7 +17,10 @@ def _action_filter_choices() -> list[tuple[str, str]]:
 
 class AccessLogFilterForm(forms.Form):
     person = forms.CharField(
-        label="Person", max_length=100, required=False, help_text="Part of a name or an email address."
+        label="Person",
+        max_length=100,
+        required=False,
+        widget=forms.TextInput(attrs={"placeholder": "Name or email", "type": "search"}),
     )
     action = forms.ChoiceField(label="Action", required=False, choices=_action_filter_choices)
     start = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
