@@ -183,3 +183,14 @@ def test_the_export_is_refused_to_the_other_three_actors_and_records_nothing(cas
     own = b"".join(cedar_admin.get("/audit/export/").streaming_content).decode()
     assert "Northfield Cancer Institute" not in {row["whose_data"] for row in csv.DictReader(io.StringIO(own))}
     assert AuditEvent.objects.filter(action="export", object_type="access_log").count() == before + 1
+
+
+def test_the_emergency_link_of_the_notification_still_shows_emergency_access_only(cast, sign_in):
+    flagged = _event(cast, actor="chen", object_type="chart", emergency=True)
+    plain = _event(cast, actor="chen", object_type="referral")
+    membership = _admin(cast)
+    assert _ids(access_log(membership=membership, emergency_only=True), [flagged, plain]) == {flagged.object_id}
+    client = sign_in(cast.users["northfield_admin"], cast.organizations["northfield"])
+    page = client.get("/audit/?emergency=1").content.decode()
+    assert "checked" in re.search(r'<input[^>]*name="emergency"[^>]*>', page).group(0)
+    assert "Opened a patient&#x27;s chart" in page and "Opened a referral" not in page
