@@ -14,7 +14,11 @@ PARTNER_KINDS = [(value, label) for value, label in OrganizationKind.choices if 
 
 class OrganizationCreateForm(forms.Form):
     name = forms.CharField(label="Organization name", max_length=200)
-    kind = forms.ChoiceField(label="Kind", choices=PARTNER_KINDS)
+    kind = forms.ChoiceField(
+        label="Kind",
+        choices=[("", "Choose…"), *PARTNER_KINDS],
+        error_messages={"required": "Choose the kind of organization."},
+    )
     slug = forms.SlugField(
         label="Address",
         max_length=40,

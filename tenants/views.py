@@ -123,12 +123,14 @@ def organization_detail(request: HttpRequest, uuid: Any) -> HttpResponse:
     organization = _organization_or_404(uuid)
     from portal.accounts.models import Invitation, Membership
 
+    checklist = onboarding_checklist(organization)
     return render(
         request,
         "tenants/console/organization.html",
         {
             "org": organization,
-            "checklist": onboarding_checklist(organization),
+            "checklist": checklist,
+            "missing": [item for item in checklist if not item.done],
             "host": organization_host(organization.slug),
             "url": absolute_url(organization_host(organization.slug)),
             "agreements": list(organization.agreements.all()),
@@ -216,6 +218,7 @@ def organization_step(request: HttpRequest, uuid: Any, step: str) -> HttpRespons
     spec = STEPS[step]
     form = ConfirmForm(request.POST or None, expected=organization.slug) if spec["confirm"] else None
     error = None
+    checklist = onboarding_checklist(organization)
     if request.method == "POST" and (form is None or form.is_valid()):
         try:
             spec["service"](organization=organization, actor=request.user, request=request)
@@ -235,7 +238,8 @@ def organization_step(request: HttpRequest, uuid: Any, step: str) -> HttpRespons
             "spec": spec,
             "form": form,
             "error": error,
-            "checklist": onboarding_checklist(organization),
+            "checklist": checklist,
+            "missing": [item for item in checklist if not item.done],
         },
     )
 

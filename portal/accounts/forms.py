@@ -89,10 +89,17 @@ def _role_choices() -> list[tuple[str, str]]:
     return list(Role.choices)
 
 
+def _role_choices_blank() -> list[tuple[str, str]]:
+    """No role preselected: whoever invites chooses one (a wrong default grants clinical access)."""
+    return [("", "Choose…"), *_role_choices()]
+
+
 class InviteForm(forms.Form):
     email = forms.EmailField(label="Email")
     full_name = forms.CharField(label="Full name", max_length=200, required=False)
-    role = forms.ChoiceField(label="Role", choices=_role_choices)
+    role = forms.ChoiceField(
+        label="Role", choices=_role_choices_blank, error_messages={"required": "Choose the person's role."}
+    )
     is_site_admin = forms.BooleanField(label="Also a site admin (manages users)", required=False)
 
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.db.models import Q, QuerySet
 from django.http import Http404
+from django.utils import timezone
 
 from portal.audit.models import AuditEvent
-from portal.patients.models import NetworkPatient
+from portal.patients.models import CareRelationship, NetworkPatient
 
 
 def _admin(membership: Any) -> None:
@@ -16,21 +18,43 @@ def _admin(membership: Any) -> None:
         raise Http404("No such page")
 
 
-def access_log(*, membership: Any, emergency_only: bool = False, patient_uuid: Any = None) -> QuerySet[AuditEvent]:
-    """Events touching this organization's data, or done under emergency access to its patients."""
+def access_log(
+    *,
+    membership: Any,
+    emergency_only: bool = False,
+    patient_uuid: Any = None,
+    person: str = "",
+    action: str = "",
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+) -> QuerySet[AuditEvent]:
+    """Events touching this organization's data, or done under emergency access to its patients.
+
+    Filters: a person (part of the actor's name or email), an action, a date range (whole
+    days in the portal's time zone, both ends included), emergency access only, one patient.
+    The patients under emergency access come from a subquery, so no row is repeated.
+    """
     _admin(membership)
     organization = membership.organization
-    events = AuditEvent.objects.filter(
-        Q(data_owner=organization) | Q(emergency=True, patient__care_relationships__organization=organization)
-    )
+    its_patients = CareRelationship.objects.filter(organization=organization).values("patient_id")
+    events = AuditEvent.objects.filter(Q(data_owner=organization) | Q(emergency=True, patient_id__in=its_patients))
     if emergency_only:
         events = events.filter(emergency=True)
     if patient_uuid:
         events = events.filter(patient__uuid=patient_uuid)
-    return (
-        events.select_related("actor", "acting_organization", "patient", "data_owner")
-        .distinct()
-        .order_by("-occurred_at")
+    if person:
+        events = events.filter(Q(actor_label__icontains=person) | Q(actor__full_name__icontains=person))
+    if action:
+        events = events.filter(action=action)
+    zone = timezone.get_current_timezone()
+    if start:
+        events = events.filter(occurred_at__gte=dt.datetime.combine(start, dt.time.min, tzinfo=zone))
+    if end:
+        events = events.filter(
+            occurred_at__lt=dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min, tzinfo=zone)
+        )
+    return events.select_related("actor", "acting_organization", "patient", "data_owner").order_by(
+        "-occurred_at", "-pk"
     )
 
 

@@ -84,6 +84,16 @@ PEOPLE = [
         "Practice manager",
     ),
     (
+        "lakeside_admin2",
+        "marcus.webb@lakeside.example",
+        "Marcus Webb",
+        "",
+        "lakeside",
+        Role.ORG_ADMIN,
+        True,
+        "IT manager",
+    ),
+    (
         "brooks",
         "hannah.brooks@stbrendans.example",
         "Hannah Brooks",
@@ -104,6 +114,16 @@ PEOPLE = [
         "Health information",
     ),
     (
+        "stbrendans_admin2",
+        "leah.fontaine@stbrendans.example",
+        "Leah Fontaine",
+        "",
+        "stbrendans",
+        Role.ORG_ADMIN,
+        True,
+        "Privacy officer",
+    ),
+    (
         "park",
         "peter.park@maple.example",
         "Peter Park",
@@ -114,6 +134,16 @@ PEOPLE = [
         "Family medicine",
     ),
     ("maple_admin", "dana.moss@maple.example", "Dana Moss", "", "maple", Role.ORG_ADMIN, True, "Office manager"),
+    (
+        "maple_admin2",
+        "joel.pruitt@maple.example",
+        "Joel Pruitt",
+        "",
+        "maple",
+        Role.ORG_ADMIN,
+        True,
+        "Practice IT lead",
+    ),
     (
         "chen",
         "carla.chen@cedarvalley.example",
@@ -133,6 +163,16 @@ PEOPLE = [
         Role.ORG_ADMIN,
         True,
         "Office manager",
+    ),
+    (
+        "cedarvalley_admin2",
+        "miriam.ashford@cedarvalley.example",
+        "Miriam Ashford",
+        "",
+        "cedarvalley",
+        Role.ORG_ADMIN,
+        True,
+        "Compliance officer",
     ),
 ]
 NETWORK_ADMIN = ("network_admin", "nora.quinn@network.example", "Nora Quinn", "")

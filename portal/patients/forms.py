@@ -2,18 +2,46 @@ from django import forms
 
 from portal.patients.models import Sex
 
+# A name longer than this is a paste, not a name: refused before any matching runs.
+NAME_MAX_LENGTH = 100
 
-class RegisterPatientForm(forms.Form):
-    given_name = forms.CharField(label="Given name", max_length=100)
-    family_name = forms.CharField(label="Family name", max_length=100)
+
+def _name_field(label: str) -> forms.CharField:
+    return forms.CharField(
+        label=label,
+        max_length=NAME_MAX_LENGTH,
+        error_messages={"max_length": f"A name is at most {NAME_MAX_LENGTH} characters."},
+    )
+
+
+def _clean_name(value: str) -> str:
+    value = " ".join(value.split())
+    if not any(ch.isalpha() for ch in value):
+        raise forms.ValidationError("A name must contain at least one letter.")
+    return value
+
+
+class _NamedPatientForm(forms.Form):
+    given_name = _name_field("Given name")
+    family_name = _name_field("Family name")
+
+    def clean_given_name(self) -> str:
+        return _clean_name(self.cleaned_data["given_name"])
+
+    def clean_family_name(self) -> str:
+        return _clean_name(self.cleaned_data["family_name"])
+
+
+class RegisterPatientForm(_NamedPatientForm):
     date_of_birth = forms.DateField(label="Date of birth", widget=forms.DateInput(attrs={"type": "date"}))
-    sex = forms.ChoiceField(choices=Sex.choices)
+    sex = forms.ChoiceField(
+        choices=[("", "Choose…"), *Sex.choices],
+        error_messages={"required": "Choose the patient's sex as recorded here (Unknown if it is not known)."},
+    )
     mrn = forms.CharField(label="Medical record number here", max_length=40)
 
 
-class EmergencyAccessForm(forms.Form):
-    given_name = forms.CharField(label="Given name", max_length=100)
-    family_name = forms.CharField(label="Family name", max_length=100)
+class EmergencyAccessForm(_NamedPatientForm):
     date_of_birth = forms.DateField(label="Date of birth", widget=forms.DateInput(attrs={"type": "date"}))
     reason = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 3}),

@@ -4,6 +4,7 @@ shareable summary that its registry entry carries (mCODE-shaped for oncology).""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -129,20 +130,101 @@ class AllergyForm(ItemForm):
     severity = forms.ChoiceField(choices=[("mild", "Mild"), ("moderate", "Moderate"), ("severe", "Severe")])
 
 
+LOINC_PATTERN = re.compile(r"^(\d{1,7})-(\d)$")
+
+
+def loinc_check_digit(number: str) -> int:
+    """LOINC's mod-10 check digit of the part before the hyphen (``718`` → 7).
+
+    From the right, every other digit starting with the rightmost is doubled (the digits
+    of a product are added: 14 counts 1 + 4); the check digit brings the sum to a
+    multiple of 10.
+    """
+    total = 0
+    for index, char in enumerate(reversed(number)):
+        digit = int(char)
+        if index % 2 == 0:
+            digit *= 2
+            digit = digit // 10 + digit % 10
+        total += digit
+    return (10 - total % 10) % 10
+
+
+def loinc_is_valid(code: str) -> bool:
+    match = LOINC_PATTERN.match(code)
+    return match is not None and loinc_check_digit(match.group(1)) == int(match.group(2))
+
+
+# Lab values that can be below zero. Everything else (concentrations, counts, ratios,
+# percentages, times) cannot, so a negative value is a typing error and is refused.
+NEGATIVE_ALLOWED_LOINC = frozenset(
+    {
+        "11555-0",  # Base excess in Blood by calculation
+        "1925-7",  # Base excess in Arterial blood by calculation
+    }
+)
+NEGATIVE_ALLOWED_TESTS = ("base excess", "t-score", "z-score")
+NEGATIVE_ALLOWED_UNITS = frozenset({"sd"})  # standard deviations: T- and Z-scores
+
+
+def lab_value_may_be_negative(*, test: str, loinc: str, unit: str) -> bool:
+    name = " ".join(test.lower().replace("_", " ").split())
+    return (
+        loinc in NEGATIVE_ALLOWED_LOINC
+        or any(words in name for words in NEGATIVE_ALLOWED_TESTS)
+        or unit.strip().lower() in NEGATIVE_ALLOWED_UNITS
+    )
+
+
 class LabResultForm(ItemForm):
     test = forms.CharField(max_length=120, help_text="e.g. Hemoglobin")
-    loinc = forms.CharField(label="LOINC code", max_length=12, required=False)
+    loinc = forms.CharField(
+        label="LOINC code",
+        max_length=12,
+        required=False,
+        help_text="e.g. 718-7 (hemoglobin): digits, a hyphen and the check digit.",
+    )
     panel = forms.CharField(max_length=60, required=False, help_text="e.g. CBC")
-    value = forms.DecimalField(max_digits=12, decimal_places=4)
+    value = forms.DecimalField(
+        max_digits=12,
+        decimal_places=4,
+        help_text="Negative values are refused except where a test can be below zero: "
+        "base excess, T-scores and Z-scores (unit SD).",
+    )
     unit = forms.CharField(max_length=20)
     reference_low = forms.DecimalField(max_digits=12, decimal_places=4, required=False)
     reference_high = forms.DecimalField(max_digits=12, decimal_places=4, required=False)
+
+    def clean_loinc(self) -> str:
+        code = self.cleaned_data["loinc"].strip().upper()
+        if code and not LOINC_PATTERN.match(code):
+            raise forms.ValidationError(
+                "A LOINC code is 1 to 7 digits, a hyphen and a check digit, e.g. 718-7.", code="loinc_format"
+            )
+        if code and not loinc_is_valid(code):
+            raise forms.ValidationError(
+                f"{code} is not a LOINC code: its check digit is wrong. Check the code for typos.",
+                code="loinc_check_digit",
+            )
+        return code
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
         low, high = data.get("reference_low"), data.get("reference_high")
         if low is not None and high is not None and low > high:
             self.add_error("reference_high", "The upper limit is below the lower limit.")
+        if not lab_value_may_be_negative(
+            test=data.get("test") or "", loinc=data.get("loinc") or "", unit=data.get("unit") or ""
+        ):
+            for field in ("value", "reference_low", "reference_high"):
+                if data.get(field) is not None and data[field] < 0:
+                    self.add_error(
+                        field,
+                        forms.ValidationError(
+                            "This test cannot be negative. Only base excess, T-scores and Z-scores may be below zero.",
+                            code="negative",
+                        ),
+                    )
         return data
 
 

@@ -152,3 +152,95 @@ def test_a_suspended_organization_publishes_nothing_new(cast):
     with schema_context(maple.schema_name), pytest.raises(PermissionDenied):
         item_publish(user=cast.users["park"], organization=maple, item=item)
     assert not RegistryEntry.objects.filter(item_uuid=item.pk).exists()
+
+
+def test_loinc_check_digit_follows_the_mod_10_rule_on_real_codes():
+    from portal.records.kinds import loinc_check_digit, loinc_is_valid
+
+    for code in ("718-7", "2160-0", "6690-2", "777-3", "751-8", "4548-4", "11555-0"):
+        assert loinc_is_valid(code), code
+    assert loinc_check_digit("718") == 7 and loinc_check_digit("2160") == 0 and loinc_check_digit("6690") == 2
+    for code in ("718-8", "2160-1", "not-a-loinc", "7187", "718-", "-7", "12345678-9", "718-7 ", "LP7-1"):
+        assert not loinc_is_valid(code), code
+
+
+def _lab(cast, **values):
+    maple = cast.organizations["maple"]
+    with schema_context(maple.schema_name):
+        return item_create(
+            user=cast.users["park"],
+            organization=maple,
+            patient=cast.patients["maria"],
+            kind="lab_result",
+            values={**CBC, **values},
+        )
+
+
+def _nothing_written(cast, call):
+    maple = cast.organizations["maple"]
+    with schema_context(maple.schema_name):
+        before = ClinicalItem.objects.count()
+    entries = RegistryEntry.objects.count()
+    with pytest.raises(ValidationError) as error:
+        call()
+    with schema_context(maple.schema_name):
+        assert ClinicalItem.objects.count() == before
+    assert RegistryEntry.objects.count() == entries
+    return error.value.message_dict
+
+
+def test_a_made_up_loinc_code_is_refused_and_nothing_is_written(cast):
+    errors = _nothing_written(cast, lambda: _lab(cast, loinc="not-a-loinc"))
+    assert errors["loinc"] == ["A LOINC code is 1 to 7 digits, a hyphen and a check digit, e.g. 718-7."]
+    errors = _nothing_written(cast, lambda: _lab(cast, test="Hemoglobin", loinc="718-8", value="11.2", unit="g/dL"))
+    assert "check digit is wrong" in errors["loinc"][0]
+
+
+def test_a_negative_hemoglobin_is_refused_and_nothing_is_written(cast):
+    errors = _nothing_written(
+        cast,
+        lambda: _lab(
+            cast, test="Hemoglobin", loinc="718-7", value="-5", unit="g/dL", reference_low="12", reference_high="15.5"
+        ),
+    )
+    assert errors["value"] == [
+        "This test cannot be negative. Only base excess, T-scores and Z-scores may be below zero."
+    ]
+    errors = _nothing_written(cast, lambda: _lab(cast, reference_low="-1"))
+    assert "reference_low" in errors
+
+
+def test_base_excess_and_scores_may_be_negative(cast):
+    by_code = _lab(
+        cast, test="Base excess", loinc="11555-0", value="-4.5", unit="mmol/L", reference_low="-2", reference_high="2"
+    )
+    assert by_code.data["value"] == "-4.5" and by_code.code == "11555-0"
+    by_name = _lab(
+        cast, test="Base excess, arterial", loinc="", value="-3", unit="mEq/L", reference_low="", reference_high=""
+    )
+    assert by_name.data["value"] == "-3"
+    t_score = _lab(
+        cast, test="Femoral neck bone density", loinc="", value="-2.6", unit="SD", reference_low="-1", reference_high=""
+    )
+    assert t_score.data["value"] == "-2.6"
+
+
+def test_the_lab_form_shows_the_errors_and_the_api_answers_400_writing_nothing(cast, sign_in):
+    maria = cast.patients["maria"]
+    maple = cast.organizations["maple"]
+    park = sign_in(cast.users["park"], maple)
+    with schema_context(maple.schema_name):
+        before = ClinicalItem.objects.count()
+    bad = {**CBC, "test": "Hemoglobin", "loinc": "not-a-loinc", "value": "-5", "unit": "g/dL"}
+    page = park.post(f"/records/new/{maria.uuid}/lab_result/", bad)
+    assert page.status_code == 200
+    html = page.content.decode()
+    assert "A LOINC code is 1 to 7 digits" in html and "This test cannot be negative" in html
+    assert "Negative values are refused except where a test can be below zero" in html  # the rule, as help text
+
+    api = park.post(
+        f"/api/v1/patients/{maria.uuid}/items/", {"kind": "lab_result", "values": bad}, content_type="application/json"
+    )
+    assert api.status_code == 400 and {"loinc", "value"} <= set(api.json()["errors"])
+    with schema_context(maple.schema_name):
+        assert ClinicalItem.objects.count() == before
