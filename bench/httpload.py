@@ -47,10 +47,15 @@ def run(
     concurrency: int = 4,
     expect: int = 200,
     warmup: int = 50,
+    method: str = "GET",
+    body: bytes | None = None,
+    extra_headers: dict[str, str] | None = None,
 ) -> Result:
-    headers = {"Host": host}
+    headers = {"Host": host, **(extra_headers or {})}
     if cookie:
         headers["Cookie"] = cookie
+    if body is not None:
+        headers.setdefault("Content-Type", "application/x-www-form-urlencoded")
     latencies: list[float] = []
     errors = 0
     lock = threading.Lock()
@@ -60,7 +65,7 @@ def run(
         nonlocal errors
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
         for _ in range(count_warmup):
-            connection.request("GET", path, headers=headers)
+            connection.request(method, path, body=body, headers=headers)
             connection.getresponse().read()
         while True:
             with lock:
@@ -68,7 +73,7 @@ def run(
                     break
                 remaining[0] -= 1
             started = time.perf_counter()
-            connection.request("GET", path, headers=headers)
+            connection.request(method, path, body=body, headers=headers)
             response = connection.getresponse()
             response.read()
             elapsed = (time.perf_counter() - started) * 1000

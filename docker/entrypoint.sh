@@ -4,7 +4,8 @@ set -e
 case "$1" in
   web)
     exec gunicorn portal.wsgi --bind 0.0.0.0:8000 --workers "${WEB_WORKERS:-4}" --threads "${WEB_THREADS:-4}" \
-      --access-logfile - --forwarded-allow-ips "${FORWARDED_ALLOW_IPS:-127.0.0.1}" ;;
+      --access-logfile - --access-logformat '%(h)s %(t)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms' \
+      --forwarded-allow-ips "${FORWARDED_ALLOW_IPS:-127.0.0.1}" ;;
   worker)
     exec celery -A portal worker -l info --concurrency "${WORKER_CONCURRENCY:-4}" -Q "${CELERY_QUEUE:-continuum}" ;;
   beat)

@@ -13,7 +13,11 @@ import time
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import DisallowedHost
+from django.db import connection
+from django.http import HttpResponseNotFound
 from django_tenants.middleware.main import TenantMainMiddleware
+from django_tenants.utils import get_public_schema_name, get_tenant_domain_model
 
 _cache: dict[str, tuple[float, Any]] = {}
 
@@ -23,6 +27,33 @@ def clear_routing_cache() -> None:
 
 
 class CachedTenantMiddleware(TenantMainMiddleware):
+    def process_request(self, request: Any) -> Any:
+        """django-tenants' routing, minus the work a cache hit does not need: no switch to
+        the public schema first (only a miss reads the domain table), and no schema switch
+        at all when the connection already serves this organization (which also keeps the
+        content-type cache that every switch empties)."""
+        try:
+            hostname = self.hostname_from_request(request)
+        except DisallowedHost:
+            return HttpResponseNotFound()
+        hit = _cache.get(hostname)
+        if hit is not None and hit[0] > time.monotonic():
+            tenant = hit[1]
+        else:
+            connection.set_schema_to_public()
+            domain_model = get_tenant_domain_model()
+            try:
+                tenant = self.get_tenant(domain_model, hostname)
+            except domain_model.DoesNotExist:
+                return self.no_tenant_found(request, hostname)
+        tenant.domain_url = hostname
+        request.tenant = tenant
+        if connection.tenant is not tenant or connection.schema_name != tenant.schema_name:
+            connection.set_tenant(tenant)
+        if tenant.schema_name == get_public_schema_name():
+            request.urlconf = settings.PUBLIC_SCHEMA_URLCONF
+        return None
+
     def get_tenant(self, domain_model: Any, hostname: str) -> Any:
         ttl = settings.TENANT_ROUTING_CACHE_SECONDS
         now = time.monotonic()

@@ -175,6 +175,7 @@ class ReferralDetail(CareAPIView):
         body["events"] = [
             {
                 "action": e.action,
+                "label": e.label,  # type: ignore[attr-defined]
                 "from_state": e.from_state,
                 "to_state": e.to_state,
                 "actor": e.actor.email,
@@ -182,7 +183,7 @@ class ReferralDetail(CareAPIView):
                 "at": e.at,
                 "note": e.note,
             }
-            for e in referral.events.select_related("actor", "organization")
+            for e in selectors.referral_history(referral=referral)
         ]
         body["notes"] = [
             {"author": n.author.email, "text": n.text, "at": n.created_at}
@@ -313,7 +314,7 @@ class TaskListCreate(CareAPIView, ListAPIView):
             {"title": e.title, "organization": e.organization.slug, "effective_at": e.effective_at}
             for e in selectors.same_test_done_elsewhere(
                 patient=patient,
-                organization=task.owner_organization,
+                organization=self.organization,
                 kind=task.result_kind,
                 code=task.code,
                 title=task.title,
@@ -333,7 +334,9 @@ class TaskLinkResult(CareAPIView):
             task=task,
             occurrence_id=data_in.validated_data["occurrence"],
         )
-        entry = RegistryEntry.objects.filter(uuid=data_in.validated_data["entry"], patient=task.patient).first()
+        entry = selectors.result_to_link_get(
+            user=request.user, organization=self.organization, task=task, entry_uuid=data_in.validated_data["entry"]
+        )
         if entry is None:
             raise ValidationError({"entry": ["No such result on this patient's record."]})
         try:

@@ -19,11 +19,13 @@ from portal.care.services import (
 from portal.patients.models import CareRelationship, NetworkPatient
 
 DEMO_SPECIALTY = "Hematology/oncology consult"
+# Other Maple patients referred to Northfield: what for, the steps taken, how long ago.
+# (The referral's state shows in its badge, not in what it is for.)
 OTHER_STEPS = [
-    ("received", ["receive"], 3),
-    ("accepted", ["receive", "accept"], 6),
-    ("scheduled", ["receive", "accept", "schedule"], 9),
-    ("declined", ["receive", "decline"], 12),
+    ("received", "Hematology consult", ["receive"], 3),
+    ("accepted", "Medical oncology consult", ["receive", "accept"], 6),
+    ("scheduled", "Hematology/oncology second opinion", ["receive", "accept", "schedule"], 9),
+    ("declined", "Medical oncology consult", ["receive", "decline"], 12),
 ]
 
 
@@ -72,9 +74,14 @@ def seed(cast: Any) -> None:
             pk__in=CareRelationship.objects.filter(organization=maple).exclude(patient=maria).values("patient_id")
         ).order_by("pk")[: len(OTHER_STEPS)]
     )
-    for patient, (label, steps, days_ago) in zip(others, OTHER_STEPS, strict=False):
-        specialty = f"Oncology consult ({label})"
-        if Referral.objects.filter(patient=patient, referring_organization=maple, specialty=specialty).exists():
+    for patient, (label, specialty, steps, days_ago) in zip(others, OTHER_STEPS, strict=False):
+        # Demo networks seeded before the specialties read naturally had the state in them.
+        Referral.objects.filter(
+            patient=patient, referring_organization=maple, specialty=f"Oncology consult ({label})"
+        ).update(specialty=specialty)
+        if Referral.objects.filter(
+            patient=patient, referring_organization=maple, receiving_organization=northfield
+        ).exists():
             continue
         referral = referral_create(
             user=users["park"],

@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 
 from portal.care.models import CHECKLIST_ITEMS, HANDOFF_SECTIONS, HandoffKind, Priority, Responsible
-from portal.patients.models import NetworkPatient
+from portal.patients.models import CareRelationship, NetworkPatient
 from tenants.models import Organization, OrganizationKind, OrganizationStatus
 
 
@@ -17,6 +17,14 @@ def _active_organizations() -> Any:
 
 def _partner_organizations(current: Any) -> Any:
     return _active_organizations().exclude(pk=current.pk).order_by("name")
+
+
+def _organizations_caring_for(patient: Any) -> Any:
+    """Active organizations with an active care relationship with the patient (none if no patient)."""
+    if patient is None:
+        return Organization.objects.none()
+    caring = CareRelationship.objects.active().filter(patient=patient).values("organization_id")
+    return _active_organizations().filter(pk__in=caring).order_by("name")
 
 
 class ReferralForm(forms.Form):
@@ -51,7 +59,11 @@ RECURRENCE_CHOICES = [("once", "Once, by the due date"), ("weekly", "Repeating")
 
 class CareTaskForm(forms.Form):
     patient = forms.ModelChoiceField(queryset=NetworkPatient.objects.none(), to_field_name="uuid")
-    owner_organization = forms.ModelChoiceField(queryset=Organization.objects.none(), label="Done by")
+    owner_organization = forms.ModelChoiceField(
+        queryset=Organization.objects.none(),
+        label="Done by",
+        help_text="Only organizations that care for the patient.",
+    )
     title = forms.CharField(max_length=200, label="Test or task", help_text="e.g. CBC with differential")
     code = forms.CharField(max_length=64, required=False, label="LOINC code")
     instructions = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
@@ -61,10 +73,27 @@ class CareTaskForm(forms.Form):
     times_per_week = forms.IntegerField(min_value=1, max_value=5, initial=2, required=False)
     weeks = forms.IntegerField(min_value=1, max_value=26, initial=3, required=False, label="For weeks")
 
-    def __init__(self, *args: Any, patients: Any, organization: Any, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, patients: Any, organization: Any, patient: Any = None, owner_url: str = "", **kwargs: Any
+    ) -> None:
+        """``patient``: the patient chosen so far (from the chart's link or the posted form),
+        whose caring organizations are the only owners offered; ``owner_url``: where the
+        page reloads that list when another patient is chosen."""
         super().__init__(*args, **kwargs)
         self.fields["patient"].queryset = patients  # type: ignore[attr-defined]
-        self.fields["owner_organization"].queryset = _active_organizations().order_by("name")  # type: ignore[attr-defined]
+        self.fields["owner_organization"].queryset = _organizations_caring_for(patient)  # type: ignore[attr-defined]
+        if patient is None:
+            self.fields["owner_organization"].empty_label = "Choose the patient first"  # type: ignore[attr-defined]
+        if owner_url:
+            self.fields["patient"].widget.attrs.update(
+                {
+                    "hx-get": owner_url,
+                    "hx-trigger": "change",
+                    "hx-target": "#id_owner_organization",
+                    "hx-select": "#id_owner_organization",
+                    "hx-swap": "outerHTML",
+                }
+            )
 
 
 class LinkResultForm(forms.Form):
@@ -77,9 +106,11 @@ class HandoffForm(forms.Form):
     to_organization = forms.ModelChoiceField(queryset=Organization.objects.none(), label="Hand off to")
     treatment_summary = forms.CharField(widget=forms.Textarea(attrs={"rows": 5}))
 
-    def __init__(self, *args: Any, organization: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, organization: Any, patient: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["to_organization"].queryset = _partner_organizations(organization)  # type: ignore[attr-defined]
+        # Only to an organization that cares for the patient.
+        partners = _organizations_caring_for(patient).exclude(pk=organization.pk)
+        self.fields["to_organization"].queryset = partners  # type: ignore[attr-defined]
 
 
 def handoff_items_from_post(data: Any) -> list[dict[str, str]]:

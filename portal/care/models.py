@@ -198,6 +198,17 @@ class TaskOccurrence(models.Model):
     def is_overdue(self) -> bool:
         return self.done_at is None and self.due_at < timezone.now()
 
+    @property
+    def due_state(self) -> str:
+        """For display: "done", "overdue" (its time has passed), "due_today" or "upcoming"."""
+        if self.done_at is not None:
+            return "done"
+        if self.due_at < timezone.now():
+            return "overdue"
+        if timezone.localdate(self.due_at) == timezone.localdate():
+            return "due_today"
+        return "upcoming"
+
 
 class HandoffKind(models.TextChoices):
     SURVIVORSHIP = "survivorship", "Survivorship care plan"

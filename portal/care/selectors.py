@@ -1,9 +1,15 @@
 """Reads of the care app, and who may see what: a member with a clinical role of one of
-the organizations involved. Forbidden and missing give the same 404."""
+the organizations involved who may also see the patient (``visible_patients``), so a
+task or hand-off that names an organization without a care relationship shows nothing
+there. The one exception is a referral's receiver: a referral is how a new organization
+comes to care for a patient, so the receiver sees the referral itself (the patient it is
+about, what it asks and the entries attached to it), and nothing more of the record, until
+accepting it opens a care relationship. Forbidden and missing give the same 404."""
 
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 from django.db.models import Q, QuerySet
@@ -11,11 +17,20 @@ from django.http import Http404
 from django.utils import timezone
 
 from portal.accounts.models import Membership
-from portal.care.models import CareTask, Escalation, Handoff, Referral, Responsible, TaskOccurrence, TaskStatus
+from portal.care.models import (
+    CareTask,
+    Escalation,
+    Handoff,
+    Referral,
+    ReferralEvent,
+    Responsible,
+    TaskOccurrence,
+    TaskStatus,
+)
 from portal.care.services import referral_side
-from portal.care.transitions import Transition, allowed_actions
+from portal.care.transitions import Transition, allowed_actions, event_label
 from portal.patients.models import EntryStatus, NetworkPatient, RegistryEntry
-from portal.patients.selectors import user_can_view_patient
+from portal.patients.selectors import user_can_view_patient, visible_patients
 
 RECENT_TEST_DAYS = 30
 
@@ -29,13 +44,23 @@ def _is_clinical_member(*, user: Any, organization: Any) -> bool:
 # --- Referrals ------------------------------------------------------------------------
 
 
+def _referrals_visible(*, user: Any, organization: Any) -> Q:
+    """Referrals sent to this organization (what a referral carries is for its receiver to
+    see), and referrals it sent about patients this user may see."""
+    sent = Q(referring_organization=organization, patient__in=visible_patients(user=user, organization=organization))
+    return Q(receiving_organization=organization) | sent
+
+
 def referrals_for(*, user: Any, organization: Any, direction: str = "inbound") -> QuerySet[Referral]:
     if not _is_clinical_member(user=user, organization=organization):
         return Referral.objects.none()
-    field = "receiving_organization" if direction == "inbound" else "referring_organization"
-    return Referral.objects.filter(**{field: organization}).select_related(
-        "patient", "referring_organization", "receiving_organization", "referred_by"
-    )
+    if direction == "inbound":
+        referrals = Referral.objects.filter(receiving_organization=organization)
+    else:
+        referrals = Referral.objects.filter(
+            referring_organization=organization, patient__in=visible_patients(user=user, organization=organization)
+        )
+    return referrals.select_related("patient", "referring_organization", "receiving_organization", "referred_by")
 
 
 def referral_get_for_user(*, user: Any, organization: Any, referral_uuid: Any) -> Referral:
@@ -46,12 +71,26 @@ def referral_get_for_user(*, user: Any, organization: Any, referral_uuid: Any) -
             "patient", "referring_organization", "receiving_organization", "referred_by", "outcome_entry"
         )
         .filter(uuid=referral_uuid)
-        .filter(Q(referring_organization=organization) | Q(receiving_organization=organization))
+        .filter(_referrals_visible(user=user, organization=organization))
         .first()
     )
     if referral is None:
         raise Http404("No such referral")
     return referral
+
+
+def referral_history(*, referral: Referral) -> list[ReferralEvent]:
+    """The referral's steps, oldest first, each with ``label``: what happened, in the past
+    tense ("Marked received")."""
+    events = list(referral.events.select_related("actor", "organization"))
+    for event in events:
+        event.label = event_label(event.action)  # type: ignore[attr-defined]
+    return events
+
+
+def referral_attachments(*, referral: Referral) -> QuerySet[RegistryEntry]:
+    """The entries the referrer attached: all of the record its receiver sees before accepting."""
+    return referral.attachments.select_related("organization").order_by("-effective_at")
 
 
 def referral_actions(*, referral: Referral, organization: Any) -> list[Transition]:
@@ -62,11 +101,14 @@ def referral_actions(*, referral: Referral, organization: Any) -> list[Transitio
 
 
 def tasks_for(*, user: Any, organization: Any) -> QuerySet[CareTask]:
+    """Tasks this organization owns or asked for, about patients this user may see."""
     if not _is_clinical_member(user=user, organization=organization):
         return CareTask.objects.none()
-    return CareTask.objects.filter(
-        Q(owner_organization=organization) | Q(creating_organization=organization)
-    ).select_related("patient", "owner_organization", "creating_organization", "owner_user", "created_by")
+    return (
+        CareTask.objects.filter(Q(owner_organization=organization) | Q(creating_organization=organization))
+        .filter(patient__in=visible_patients(user=user, organization=organization))
+        .select_related("patient", "owner_organization", "creating_organization", "owner_user", "created_by")
+    )
 
 
 def task_get_for_user(*, user: Any, organization: Any, task_uuid: Any) -> CareTask:
@@ -81,21 +123,64 @@ def occurrence_get_for_user(*, user: Any, organization: Any, task: CareTask, occ
         pk = int(occurrence_id)
     except (TypeError, ValueError) as error:
         raise Http404("No such occurrence") from error
-    occurrence = task.occurrences.filter(pk=pk).first()
+    occurrence = (
+        TaskOccurrence.objects.filter(pk=pk, task=task)
+        .filter(task__in=tasks_for(user=user, organization=organization))
+        .first()
+    )
     if occurrence is None:
         raise Http404("No such occurrence")
     return occurrence
 
 
-def results_to_link(*, task: CareTask) -> QuerySet[RegistryEntry]:
-    """Published results of the task's patient not yet linked to this task, newest first."""
+def results_to_link(*, user: Any, organization: Any, task: CareTask) -> list[RegistryEntry]:
+    """Published results of the task's patient not yet linked to this task, newest first;
+    none unless this user may see the patient here."""
+    if not user_can_view_patient(user=user, organization=organization, patient=task.patient):
+        return []
     linked = task.occurrences.exclude(result_entry=None).values("result_entry_id")
-    return (
+    return list(
         RegistryEntry.objects.filter(patient_id=task.patient_id, kind=task.result_kind)
         .exclude(status=EntryStatus.WITHDRAWN)
         .exclude(pk__in=linked)
-        .select_related("organization")[:20]
+        .select_related("organization")
+        .order_by("-effective_at")[:20]
     )
+
+
+def result_to_link_get(*, user: Any, organization: Any, task: CareTask, entry_uuid: Any) -> RegistryEntry | None:
+    """The entry of the task's patient to link (the service says whether it may be), or
+    None: not on this patient's record, or this user may not see the patient here."""
+    if not user_can_view_patient(user=user, organization=organization, patient=task.patient):
+        return None
+    return RegistryEntry.objects.filter(patient_id=task.patient_id, uuid=entry_uuid).first()
+
+
+# Panels are ordered as one test but published per analyte (Hemoglobin, ANC… each with the
+# panel's name in ``summary["panel"]``): a panel by its LOINC codes and the names it goes by.
+PANELS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
+    "CBC": (
+        frozenset({"58410-2", "57021-8", "57782-5"}),
+        frozenset({"cbc", "complete blood count", "full blood count", "blood count"}),
+    ),
+    "BMP": (frozenset({"51990-0", "24321-2"}), frozenset({"bmp", "basic metabolic panel", "chem 7"})),
+    "CMP": (frozenset({"24323-8"}), frozenset({"cmp", "comprehensive metabolic panel", "chem 14"})),
+    "Lipid panel": (frozenset({"57698-3", "24331-1"}), frozenset({"lipid panel", "lipids", "lipid profile"})),
+    "Hepatic function panel": (frozenset({"24325-3"}), frozenset({"hepatic function panel", "liver panel", "lft"})),
+}
+
+
+def _panel_names(*, code: str, title: str) -> set[str]:
+    """The names (lowercase) of the panels a task's code or title asks for: by the panel's
+    LOINC code, or a title naming it ("CBC with differential" asks for a CBC)."""
+    words = re.sub(r"[^a-z0-9]+", " ", title.lower()).strip()
+    names: set[str] = set()
+    for panel, (codes, aliases) in PANELS.items():
+        if code.strip().upper() in codes or any(re.search(rf"\b{re.escape(a)}\b", words) for a in aliases):
+            names |= {panel.lower(), *aliases}
+    if words:
+        names.add(title.strip().lower())
+    return names
 
 
 def same_test_done_elsewhere(
@@ -107,14 +192,19 @@ def same_test_done_elsewhere(
     title: str = "",
     days: int = RECENT_TEST_DAYS,
 ) -> list[RegistryEntry]:
-    """The same test (same kind and code, or same title) done for this patient by another
-    organization in the last ``days`` days: a task asking for it again deserves a warning."""
+    """The same test done for this patient by another organization in the last ``days``
+    days: a task asking for it again deserves a warning. The same test is the same code or
+    title (an analyte: "718-7", "Hemoglobin"), or a result of the same panel (a CBC task,
+    by its LOINC code 58410-2 or by a title such as "CBC with differential", matches the
+    Hemoglobin, platelets… published as part of a CBC); case does not matter."""
     since = timezone.now() - dt.timedelta(days=days)
     same = Q()
-    if code:
-        same |= Q(code=code)
-    if title:
+    if code.strip():
+        same |= Q(code__iexact=code.strip())
+    if title.strip():
         same |= Q(title__iexact=title.strip())
+    for name in _panel_names(code=code, title=title):
+        same |= Q(summary__panel__iexact=name)
     if not same:
         return []
     return list(
@@ -123,7 +213,7 @@ def same_test_done_elsewhere(
         .exclude(status=EntryStatus.WITHDRAWN)
         .filter(same)
         .select_related("organization")
-        .order_by("-effective_at")[:5]
+        .order_by("-effective_at", "title")[:8]
     )
 
 
@@ -131,10 +221,13 @@ def same_test_done_elsewhere(
 
 
 def handoffs_for(*, user: Any, organization: Any) -> QuerySet[Handoff]:
+    """Hand-offs this organization sent or received, about patients this user may see."""
     if not _is_clinical_member(user=user, organization=organization):
         return Handoff.objects.none()
-    return Handoff.objects.filter(Q(from_organization=organization) | Q(to_organization=organization)).select_related(
-        "patient", "from_organization", "to_organization", "from_user", "to_user", "acknowledged_by"
+    return (
+        Handoff.objects.filter(Q(from_organization=organization) | Q(to_organization=organization))
+        .filter(patient__in=visible_patients(user=user, organization=organization))
+        .select_related("patient", "from_organization", "to_organization", "from_user", "to_user", "acknowledged_by")
     )
 
 
@@ -143,6 +236,76 @@ def handoff_get_for_user(*, user: Any, organization: Any, handoff_uuid: Any) -> 
     if handoff is None:
         raise Http404("No such hand-off")
     return handoff
+
+
+# The summary fields of diagnoses and treatments, as a reader names them, in reading order.
+SUMMARY_LABELS: dict[str, str] = {
+    "stage": "Stage",
+    "tnm": "TNM",
+    "histology": "Histology",
+    "markers": "Markers",
+    "ecog": "ECOG",
+    "disease_status": "Disease status",
+    "staging_date": "Staged",
+    "role": "Primary or secondary",
+    "modality": "Modality",
+    "intent": "Intent",
+    "agents": "Agents",
+    "status": "Status",
+    "end_date": "Ended",
+}
+SUMMARY_VALUES: dict[str, str] = {
+    "no_evidence": "No evidence of disease",
+    "secondary": "Secondary (metastatic)",
+    "hormonal": "Hormonal therapy",
+    "targeted": "Targeted therapy",
+}
+_FIELD_BY_NAME = {
+    **{key.replace("_", " "): key for key in SUMMARY_LABELS},
+    **{label.lower(): key for key, label in SUMMARY_LABELS.items()},
+}
+
+
+def _summary_value(value: Any) -> str:
+    text = str(value).strip()
+    if re.fullmatch(r"[a-z]+(_[a-z]+)*", text):  # a coded value such as "no_evidence"
+        return SUMMARY_VALUES.get(text, text.replace("_", " ").capitalize())
+    return text
+
+
+def summary_facts(summary: dict[str, Any]) -> list[tuple[str, str]]:
+    """The filled-in fields of a diagnosis or treatment summary, labelled, in reading order."""
+    return [
+        (label, _summary_value(summary[key]))
+        for key, label in SUMMARY_LABELS.items()
+        if summary.get(key) not in ("", None)
+    ]
+
+
+def handoff_summary(*, treatment_summary: str) -> list[dict[str, Any]]:
+    """The treatment summary of a hand-off for reading: one block per line, and a line
+    drafted from the record ("Diagnosis (Mar 2026): DLBCL — Stage: IIA; TNM: T2 N1 M0"; or,
+    as older plans have it, "stage: IIA; tnm: T2 N1 M0") as its heading and labelled facts.
+    Any other line is shown as written."""
+    blocks: list[dict[str, Any]] = []
+    for line in treatment_summary.splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        heading, dash, detail = line.rpartition(" — ")
+        facts: dict[str, str] = {}
+        for part in detail.split("; ") if dash else []:
+            name, colon, value = part.partition(": ")
+            key = _FIELD_BY_NAME.get(name.strip().lower())
+            if not colon or key is None or not value.strip():
+                facts = {}
+                break
+            facts[key] = value
+        if facts:
+            blocks.append({"heading": heading, "facts": summary_facts(facts), "text": ""})
+        else:
+            blocks.append({"heading": "", "facts": [], "text": line})
+    return blocks
 
 
 def handoff_prefill(*, patient: NetworkPatient) -> dict[str, Any]:
@@ -154,9 +317,7 @@ def handoff_prefill(*, patient: NetworkPatient) -> dict[str, Any]:
     )
     lines = []
     for item in entries:
-        detail = "; ".join(
-            f"{k.replace('_', ' ')}: {v}" for k, v in (item.summary or {}).items() if v not in ("", None)
-        )
+        detail = "; ".join(f"{label}: {value}" for label, value in summary_facts(item.summary or {}))
         label = "Diagnosis" if item.kind == "cancer_diagnosis" else "Treatment"
         lines.append(f"{label} ({item.effective_at:%b %Y}): {item.title}" + (f" — {detail}" if detail else ""))
     items = [

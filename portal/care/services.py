@@ -27,10 +27,10 @@ from portal.care.models import (
     TaskOccurrence,
     TaskStatus,
 )
-from portal.care.transitions import RECEIVER, REFERRER, TRANSITIONS
+from portal.care.transitions import RECEIVER, REFERRER, TRANSITIONS, notification_title
 from portal.notifications.services import notification_send
 from portal.patients.models import EntryStatus, NetworkPatient, RegistryEntry, RelationshipKind
-from portal.patients.selectors import user_can_view_patient
+from portal.patients.selectors import has_regular_access, user_can_view_patient
 from portal.patients.services import care_relationship_end, care_relationship_start
 
 # How long a receiving organization may read the record of a referred patient.
@@ -121,7 +121,7 @@ def referral_create(
     _notify_side(
         referral=referral,
         organization=receiving_organization,
-        title="New referral received",
+        title=notification_title(action="request", specialty=referral.specialty),
         urgent=priority == Priority.URGENT,
     )
     return referral
@@ -263,7 +263,9 @@ def referral_transition(
         at=now,
     )
     other = referral.referring_organization if side == RECEIVER else referral.receiving_organization
-    _notify_side(referral=referral, organization=other, title=f"Referral update: {transition.label.lower()}")
+    _notify_side(
+        referral=referral, organization=other, title=notification_title(action=action, specialty=referral.specialty)
+    )
     return referral
 
 
@@ -330,6 +332,13 @@ def care_task_create(
         errors["title"] = ["Say what is to be done."]
     if owner_organization is None or owner_organization.is_network or not owner_organization.is_active:
         errors["owner_organization"] = ["Choose an organization of the network."]
+    elif not has_regular_access(organization=owner_organization, patient=patient):
+        # A task shows the patient to its owner: only an organization already caring for
+        # the patient may own one (a referral is the way to bring in another).
+        errors["owner_organization"] = [
+            f"{owner_organization.name} does not care for this patient. "
+            "Choose an organization that does, or refer the patient to them first."
+        ]
     elif (
         owner_user is not None
         and not Membership.objects.active().filter(user=owner_user, organization=owner_organization).exists()
@@ -378,8 +387,10 @@ def occurrence_link_result(
     """Mark an occurrence done by linking the published result; tell the task's creator."""
     occurrence = TaskOccurrence.objects.select_for_update().select_related("task").get(pk=occurrence.pk)
     task = occurrence.task
-    if organization.pk not in (task.owner_organization_id, task.creating_organization_id) or not _clinical_member(
-        user=user, organization=organization
+    if (
+        organization.pk not in (task.owner_organization_id, task.creating_organization_id)
+        or not _clinical_member(user=user, organization=organization)
+        or not user_can_view_patient(user=user, organization=organization, patient=task.patient)
     ):
         raise TransitionRefused("Only the owner or the creator of the task may link its results.")
     if occurrence.done_at is not None:
@@ -458,6 +469,13 @@ def handoff_send(
     errors: dict[str, list[str]] = {}
     if to_organization is None or to_organization.pk == organization.pk or to_organization.is_network:
         errors["to_organization"] = ["Choose the receiving organization."]
+    elif not to_organization.is_active or not has_regular_access(organization=to_organization, patient=patient):
+        # A hand-off shows the patient's plan to its receiver: only to an organization
+        # already caring for the patient.
+        errors["to_organization"] = [
+            f"{to_organization.name} does not care for this patient. "
+            "Hand off to an organization that does, or refer the patient to them first."
+        ]
     elif (
         to_user is not None
         and not Membership.objects.active().clinical().filter(user=to_user, organization=to_organization).exists()

@@ -45,3 +45,43 @@ TRANSITIONS: dict[str, Transition] = {
 def allowed_actions(*, state: str, side: str | None) -> list[Transition]:
     """The transitions a member of ``side`` may take from ``state`` (for buttons)."""
     return [t for t in TRANSITIONS.values() if state in t.sources and t.side == side]
+
+
+# What each step is called once done, for a referral's history ("Marked received by …").
+EVENT_LABELS: dict[str, str] = {
+    "request": "Requested",
+    "receive": "Marked received",
+    "accept": "Accepted",
+    "decline": "Declined",
+    "schedule": "Consult scheduled",
+    "note": "Interim note added",
+    "complete": "Outcome returned",
+    "request_cancel": "Cancellation requested",
+    "confirm_cancel": "Cancellation confirmed",
+    "refuse_cancel": "Cancellation refused, referral kept",
+}
+
+# What the other side is told when a step is taken (the in-app title, followed by the
+# specialty; emails never carry it).
+NOTIFICATION_TITLES: dict[str, str] = {
+    "request": "New referral",
+    "receive": "Referral received",
+    "accept": "Referral accepted",
+    "decline": "Referral declined",
+    "schedule": "Consult scheduled",
+    "note": "New interim note on a referral",
+    "complete": "Consult outcome returned",
+    "request_cancel": "Cancellation requested",
+    "confirm_cancel": "Referral cancelled",
+    "refuse_cancel": "Cancellation refused: the referral stands",
+}
+
+
+def event_label(action: str) -> str:
+    return EVENT_LABELS.get(action, action.replace("_", " ").capitalize())
+
+
+def notification_title(*, action: str, specialty: str) -> str:
+    """e.g. "Referral received: Hematology/oncology consult" (never the patient's name)."""
+    title = NOTIFICATION_TITLES.get(action, "Referral update")
+    return f"{title}: {specialty}"[:200] if specialty else title

@@ -13,6 +13,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 
@@ -208,9 +209,10 @@ def _render_referral(
         {
             "referral": referral,
             "actions": actions,
-            "events": referral.events.select_related("actor", "organization"),
+            "side": services.referral_side(referral=referral, organization=org),
+            "events": selectors.referral_history(referral=referral),
             "notes": referral.notes.select_related("author"),
-            "attachments": referral.attachments.select_related("organization"),
+            "attachments": selectors.referral_attachments(referral=referral),
             "checklist": [(label, referral.checklist.get(key, False)) for key, label in services.CHECKLIST_ITEMS],
             "consult_reports": consult_reports,
             "escalations": selectors.escalations_for(object_type="referral", object_ids=[referral.pk]),
@@ -289,15 +291,22 @@ def task_list(request: HttpRequest) -> HttpResponse:
 def task_new(request: HttpRequest) -> HttpResponse:
     org = _org(request)
     patients = visible_patients(user=request.user, organization=org)
+    chosen = request.POST.get("patient") or request.GET.get("patient")
+    patient = patients.filter(uuid=chosen).first() if chosen and _is_uuid(chosen) else None
     form = forms.CareTaskForm(
-        request.POST or None, patients=patients, organization=org, initial={"patient": request.GET.get("patient")}
+        request.POST or None,
+        patients=patients,
+        organization=org,
+        patient=patient,
+        owner_url=reverse("care:task_new"),
+        initial={"patient": request.GET.get("patient")},
     )
     warnings: list[RegistryEntry] = []
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         warnings = selectors.same_test_done_elsewhere(
             patient=data["patient"],
-            organization=data["owner_organization"],
+            organization=org,
             kind="lab_result",
             code=data["code"],
             title=data["title"],
@@ -353,7 +362,9 @@ def task_detail(request: HttpRequest, task_uuid: Any) -> HttpResponse:
             occurrence = selectors.occurrence_get_for_user(
                 user=request.user, organization=org, task=task, occurrence_id=form.cleaned_data["occurrence"]
             )
-            entry = RegistryEntry.objects.filter(uuid=form.cleaned_data["entry"], patient=task.patient).first()
+            entry = selectors.result_to_link_get(
+                user=request.user, organization=org, task=task, entry_uuid=form.cleaned_data["entry"]
+            )
             try:
                 if entry is None:
                     raise ValidationError({"entry": ["Choose a published result of this patient."]})
@@ -385,7 +396,7 @@ def task_detail(request: HttpRequest, task_uuid: Any) -> HttpResponse:
         {
             "task": task,
             "occurrences": occurrences,
-            "results": list(selectors.results_to_link(task=task)),
+            "results": selectors.results_to_link(user=request.user, organization=org, task=task),
             "escalations": selectors.escalations_for(object_type="occurrence", object_ids=[o.pk for o in occurrences]),
             "may_link": org.pk in (task.owner_organization_id, task.creating_organization_id),
             "may_cancel": org.pk == task.creating_organization_id and task.status == "open",
@@ -420,6 +431,7 @@ def handoff_new(request: HttpRequest) -> HttpResponse:
     form = forms.HandoffForm(
         request.POST or None,
         organization=org,
+        patient=patient,
         initial={"treatment_summary": prefill["treatment_summary"], "kind": "survivorship"},
     )
     items = prefill["items"]
@@ -500,6 +512,7 @@ def handoff_detail(request: HttpRequest, handoff_uuid: Any) -> HttpResponse:
         "care/handoff_detail.html",
         {
             "handoff": handoff,
+            "summary": selectors.handoff_summary(treatment_summary=handoff.treatment_summary),
             "sections": sections,
             "may_acknowledge": may_acknowledge,
             "responsible": dict(Responsible.choices),

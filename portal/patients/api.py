@@ -6,7 +6,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -80,19 +80,22 @@ def _validation(error: ValidationError) -> Response:
     return Response({"detail": "The item is not valid.", "errors": errors}, status=status.HTTP_400_BAD_REQUEST)
 
 
+class PatientSearchIn(serializers.Serializer):
+    q = serializers.CharField(max_length=100, help_text="Name (typos are fine), date of birth or MRN")
+
+
 class PatientSearchAPI(OrganizationAPIView):
+    """Patient search. The terms travel in the POST body, never in the URL, so no name or
+    birth date lands in an access log or a proxy's history."""
+
     permission_classes = [IsOrganizationMember, IsClinicalMember]
 
-    @extend_schema(
-        parameters=[OpenApiParameter("q", str, description="Name, date of birth or MRN")],
-        responses=PatientOut(many=True),
-    )
-    def get(self, request: Request) -> Response:
-        query = request.query_params.get("q", "")[:100]
-        if not query.strip():
-            return Response(
-                {"detail": "Give a search term in q.", "errors": {"q": ["This parameter is required."]}}, status=400
-            )
+    @extend_schema(request=PatientSearchIn, responses=PatientOut(many=True))
+    def post(self, request: Request) -> Response:
+        form = PatientSearchIn(data=request.data)
+        if not form.is_valid():
+            return Response({"detail": "Give a search term in q.", "errors": form.errors}, status=400)
+        query = form.validated_data["q"].strip()
         results = patient_search(user=request.user, organization=request.tenant, query=query)  # type: ignore[attr-defined]
         audit_record(action=AuditAction.SEARCH, request=request, detail={"results": len(results), "api": True})  # type: ignore[arg-type]
         return Response(PatientOut(results, many=True).data)

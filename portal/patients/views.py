@@ -45,10 +45,15 @@ def patient_list(request: HttpRequest) -> HttpResponse:
     return render(request, "patients/list.html", {"patients": patients, "only_mine": only_mine})
 
 
+SEARCH_MAX_LENGTH = 100
+
+
 @login_required
 def search(request: HttpRequest) -> HttpResponse:
+    """Find a patient. The terms are POSTed, never put in the address: a patient's name or
+    birth date in a URL would land in browser history and in every server's access log."""
     _clinical(request)
-    query = request.GET.get("q", "")[:100]
+    query = request.POST.get("q", "").strip()[:SEARCH_MAX_LENGTH] if request.method == "POST" else ""
     results = patient_search(user=request.user, organization=request.tenant, query=query) if query else []
     if query:
         audit_record(action=AuditAction.SEARCH, request=request, detail={"results": len(results)})

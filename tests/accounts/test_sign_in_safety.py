@@ -19,7 +19,7 @@ def _login(client, email, password=DEMO_PASSWORD):
 def test_clinician_sees_no_patient_before_the_second_factor(cast, anonymous):
     client = anonymous(cast.organizations["maple"])
     assert _login(client, "peter.park@maple.example").status_code == 302
-    for path in ("/", "/patients/", f"/patients/{cast.patients['maria'].uuid}/", "/api/v1/patients/"):
+    for path in ("/", "/patients/", f"/patients/{cast.patients['maria'].uuid}/", "/api/v1/patients/search/"):
         response = client.get(path)
         assert response.status_code in (302, 403), path
         if response.status_code == 302:

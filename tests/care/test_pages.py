@@ -403,3 +403,106 @@ def test_the_chart_shows_the_patients_referrals_tasks_and_handoffs(cast, sign_in
     assert "Referrals, tasks and hand-offs" in text
     assert "Hematology/oncology consult" in text and "Survivorship care plan" in text and ">CBC</a>" in text
     assert f"/care/handoffs/new/?patient={cast.patients['maria'].uuid}" in text
+
+
+def test_the_handoff_page_shows_the_treatment_summary_as_labelled_fields(cast, sign_in):
+    from portal.care.selectors import handoff_prefill
+
+    maria, northfield = cast.patients["maria"], cast.organizations["northfield"]
+    entry(
+        maria,
+        northfield,
+        "cancer_diagnosis",
+        code="C83.3",
+        title="Diffuse large B-cell lymphoma",
+        days_ago=100,
+        summary={
+            "role": "primary",
+            "stage": "IIA",
+            "tnm": "T2 N1 M0",
+            "staging_date": "2026-08-20",
+            "ecog": 1,
+            "disease_status": "no_evidence",
+            "markers": "",
+        },
+    )
+    plan = handoff_prefill(patient=maria)
+    assert "Stage: IIA; TNM: T2 N1 M0" in plan["treatment_summary"]
+    handoff = handoff_send(
+        user=cast.users["okafor"],
+        organization=northfield,
+        patient=maria,
+        to_organization=cast.organizations["maple"],
+        kind="survivorship",
+        treatment_summary=plan["treatment_summary"]
+        + "\nDiagnosis (Jan 2025): Older plan — tnm: T1 N0 M0; staging date: 2025-01-02",
+        items=plan["items"],
+    )
+    text = sign_in(cast.users["park"], cast.organizations["maple"]).get(f"/care/handoffs/{handoff.uuid}/").content
+    text = text.decode()
+    assert "Diffuse large B-cell lymphoma</h3>" in text
+    for label, value in [
+        ("Stage", "IIA"),
+        ("TNM", "T2 N1 M0"),
+        ("ECOG", "1"),
+        ("Disease status", "No evidence of disease"),
+        ("Staged", "2026-08-20"),
+        ("Primary or secondary", "Primary"),
+        ("TNM", "T1 N0 M0"),  # the older plan's raw field names read the same way
+        ("Staged", "2025-01-02"),
+    ]:
+        assert f"<dt>{label}</dt><dd>{value}</dd>" in text
+    assert "tnm:" not in text and "staging date:" not in text and "ecog:" not in text
+    block = text[text.index("Diffuse large B-cell lymphoma</h3>") :]
+    assert "<dt>Markers</dt>" not in block[: block.index("</dl>")]  # empty fields are left out
+
+
+def test_occurrences_say_upcoming_due_today_or_overdue(cast, sign_in):
+    from portal.care.models import TaskOccurrence
+
+    now = timezone.localtime()
+    task = care_task_create(
+        user=cast.users["okafor"],
+        organization=cast.organizations["northfield"],
+        patient=cast.patients["maria"],
+        owner_organization=cast.organizations["maple"],
+        title="CBC",
+        due_at=now - dt.timedelta(days=2),
+    )
+    TaskOccurrence.objects.create(task=task, due_at=now + dt.timedelta(weeks=3))
+    later_today = now.replace(hour=23, minute=59, second=0)
+    if later_today > now + dt.timedelta(seconds=30):
+        TaskOccurrence.objects.create(task=task, due_at=later_today)
+    text = sign_in(cast.users["park"], cast.organizations["maple"]).get(f"/care/tasks/{task.uuid}/").content.decode()
+    table = text[text.index("<h2>Occurrences</h2>") :]
+    assert ">Overdue</span>" in table and ">Upcoming</span>" in table
+    assert ">Due</span>" not in table
+    if later_today > now + dt.timedelta(seconds=30):
+        assert ">Due today</span>" in table
+
+
+def test_the_referrers_cancellation_is_a_secondary_step_behind_a_disclosure(cast, sign_in):
+    referral = maple_to_northfield(cast)
+    page = sign_in(cast.users["park"], cast.organizations["maple"]).get(f"/care/referrals/{referral.uuid}/")
+    text = page.content.decode()
+    steps = text[text.index('id="h-actions"') : text.index('id="h-notes"')]
+    assert "Waiting for Northfield Cancer Institute to receive the referral." in steps
+    assert "<details" in steps and "Cancel this referral" in steps
+    assert '<button class="button button-small" type="submit">Request cancellation</button>' in steps
+    assert "button-danger" not in steps and "button-primary" not in steps
+    # The receiver's own steps keep their weight.
+    nina = sign_in(cast.users["navarro"], cast.organizations["northfield"]).get(f"/care/referrals/{referral.uuid}/")
+    assert b'button-primary" type="submit">Mark received</button>' in nina.content
+
+
+def test_referral_history_reads_in_the_past_tense(cast, sign_in):
+    referral = advance(cast, maple_to_northfield(cast), "declined")
+    text = sign_in(cast.users["park"], cast.organizations["maple"]).get(f"/care/referrals/{referral.uuid}/")
+    history = text.content.decode().split('id="h-history"')[1]
+    park, nina = cast.users["park"].display_name, cast.users["navarro"].display_name
+    assert f"<strong>Requested</strong> by {park}" in history
+    assert f"<strong>Marked received</strong> by {nina}" in history
+    assert f"<strong>Declined</strong> by {nina}" in history
+    assert "<strong>Request</strong>" not in history and "<strong>Receive</strong>" not in history
+    api = sign_in(cast.users["park"], cast.organizations["maple"]).get(f"/api/v1/referrals/{referral.uuid}/").json()
+    assert [e["label"] for e in api["events"]] == ["Requested", "Marked received", "Declined"]

@@ -251,3 +251,45 @@ def test_a_confirmed_cancellation_ends_the_receivers_referral_access(cast):
     )
     relationship.refresh_from_db()
     assert not relationship.is_active_at() and relationship.ended_by == cast.users["navarro"]
+
+
+def test_referral_notifications_say_what_happened_to_which_referral_and_emails_say_neither(cast):
+    from django.core import mail
+
+    from portal.notifications.models import Delivery
+    from portal.notifications.services import delivery_attempt
+
+    referral = maple_to_northfield(cast)
+    nina_titles = set(
+        Notification.objects.filter(recipient=cast.users["navarro"], link__contains=str(referral.uuid)).values_list(
+            "title", flat=True
+        )
+    )
+    assert nina_titles == {"New referral: Hematology/oncology consult"}
+    advance(cast, referral, "scheduled")
+    park_titles = list(
+        Notification.objects.filter(recipient=cast.users["park"], link__contains=str(referral.uuid))
+        .order_by("pk")
+        .values_list("title", flat=True)
+    )
+    assert park_titles == [
+        "Referral received: Hematology/oncology consult",
+        "Referral accepted: Hematology/oncology consult",
+        "Consult scheduled: Hematology/oncology consult",
+    ]
+    declined = advance(cast, maple_to_northfield(cast), "declined")
+    assert Notification.objects.filter(
+        recipient=cast.users["park"],
+        link__contains=str(declined.uuid),
+        title="Referral declined: Hematology/oncology consult",
+    ).exists()
+    assert not Notification.objects.filter(title__icontains="Referral update").exists()
+    # The emails owed for them carry neither the patient nor the specialty.
+    deliveries = Delivery.objects.filter(notification__link__contains=str(referral.uuid), digest=False)
+    assert deliveries.exists()
+    for delivery in deliveries:
+        delivery_attempt(delivery_id=delivery.pk)
+    assert mail.outbox
+    for message in mail.outbox:
+        for text in (message.subject, message.body):
+            assert "Alvarez" not in text and "Maria" not in text and "Hematology" not in text

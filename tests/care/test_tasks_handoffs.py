@@ -8,7 +8,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from portal.care.models import Escalation, Handoff, TaskOccurrence, TaskStatus
+from portal.care.models import CareTask, Escalation, Handoff, TaskOccurrence, TaskStatus
 from portal.care.selectors import care_items_for_patient, handoff_prefill, same_test_done_elsewhere
 from portal.care.services import (
     TransitionRefused,
@@ -114,19 +114,83 @@ def test_an_outsider_cannot_link_a_result(cast):
 def test_a_test_done_recently_elsewhere_is_found_but_not_an_old_one_or_our_own(cast):
     maria = cast.patients["maria"]
     recent = entry(maria, cast.organizations["stbrendans"], days_ago=5)
-    entry(maria, cast.organizations["lakeside"], days_ago=45)
-    entry(maria, cast.organizations["northfield"], days_ago=1)
-    found = same_test_done_elsewhere(
-        patient=maria, organization=cast.organizations["northfield"], kind="lab_result", code="58410-2"
-    )
-    assert found == [recent]
-    by_title = same_test_done_elsewhere(
-        patient=maria, organization=cast.organizations["northfield"], kind="lab_result", title="cbc"
-    )
-    assert by_title == [recent]
+    old = entry(maria, cast.organizations["lakeside"], days_ago=45)
+    ours = entry(maria, cast.organizations["northfield"], days_ago=1)
+    for found in (
+        same_test_done_elsewhere(
+            patient=maria, organization=cast.organizations["northfield"], kind="lab_result", code="58410-2"
+        ),
+        same_test_done_elsewhere(
+            patient=maria, organization=cast.organizations["northfield"], kind="lab_result", title="cbc"
+        ),
+    ):
+        assert recent in found and old not in found and ours not in found
+        assert all(e.organization != cast.organizations["northfield"] for e in found)
     assert not same_test_done_elsewhere(
         patient=maria, organization=cast.organizations["northfield"], kind="lab_result", code="2345-7"
     )
+
+
+def _cbc_draw(patient, organization, days_ago):
+    """One CBC as the demo publishes it: an entry per analyte, each naming its panel."""
+    return [
+        entry(patient, organization, code=code, title=title, days_ago=days_ago, summary={"panel": "CBC", "value": v})
+        for code, title, v in [
+            ("718-7", "Hemoglobin", "11.2"),
+            ("6690-2", "White blood cells", "4.1"),
+            ("777-3", "Platelets", "190"),
+            ("751-8", "Absolute neutrophil count", "2.2"),
+        ]
+    ]
+
+
+def test_a_cbc_task_warns_about_a_cbc_published_per_analyte_last_week(cast):
+    maria, lakeside, northfield = (
+        cast.patients["maria"],
+        cast.organizations["lakeside"],
+        cast.organizations["northfield"],
+    )
+    draw = _cbc_draw(maria, lakeside, days_ago=4)
+    entry(maria, lakeside, code="2951-2", title="Sodium", days_ago=4, summary={"panel": "BMP"})
+
+    def found(**asked):
+        return [
+            e
+            for e in same_test_done_elsewhere(patient=maria, organization=northfield, kind="lab_result", **asked)
+            if e.organization == lakeside
+        ]
+
+    # The demo's task: "CBC with differential", LOINC 58410-2 (the panel's code).
+    assert set(found(code="58410-2", title="CBC with differential")) == set(draw)
+    assert set(found(title="cbc WITH differential")) == set(draw)  # by the panel's name, any case
+    assert set(found(title="Complete blood count")) == set(draw)
+    assert set(found(code="57021-8", title="Blood draw")) == set(draw)  # another CBC panel code
+    assert found(code="718-7") == [draw[0]]  # one analyte by its code
+    assert found(title="HEMOGLOBIN") == [draw[0]]  # or by its name
+    assert [e.title for e in found(title="Basic metabolic panel")] == ["Sodium"]
+    assert found(title="Lipid panel", code="57698-3") == []
+
+
+def test_the_demo_cbc_task_warns_about_marias_cbc_at_maple(cast, sign_in):
+    """Maria's seeded record has Maple's ANC (part of a CBC) from three days ago."""
+    maria = cast.patients["maria"]
+    client = sign_in(cast.users["okafor"], cast.organizations["northfield"])
+    response = client.post(
+        "/care/tasks/new/",
+        {
+            "patient": str(maria.uuid),
+            "owner_organization": cast.organizations["maple"].pk,
+            "title": "CBC with differential",
+            "code": "58410-2",
+            "schedule": "weekly",
+            "times_per_week": 2,
+            "weeks": 3,
+        },
+    )
+    text = response.content.decode()
+    assert response.status_code == 200 and "This test was done recently elsewhere" in text
+    assert "Absolute neutrophil count (CBC) — Maple Family Medicine" in text
+    assert not CareTask.objects.filter(patient=maria, title="CBC with differential").exists()
 
 
 def _survivorship(cast, **kwargs):
@@ -159,7 +223,7 @@ def test_the_survivorship_plan_is_prefilled_from_diagnoses_and_treatments(cast):
     entry(maria, northfield, "treatment", code="", title="R-CHOP x6", days_ago=60, summary={"response": "complete"})
     plan = handoff_prefill(patient=maria)
     assert "Diffuse large B-cell lymphoma" in plan["treatment_summary"]
-    assert "R-CHOP x6" in plan["treatment_summary"] and "stage: IIA" in plan["treatment_summary"]
+    assert "R-CHOP x6" in plan["treatment_summary"] and "Stage: IIA" in plan["treatment_summary"]
     assert {item["responsible"] for item in plan["items"]} == {"oncology", "primary_care"}
     assert {item["section"] for item in plan["items"]} == {"follow_up", "surveillance", "late_effects", "symptoms"}
 

@@ -3,7 +3,6 @@
 import uuid
 from datetime import timedelta
 
-import pytest
 from django.utils import timezone
 
 from portal.audit.models import AuditEvent
@@ -47,10 +46,10 @@ def test_chen_at_her_own_address_gets_nothing_about_maria(cast, sign_in, maria_e
         assert response.status_code == 404, route
         assert "Alvarez" not in response.content.decode()
     for query in ("Maria Alvarez", "Alvarez", "1961-04-12", "NCI-100234", "MFM-55871"):
-        page = chen.get("/patients/search/", {"q": query}).content.decode()
+        page = chen.post("/patients/search/", {"q": query}).content.decode()
         assert str(cast.patients["maria"].uuid) not in page
         assert "No patient you care for matches" in page
-        assert chen.get("/api/v1/patients/", {"q": query}).json() == []
+        assert chen.post("/api/v1/patients/search/", {"q": query}, content_type="application/json").json() == []
     assert AuditEvent.objects.filter(action="read").count() == before
 
 
@@ -124,10 +123,25 @@ def test_access_is_derived_as_a_guardian_object_permission(cast):
     assert "org:org_cedarvalley:clinical" not in groups
 
 
-@pytest.mark.parametrize("route", ["/patients/", "/patients/search/?q=alv"])
-def test_lists_and_search_show_only_related_patients(cast, sign_in, route):
+def test_lists_and_search_show_only_related_patients(cast, sign_in):
     park = sign_in(cast.users["park"], cast.organizations["maple"])
     chen = sign_in(cast.users["chen"], cast.organizations["cedarvalley"])
     link = f"/patients/{cast.patients['maria'].uuid}/"
-    assert link in park.get(route + ("&show=all" if "?" in route else "?show=all")).content.decode()
-    assert link not in chen.get(route + ("&show=all" if "?" in route else "?show=all")).content.decode()
+    assert link in park.get("/patients/?show=all").content.decode()
+    assert link not in chen.get("/patients/?show=all").content.decode()
+    assert link in park.post("/patients/search/", {"q": "alv"}).content.decode()
+    assert link not in chen.post("/patients/search/", {"q": "alv"}).content.decode()
+
+
+def test_search_terms_travel_in_the_body_never_in_the_address(cast, sign_in):
+    park = sign_in(cast.users["park"], cast.organizations["maple"])
+    link = f"/patients/{cast.patients['maria'].uuid}/"
+    form = park.get("/patients/search/").content.decode()
+    assert 'method="post"' in form and "hx-push-url" not in form
+    assert link not in park.get("/patients/search/?q=alvarez").content.decode()  # a term in the URL is not searched
+    assert 'method="post"' in park.get("/").content.decode()  # the home page's search box too
+    api = park.post("/api/v1/patients/search/", {"q": "Alvarex"}, content_type="application/json")
+    assert api.status_code == 200 and [p["uuid"] for p in api.json()] == [str(cast.patients["maria"].uuid)]
+    empty = park.post("/api/v1/patients/search/", {}, content_type="application/json")
+    assert empty.status_code == 400 and "q" in empty.json()["errors"]
+    assert park.get("/api/v1/patients/search/?q=alvarez").status_code == 405
