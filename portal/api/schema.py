@@ -35,6 +35,7 @@ def _annotated(target: Any, **methods: Any) -> Any:
 
 class ReferralEventOut(serializers.Serializer):
     action = serializers.CharField()
+    label = serializers.CharField(help_text="What happened, in words")  # type: ignore[assignment]  # a declared field, not Field.label
     from_state = serializers.CharField()
     to_state = serializers.CharField()
     actor = serializers.EmailField()

@@ -203,6 +203,32 @@ def _thread_out(request: Request, thread: Any) -> dict[str, Any]:
     return out
 
 
+class ThreadSearchIn(serializers.Serializer):
+    q = serializers.CharField(max_length=100, help_text="Words of the subject or of a message")
+    archived = serializers.BooleanField(default=False, help_text="Search the archived threads instead of the inbox")
+    page = serializers.IntegerField(min_value=1, default=1)
+    limit = serializers.IntegerField(min_value=1, max_value=200, default=50)
+
+
+def _thread_page(request: Request, *, page_number: Any, per_page: int, archived: bool, query: str = "") -> Response:
+    page, threads = selectors.inbox_page(
+        user=request.user,
+        organization=request.tenant,  # type: ignore[attr-defined]
+        page_number=page_number,
+        per_page=per_page,
+        archived=archived,
+        query=query,
+    )
+    return Response(
+        {
+            "count": page.paginator.count,
+            "page": page.number,
+            "pages": page.paginator.num_pages,
+            "results": ThreadSummaryOut(threads, many=True).data,
+        }
+    )
+
+
 class ThreadListCreate(MessagingView):
     @extend_schema(
         operation_id="threads_list",
@@ -210,28 +236,21 @@ class ThreadListCreate(MessagingView):
             OpenApiParameter("page", int, description="Page number, from 1"),
             OpenApiParameter("limit", int, description="Threads per page (at most 200; 50 by default)"),
             OpenApiParameter("archived", bool, description="The archived threads instead of the inbox"),
-            OpenApiParameter("q", str, description="Words of the subject or of a message"),
         ],
-        responses={200: ThreadPageOut, **errors(403)},
+        responses={200: ThreadPageOut, **errors(400, 403)},
     )
     def get(self, request: Request) -> Response:
+        if "q" in request.query_params:
+            raise ValidationError(
+                {"q": 'Search with POST /api/v1/threads/search/ and {"q": ...}: search words never go in a URL.'}
+            )
         raw_limit = request.query_params.get("limit", "50")
         limit = min(int(raw_limit), 200) if raw_limit.isdigit() and int(raw_limit) > 0 else 50
-        page, threads = selectors.inbox_page(
-            user=request.user,
-            organization=request.tenant,
+        return _thread_page(
+            request,
             page_number=request.query_params.get("page"),
             per_page=limit,
             archived=request.query_params.get("archived") in {"1", "true"},
-            query=request.query_params.get("q", "")[:100],
-        )
-        return Response(
-            {
-                "count": page.paginator.count,
-                "page": page.number,
-                "pages": page.paginator.num_pages,
-                "results": ThreadSummaryOut(threads, many=True).data,
-            }
         )
 
     @extend_schema(
@@ -260,6 +279,22 @@ class ThreadListCreate(MessagingView):
             entries=_entries(data["entries"]),
         )
         return Response(_thread_out(request, thread), status=status.HTTP_201_CREATED)
+
+
+class ThreadSearch(MessagingView):
+    """Search of the person's threads. The words travel in the POST body, never in a URL
+    (they may carry clinical details, and URLs land in logs and histories)."""
+
+    @extend_schema(
+        operation_id="threads_search", request=ThreadSearchIn, responses={200: ThreadPageOut, **errors(400, 403)}
+    )
+    def post(self, request: Request) -> Response:
+        incoming = ThreadSearchIn(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        data = incoming.validated_data
+        return _thread_page(
+            request, page_number=data["page"], per_page=data["limit"], archived=data["archived"], query=data["q"]
+        )
 
 
 class ThreadDetail(MessagingView):
