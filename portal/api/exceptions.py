@@ -16,10 +16,15 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         errors = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
         return Response({"detail": "The request is not valid.", "errors": errors}, status=status.HTTP_400_BAD_REQUEST)
     if isinstance(exc, DjangoPermissionDenied):
-        return Response({"detail": str(exc) or "Not allowed."}, status=status.HTTP_403_FORBIDDEN)
+        return Response({"detail": str(exc) or "Not allowed.", "errors": {}}, status=status.HTTP_403_FORBIDDEN)
     response = drf_exception_handler(exc, context)
-    if response is not None and isinstance(response.data, dict) and "detail" not in response.data:
+    if response is None:
+        return None
+    if isinstance(response.data, dict) and "detail" not in response.data:
         response.data = {"detail": "The request is not valid.", "errors": response.data}
-    elif response is not None and isinstance(response.data, list):
+    elif isinstance(response.data, dict):
+        response.data = {**response.data, "detail": str(response.data["detail"])}
+        response.data.setdefault("errors", {})
+    elif isinstance(response.data, list):
         response.data = {"detail": "The request is not valid.", "errors": {"non_field_errors": response.data}}
     return response

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.http import Http404
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
@@ -14,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from portal.api.permissions import IsOrganizationMember
+from portal.api.schema import errors
 from portal.audit.services import AuditAction, audit_record
 from portal.messaging import selectors, services
 from portal.patients.models import RegistryEntry
@@ -84,6 +86,33 @@ class MessageOut(serializers.Serializer):
 
     def get_entries(self, message: Any) -> list[str]:
         return [str(e.uuid) for e in message.entries.all()]
+
+
+class ThreadPageOut(serializers.Serializer):
+    count = serializers.IntegerField()
+    page = serializers.IntegerField()
+    pages = serializers.IntegerField()
+    results = ThreadSummaryOut(many=True)
+
+
+class MessageReceiptsOut(serializers.Serializer):
+    uuid = serializers.UUIDField()
+    read_by = ReceiptOut(many=True)
+
+
+class ThreadReceiptsOut(serializers.Serializer):
+    thread = serializers.UUIDField()
+    messages = MessageReceiptsOut(many=True)
+
+
+class ThreadMarkedReadOut(serializers.Serializer):
+    thread = serializers.UUIDField()
+    newly_read = serializers.IntegerField(help_text="Receipts written by this call")
+
+
+class ThreadArchivedOut(serializers.Serializer):
+    thread = serializers.UUIDField()
+    archived = serializers.BooleanField()
 
 
 class ThreadOut(serializers.Serializer):
@@ -174,27 +203,59 @@ def _thread_out(request: Request, thread: Any) -> dict[str, Any]:
     return out
 
 
+class ThreadSearchIn(serializers.Serializer):
+    q = serializers.CharField(max_length=100, help_text="Words of the subject or of a message")
+    archived = serializers.BooleanField(default=False, help_text="Search the archived threads instead of the inbox")
+    page = serializers.IntegerField(min_value=1, default=1)
+    limit = serializers.IntegerField(min_value=1, max_value=200, default=50)
+
+
+def _thread_page(request: Request, *, page_number: Any, per_page: int, archived: bool, query: str = "") -> Response:
+    page, threads = selectors.inbox_page(
+        user=request.user,
+        organization=request.tenant,  # type: ignore[attr-defined]
+        page_number=page_number,
+        per_page=per_page,
+        archived=archived,
+        query=query,
+    )
+    return Response(
+        {
+            "count": page.paginator.count,
+            "page": page.number,
+            "pages": page.paginator.num_pages,
+            "results": ThreadSummaryOut(threads, many=True).data,
+        }
+    )
+
+
 class ThreadListCreate(MessagingView):
+    @extend_schema(
+        operation_id="threads_list",
+        parameters=[
+            OpenApiParameter("page", int, description="Page number, from 1"),
+            OpenApiParameter("limit", int, description="Threads per page (at most 200; 50 by default)"),
+            OpenApiParameter("archived", bool, description="The archived threads instead of the inbox"),
+        ],
+        responses={200: ThreadPageOut, **errors(400, 403)},
+    )
     def get(self, request: Request) -> Response:
+        if "q" in request.query_params:
+            raise ValidationError(
+                {"q": 'Search with POST /api/v1/threads/search/ and {"q": ...}: search words never go in a URL.'}
+            )
         raw_limit = request.query_params.get("limit", "50")
         limit = min(int(raw_limit), 200) if raw_limit.isdigit() and int(raw_limit) > 0 else 50
-        page, threads = selectors.inbox_page(
-            user=request.user,
-            organization=request.tenant,
+        return _thread_page(
+            request,
             page_number=request.query_params.get("page"),
             per_page=limit,
             archived=request.query_params.get("archived") in {"1", "true"},
-            query=request.query_params.get("q", "")[:100],
-        )
-        return Response(
-            {
-                "count": page.paginator.count,
-                "page": page.number,
-                "pages": page.paginator.num_pages,
-                "results": ThreadSummaryOut(threads, many=True).data,
-            }
         )
 
+    @extend_schema(
+        operation_id="threads_create", request=ThreadCreateIn, responses={201: ThreadOut, **errors(400, 403)}
+    )
     def post(self, request: Request) -> Response:
         incoming = ThreadCreateIn(data=request.data)
         incoming.is_valid(raise_exception=True)
@@ -220,12 +281,32 @@ class ThreadListCreate(MessagingView):
         return Response(_thread_out(request, thread), status=status.HTTP_201_CREATED)
 
 
+class ThreadSearch(MessagingView):
+    """Search of the person's threads. The words travel in the POST body, never in a URL
+    (they may carry clinical details, and URLs land in logs and histories)."""
+
+    @extend_schema(
+        operation_id="threads_search", request=ThreadSearchIn, responses={200: ThreadPageOut, **errors(400, 403)}
+    )
+    def post(self, request: Request) -> Response:
+        incoming = ThreadSearchIn(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        data = incoming.validated_data
+        return _thread_page(
+            request, page_number=data["page"], per_page=data["limit"], archived=data["archived"], query=data["q"]
+        )
+
+
 class ThreadDetail(MessagingView):
+    @extend_schema(operation_id="threads_retrieve", responses={200: ThreadOut, **errors(403, 404)})
     def get(self, request: Request, thread_uuid: Any) -> Response:
         return Response(_thread_out(request, self.thread(request, thread_uuid)))
 
 
 class MessageCreate(MessagingView):
+    @extend_schema(
+        operation_id="threads_reply", request=MessageCreateIn, responses={201: MessageOut, **errors(400, 403, 404)}
+    )
     def post(self, request: Request, thread_uuid: Any) -> Response:
         thread = self.thread(request, thread_uuid)
         incoming = MessageCreateIn(data=request.data)
@@ -246,6 +327,7 @@ class MessageCreate(MessagingView):
 class ThreadRead(MessagingView):
     """GET: who read which message (receipts). POST: mark the thread read for me."""
 
+    @extend_schema(operation_id="threads_receipts", responses={200: ThreadReceiptsOut, **errors(403, 404)})
     def get(self, request: Request, thread_uuid: Any) -> Response:
         thread = self.thread(request, thread_uuid)
         messages = selectors.thread_messages(thread=thread)
@@ -256,6 +338,9 @@ class ThreadRead(MessagingView):
             }
         )
 
+    @extend_schema(
+        operation_id="threads_mark_read", request=None, responses={200: ThreadMarkedReadOut, **errors(403, 404)}
+    )
     def post(self, request: Request, thread_uuid: Any) -> Response:
         thread = self.thread(request, thread_uuid)
         created = services.thread_mark_read(thread=thread, user=request.user, organization=request.tenant)
@@ -263,6 +348,11 @@ class ThreadRead(MessagingView):
 
 
 class ThreadParticipants(MessagingView):
+    @extend_schema(
+        operation_id="threads_add_participant",
+        request=ParticipantIn,
+        responses={201: ParticipantOut, **errors(400, 403, 404)},
+    )
     def post(self, request: Request, thread_uuid: Any) -> Response:
         thread = self.thread(request, thread_uuid)
         incoming = ParticipantIn(data=request.data)
@@ -275,6 +365,9 @@ class ThreadParticipants(MessagingView):
 
 
 class ThreadArchive(MessagingView):
+    @extend_schema(
+        operation_id="threads_archive", request=ArchiveIn, responses={200: ThreadArchivedOut, **errors(400, 403, 404)}
+    )
     def post(self, request: Request, thread_uuid: Any) -> Response:
         thread = self.thread(request, thread_uuid)
         incoming = ArchiveIn(data=request.data)

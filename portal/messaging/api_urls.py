@@ -6,6 +6,7 @@ from portal.messaging import api
 
 urlpatterns = [
     path("threads/", api.ThreadListCreate.as_view(), name="api-threads"),
+    path("threads/search/", api.ThreadSearch.as_view(), name="api-threads-search"),
     path("threads/<uuid:thread_uuid>/", api.ThreadDetail.as_view(), name="api-thread"),
     path("threads/<uuid:thread_uuid>/messages/", api.MessageCreate.as_view(), name="api-thread-messages"),
     path("threads/<uuid:thread_uuid>/read/", api.ThreadRead.as_view(), name="api-thread-read"),

@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
 from portal.audit.services import AuditAction, audit_record
 from portal.messaging import selectors, services
@@ -18,6 +18,7 @@ from portal.messaging.attachments import storage_for
 from portal.messaging.forms import AddParticipantForm, ComposeForm, ReplyForm
 from portal.patients.models import NetworkPatient
 from portal.patients.selectors import patient_get_for_user, visible_patients
+from portal.records.templatetags.record_tags import kind_label
 
 
 def _member(request: HttpRequest) -> Any:
@@ -37,16 +38,21 @@ def _errors(error: ValidationError) -> list[str]:
 
 
 @never_cache
+@require_http_methods(["GET", "POST"])
 @login_required
 def inbox(request: HttpRequest) -> HttpResponse:
+    """The inbox. A search is a POST: its words may carry clinical details, and a URL lands
+    in server logs and browser history — so ``?q=`` is ignored. The other filters (box,
+    urgent, page) are read from either."""
     _member(request)
-    archived = request.GET.get("box") == "archived"
-    query = request.GET.get("q", "")[:100]
-    urgent_only = request.GET.get("urgent") == "1"
+    data = request.POST if request.method == "POST" else request.GET
+    archived = data.get("box") == "archived"
+    query = request.POST.get("q", "")[:100] if request.method == "POST" else ""
+    urgent_only = data.get("urgent") == "1"
     page, threads = selectors.inbox_page(
         user=request.user,
         organization=request.tenant,
-        page_number=request.GET.get("page"),
+        page_number=data.get("page"),
         archived=archived,
         query=query,
         urgent_only=urgent_only,
@@ -78,6 +84,28 @@ def _chosen_patient(request: HttpRequest, value: str) -> NetworkPatient | None:
         return None
 
 
+def _typed_initial(
+    data: Any, *, patient: NetworkPatient | None, recipients: dict[str, list[tuple[str, str]]], entries: list[Any]
+) -> tuple[dict[str, Any], int]:
+    """What the person has typed so far, for the form shown again after choosing a patient
+    (the no-JavaScript "Update recipients" button, or a link): every field is kept, and the
+    recipients and entries still allowed for the patient now chosen. Also: how many chosen
+    recipients were dropped because they may not see that patient."""
+    allowed_recipients = {value for group in recipients.values() for value, _ in group}
+    allowed_entries = {value for value, _ in entries}
+    chosen = data.getlist("recipients")
+    kept = [value for value in chosen if value in allowed_recipients]
+    initial = {
+        "patient": str(patient.uuid) if patient else "",
+        "subject": data.get("subject", "")[:200],
+        "body": data.get("body", "")[:10_000],
+        "urgent": data.get("urgent", "") in {"on", "1", "true"},
+        "recipients": kept,
+        "entries": [value for value in data.getlist("entries") if value in allowed_entries],
+    }
+    return initial, len(set(chosen) - set(kept))
+
+
 @never_cache
 @login_required
 def compose(request: HttpRequest) -> HttpResponse:
@@ -86,17 +114,23 @@ def compose(request: HttpRequest) -> HttpResponse:
     patient = _chosen_patient(request, data.get("patient", ""))
     recipients = selectors.recipient_choices(user=request.user, organization=request.tenant, patient=patient)
     entries = [
-        (str(e.pk), f"{e.title} — {e.effective_at:%Y-%m-%d}")
+        (str(e.pk), f"{kind_label(e.kind)}: {e.title} — {e.effective_at:%Y-%m-%d}")
         for e in selectors.registry_entries_for(user=request.user, organization=request.tenant, patient=patient)
     ]
     form_kwargs: dict[str, Any] = {"patients": _patient_choices(request), "recipients": recipients, "entries": entries}
     refresh = request.method == "GET" or "refresh" in request.POST
     if refresh:
-        initial = {"patient": str(patient.uuid) if patient else ""}
+        initial, dropped = _typed_initial(data, patient=patient, recipients=recipients, entries=entries)
         form = ComposeForm(initial=initial, **form_kwargs)
+        context = {
+            "form": form,
+            "patient": patient,
+            "dropped_recipients": dropped,
+            "files_dropped": bool(request.FILES),
+        }
         if request.htmx and request.htmx.target == "recipient-fields":  # type: ignore[attr-defined]
-            return render(request, "messaging/partials/recipient_fields.html", {"form": form})
-        return render(request, "messaging/compose.html", {"form": form, "patient": patient})
+            return render(request, "messaging/partials/recipient_fields.html", context)
+        return render(request, "messaging/compose.html", context)
     form = ComposeForm(request.POST, request.FILES, **form_kwargs)
     if form.is_valid():
         try:
@@ -123,9 +157,12 @@ def compose(request: HttpRequest) -> HttpResponse:
 
 
 def _thread_context(request: HttpRequest, thread: Any, **extra: Any) -> dict[str, Any]:
+    """``thread`` was read through ``selectors.thread_get_for_user``, which gives a thread
+    about a patient only to someone who may see that patient here."""
     all_recipients = selectors.recipient_choices(user=request.user, organization=request.tenant)
     return {
         "thread": thread,
+        "may_see_patient": thread.patient_id is not None,
         "thread_messages": selectors.thread_messages(thread=thread),
         "participants": selectors.thread_participants(thread=thread),
         "archived": selectors.is_archived_for(thread=thread, user=request.user),

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from portal.api.permissions import IsOrganizationMember
+from portal.api.schema import errors
 from portal.notifications import selectors, services
 from portal.notifications.models import Channel, Kind
 
@@ -26,7 +28,37 @@ class NotificationOut(serializers.Serializer):
 
 
 class MarkReadIn(serializers.Serializer):
-    ids = serializers.ListField(child=serializers.IntegerField(), required=False, help_text="Empty: all")
+    """Either ``{"ids": [...]}`` (your notifications' ids; others are ignored) or ``{"all": true}``."""
+
+    ids = serializers.ListField(
+        child=serializers.IntegerField(min_value=1),
+        required=False,
+        allow_empty=False,
+        max_length=500,
+        help_text="Ids of your notifications to mark read",
+    )
+    all = serializers.BooleanField(required=False, help_text="true: mark every notification of yours read")
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        unknown = sorted(set(self.initial_data) - set(self.fields) - {"csrfmiddlewaretoken"})
+        if unknown:
+            raise serializers.ValidationError({key: ["Unknown field."] for key in unknown})
+        has_ids, everything = "ids" in attrs, attrs.get("all") is True
+        if has_ids == everything:
+            raise serializers.ValidationError(
+                {"non_field_errors": ['Send either "ids" (a list of your notification ids) or "all": true.']}
+            )
+        return attrs
+
+
+class MarkedReadOut(serializers.Serializer):
+    marked_read = serializers.IntegerField()
+    unread = serializers.IntegerField()
+
+
+class NotificationListOut(serializers.Serializer):
+    unread = serializers.IntegerField()
+    results = NotificationOut(many=True)
 
 
 class PreferencesIn(serializers.Serializer):
@@ -39,6 +71,10 @@ class PreferencesIn(serializers.Serializer):
 class NotificationList(APIView):
     permission_classes = [IsOrganizationMember]
 
+    @extend_schema(
+        parameters=[OpenApiParameter("unread", bool, description="Only the unread ones")],
+        responses={200: NotificationListOut, **errors(403)},
+    )
     def get(self, request: Request) -> Response:
         rows = selectors.notifications_for(user=request.user)
         if request.query_params.get("unread") in {"1", "true"}:
@@ -54,19 +90,26 @@ class NotificationList(APIView):
 class NotificationMarkRead(APIView):
     permission_classes = [IsOrganizationMember]
 
+    @extend_schema(request=MarkReadIn, responses={200: MarkedReadOut, **errors(400, 403)})
     def post(self, request: Request) -> Response:
         incoming = MarkReadIn(data=request.data)
         incoming.is_valid(raise_exception=True)
-        count = services.notification_mark_read(user=request.user, notification_ids=incoming.validated_data.get("ids"))
+        data = incoming.validated_data
+        if data.get("all"):
+            count = services.notification_mark_read(user=request.user, everything=True)
+        else:
+            count = services.notification_mark_read(user=request.user, notification_ids=data["ids"])
         return Response({"marked_read": count, "unread": selectors.unread_count(user=request.user)})
 
 
 class Preferences(APIView):
     permission_classes = [IsOrganizationMember]
 
+    @extend_schema(responses={200: PreferencesIn, **errors(403)})
     def get(self, request: Request) -> Response:
         return Response(selectors.preferences_for(user=request.user))
 
+    @extend_schema(request=PreferencesIn, responses={200: PreferencesIn, **errors(400, 403)})
     def put(self, request: Request) -> Response:
         incoming = PreferencesIn(data=request.data)
         incoming.is_valid(raise_exception=True)

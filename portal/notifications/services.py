@@ -269,8 +269,13 @@ def delivery_retry(*, delivery: Delivery, actor: Any) -> Delivery:
 
 
 @transaction.atomic
-def notification_mark_read(*, user: Any, notification_ids: Iterable[int] | None = None, link: str = "") -> int:
-    """Mark the user's notifications read: these ids, those pointing at ``link``, or all."""
+def notification_mark_read(
+    *, user: Any, notification_ids: Iterable[int] | None = None, link: str = "", everything: bool = False
+) -> int:
+    """Mark the user's notifications read: these ids (anyone else's are ignored), those
+    pointing at ``link``, or all of them — only when asked for with ``everything=True``."""
+    if notification_ids is None and not link and not everything:
+        raise ValueError("Name the notifications to mark read, or pass everything=True.")
     rows = Notification.objects.filter(recipient=user, read_at__isnull=True)
     if notification_ids is not None:
         rows = rows.filter(pk__in=list(notification_ids))

@@ -52,13 +52,16 @@ def bell(request: HttpRequest) -> HttpResponse:
 def mark_read(request: HttpRequest) -> HttpResponse:
     _member(request)
     raw = request.POST.get("notification")
-    ids = None
     if raw is not None:
         try:
             ids = [int(raw)]
         except ValueError:
             ids = []
-    services.notification_mark_read(user=request.user, notification_ids=ids)
+        services.notification_mark_read(user=request.user, notification_ids=ids)
+    elif request.POST.get("all") == "1":
+        services.notification_mark_read(user=request.user, everything=True)
+    else:
+        return HttpResponse("Say which notification to mark read, or all of them.", status=400)
     if request.htmx:  # type: ignore[attr-defined]
         return notification_list(request)
     return redirect("notifications:list")

@@ -38,6 +38,8 @@ SHARED_APPS = [
     "django.contrib.admin",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "portal.api",
     "guardian",
     "django_htmx",
     "django_otp",
@@ -72,6 +74,8 @@ DEFAULT_NOT_FOUND_TENANT_VIEW = "tenants.views.no_such_organization"
 TENANT_LIMIT_SET_CALLS = True
 
 MIDDLEWARE = [
+    # Outermost: every error under /api/ leaves as the API's JSON error shape.
+    "portal.api.middleware.APIErrorMiddleware",
     "tenants.middleware.CachedTenantMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -226,6 +230,19 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Shared record, messages, referrals and care tasks of a cancer-care network.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The docs page loads Swagger UI and Redoc from our own static files (the sidecar
+    # package), never from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # One name per choice set, where several serializers share a field name.
+    "ENUM_NAME_OVERRIDES": {
+        "ChannelEnum": "portal.notifications.models.Channel",
+        "HandoffKindEnum": "portal.care.models.HandoffKind",
+        "ItemKindEnum": "portal.records.models.ItemKind",
+        "TaskStatusEnum": "portal.care.models.TaskStatus",
+        "MembershipStatusEnum": "portal.accounts.roles.MembershipStatus",
+    },
 }
 
 SECURE_CONTENT_TYPE_NOSNIFF = True

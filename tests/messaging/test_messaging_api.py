@@ -60,3 +60,22 @@ def test_the_api_schema_documents_the_messaging_routes(cast, sign_in):
     assert schema.status_code == 200
     text = schema.content.decode()
     assert "/api/v1/threads/{thread_uuid}/messages/" in text and "/api/v1/notifications/preferences/" in text
+
+
+def test_api_thread_search_is_a_post_and_a_search_in_the_url_is_refused(cast, sign_in):
+    from tests.messaging.helpers import okafor_writes_park
+
+    okafor_writes_park(cast, subject="Neutropenia watch", body="Check the ANC twice weekly.")
+    okafor_writes_park(cast, subject="Port flush")
+    park = sign_in(cast.users["park"], cast.organizations["maple"])
+    found = _post(park, "/api/v1/threads/search/", {"q": "twice weekly"})
+    assert found.status_code == 200
+    assert [t["subject"] for t in found.json()["results"]] == ["Neutropenia watch"]
+    assert _post(park, "/api/v1/threads/search/", {"q": "zebra"}).json()["count"] == 0
+    missing = _post(park, "/api/v1/threads/search/", {})
+    assert missing.status_code == 400 and "q" in missing.json()["errors"]
+    in_url = park.get("/api/v1/threads/?q=neutropenia")
+    assert in_url.status_code == 400 and "POST /api/v1/threads/search/" in in_url.json()["errors"]["q"][0]
+    assert park.get("/api/v1/threads/").json()["count"] == 2
+    chen = sign_in(cast.users["chen"], cast.organizations["cedarvalley"])
+    assert _post(chen, "/api/v1/threads/search/", {"q": "twice"}).json()["results"] == []

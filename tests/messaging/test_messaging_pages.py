@@ -1,5 +1,6 @@
 """Threads and messages through the pages: compose, read, reply, receipts, archive, search."""
 
+import re
 import uuid
 
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -123,15 +124,81 @@ def test_archive_moves_the_thread_out_of_the_inbox_and_a_new_message_brings_it_b
     assert "Labs after cycle 3" in park.get("/messages/").content.decode()
 
 
+def _search(client, q, **extra):
+    return client.post("/messages/", {"q": q, **extra.pop("data", {})}, **extra)
+
+
 def test_search_finds_only_the_users_own_messages(cast, sign_in):
     okafor_writes_park(cast, subject="Neutropenia watch", body="Check the ANC twice weekly.")
     park = sign_in(cast.users["park"], cast.organizations["maple"])
-    assert "Neutropenia watch" in park.get("/messages/?q=twice+weekly").content.decode()
-    assert "Neutropenia watch" not in park.get("/messages/?q=zebra").content.decode()
-    htmx = park.get("/messages/?q=twice", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="thread-list")
+    assert "Neutropenia watch" in _search(park, "twice weekly").content.decode()
+    assert "Neutropenia watch" not in _search(park, "zebra").content.decode()
+    htmx = _search(park, "twice", HTTP_HX_REQUEST="true", HTTP_HX_TARGET="thread-list")
     assert "<html" not in htmx.content.decode() and "Neutropenia watch" in htmx.content.decode()
     chen = sign_in(cast.users["chen"], cast.organizations["cedarvalley"])
-    assert "Neutropenia watch" not in chen.get("/messages/?q=twice").content.decode()
+    assert "Neutropenia watch" not in _search(chen, "twice").content.decode()
+
+
+def test_the_inbox_search_is_a_post_and_its_words_never_reach_a_url(cast, sign_in):
+    okafor_writes_park(cast, subject="Neutropenia watch", body="Check the ANC twice weekly.")
+    okafor_writes_park(cast, subject="Port flush", body="Due next week.")
+    park = sign_in(cast.users["park"], cast.organizations["maple"])
+    inbox = park.get("/messages/").content.decode()
+    form = inbox[inbox.index('role="search"') - 200 : inbox.index("</form>", inbox.index('role="search"'))]
+    assert 'method="post"' in form and "hx-post=" in form and "csrfmiddlewaretoken" in form
+    assert "hx-get=" not in form and "hx-push-url" not in form
+    # A ?q= in a URL is not a search (and is not echoed back): both threads are listed.
+    old_link = park.get("/messages/?q=neutropenia").content.decode()
+    assert "Port flush" in old_link and "Neutropenia watch" in old_link and 'value="neutropenia"' not in old_link
+    # Without JavaScript the POST renders the whole page with the results.
+    page = _search(park, "neutropenia")
+    html = page.content.decode()
+    assert page.status_code == 200 and "<html" in html
+    assert "Neutropenia watch" in html and "Port flush" not in html and 'value="neutropenia"' in html
+
+
+def test_the_inbox_search_needs_the_csrf_token(cast, sign_in):
+    okafor_writes_park(cast, subject="Neutropenia watch")
+    park = sign_in(cast.users["park"], cast.organizations["maple"])
+    park.handler.enforce_csrf_checks = True
+    refused = _search(park, "neutropenia")
+    assert refused.status_code == 403 and "Neutropenia watch" not in refused.content.decode()
+    page = park.get("/messages/").content.decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    searched = _search(park, "neutropenia", data={"csrfmiddlewaretoken": token})
+    assert searched.status_code == 200 and "Neutropenia watch" in searched.content.decode()
+
+
+def test_the_other_inbox_filters_still_work_with_and_without_a_search(cast, sign_in):
+    okafor_writes_park(cast, subject="Neutropenia watch", urgent=True)
+    okafor_writes_park(cast, subject="Port flush")
+    archived = okafor_writes_park(cast, subject="Old neutropenia labs")
+    park = sign_in(cast.users["park"], cast.organizations["maple"])
+    park.post(f"/messages/{archived.uuid}/archive/", {"archived": "1"})
+    urgent = park.get("/messages/?urgent=1").content.decode()
+    assert "Neutropenia watch" in urgent and "Port flush" not in urgent
+    box = park.get("/messages/?box=archived").content.decode()
+    assert "Old neutropenia labs" in box and "Port flush" not in box
+    searched = _search(park, "neutropenia", data={"box": "archived"}).content.decode()
+    assert "Old neutropenia labs" in searched and "Neutropenia watch" not in searched
+    searched = _search(park, "neutropenia", data={"urgent": "1"}).content.decode()
+    assert "Neutropenia watch" in searched and "Old neutropenia labs" not in searched
+
+
+def test_a_searchs_pages_are_asked_for_by_post_without_the_words_in_links(cast, sign_in):
+    for n in range(27):
+        okafor_writes_park(cast, subject=f"Neutropenia watch {n}")
+    park = sign_in(cast.users["park"], cast.organizations["maple"])
+    first = _search(park, "neutropenia").content.decode()
+    assert "Page 1 of 2" in first
+    assert "q=" not in first  # no link carries the words
+    pager = first[first.index('class="msg-pager"') :]
+    assert 'name="page" value="2"' in pager and 'name="q" value="neutropenia"' in pager
+    second = _search(park, "neutropenia", data={"page": "2"}).content.decode()
+    assert "Page 2 of 2" in second and "Neutropenia watch 0<" in second
+    # Pages of the plain inbox are links, keeping the filters.
+    plain = park.get("/messages/").content.decode()
+    assert 'href="?page=2"' in plain
 
 
 def test_attachments_are_checked_by_content_and_stored_under_the_sender_organization(cast, sign_in, settings, tmp_path):
@@ -223,3 +290,97 @@ def test_the_thread_page_does_not_grow_queries_with_messages(cast, sign_in, djan
     with django_assert_max_num_queries(30):
         response = okafor.get(f"/messages/{thread.uuid}/")
     assert response.status_code == 200 and "Message 9" in response.content.decode()
+
+
+def _compose_form(html):
+    start = html.index('action="/messages/new/"')
+    return html[start : html.index("</form>", start)]
+
+
+def test_the_compose_forms_default_button_is_send(cast, sign_in):
+    okafor = sign_in(cast.users["okafor"], cast.organizations["northfield"])
+    html = okafor.get(f"/messages/new/?patient={cast.patients['maria'].uuid}").content.decode()
+    buttons = re.findall(r"<button[^>]*>[^<]*</button>", _compose_form(html))
+    submits = [b for b in buttons if 'type="submit"' in b]
+    # Pressing Enter in a field submits with the first submit button: it must send.
+    assert "Send message" in submits[0] and 'name="refresh"' not in submits[0]
+    assert any('name="refresh"' in b and "Update recipients" in b for b in submits[1:])
+
+
+def test_update_recipients_keeps_everything_typed_and_sends_nothing(cast, sign_in):
+    maria = cast.patients["maria"]
+    entry = maria.registry_entries.filter(kind="lab_result").first()
+    chen_value = f"u:{cast.organizations['cedarvalley'].pk}:{cast.users['chen'].pk}"
+    okafor = sign_in(cast.users["okafor"], cast.organizations["northfield"])
+    before = snapshot()
+    response = okafor.post(
+        "/messages/new/",
+        {
+            "refresh": "1",
+            "patient": str(maria.uuid),
+            "recipients": [_park_value(cast), chen_value],
+            "subject": "Labs after cycle 3",
+            "body": "Please draw a CBC on Thursday.\nAnd a CMP.",
+            "urgent": "on",
+            "entries": [str(entry.pk)],
+        },
+    )
+    assert response.status_code == 200
+    assert snapshot() == before  # nothing sent
+    form = _compose_form(response.content.decode())
+    assert 'value="Labs after cycle 3"' in form
+    assert "Please draw a CBC on Thursday.\nAnd a CMP.</textarea>" in form
+    assert re.search(r'<input type="checkbox" name="urgent"[^>]*checked', form)
+    assert re.search(rf'<option value="{maria.uuid}"\s+selected', form)
+    assert re.search(rf'<option value="{_park_value(cast)}" selected', form)
+    assert chen_value not in form  # may not see Maria: dropped, and said so
+    assert "1 recipient removed: they may not see the chosen patient." in form
+    assert f'name="entries" value="{entry.pk}" checked' in form
+
+
+def test_update_recipients_with_javascript_keeps_the_chosen_recipients(cast, sign_in):
+    maria = cast.patients["maria"]
+    okafor = sign_in(cast.users["okafor"], cast.organizations["northfield"])
+    page = okafor.get("/messages/new/").content.decode()
+    assert "#id_recipients" in page  # the patient select sends the chosen recipients along
+    partial = okafor.get(
+        "/messages/new/",
+        {"patient": str(maria.uuid), "recipients": [_park_value(cast)]},
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_TARGET="recipient-fields",
+    ).content.decode()
+    assert "<html" not in partial
+    assert re.search(rf'<option value="{_park_value(cast)}" selected', partial)
+
+
+def test_an_attached_entry_shows_its_kind_title_and_date_linked_to_the_chart(cast, sign_in):
+    from django.template.loader import render_to_string
+
+    from portal.messaging.selectors import thread_messages
+    from portal.messaging.services import Recipient, thread_start
+
+    maria = cast.patients["maria"]
+    entry = maria.registry_entries.filter(kind="lab_result").first()
+    thread = thread_start(
+        sender=cast.users["okafor"],
+        organization=cast.organizations["northfield"],
+        subject="Labs after cycle 3",
+        patient=maria,
+        recipients=[Recipient(organization=cast.organizations["maple"], user=cast.users["park"])],
+        body="See the attached result.",
+        entries=[entry],
+    )
+    park = sign_in(cast.users["park"], cast.organizations["maple"])
+    html = park.get(f"/messages/{thread.uuid}/").content.decode()
+    link = f'<a href="/patients/{maria.uuid}/entries/{entry.uuid}/">{entry.title}</a>'
+    assert link in html
+    assert '<span class="badge badge-source">Lab result</span>' in html
+    assert f"{entry.effective_at:%b} {entry.effective_at.day}, {entry.effective_at.year}" in html
+    assert ">lab_result<" not in html
+    assert park.get(f"/patients/{maria.uuid}/entries/{entry.uuid}/").status_code == 200
+    # Rendered for anyone not known to see Maria, the entry shows nothing of itself.
+    bare = render_to_string(
+        "messaging/partials/messages.html",
+        {"thread": thread, "thread_messages": thread_messages(thread=thread), "user": cast.users["chen"]},
+    )
+    assert entry.title not in bare and "/patients/" not in bare and "A shared-record entry" in bare

@@ -59,7 +59,75 @@ def test_preferences_and_notifications_api(cast, sign_in, anonymous):
     okafor_writes_park(cast)
     listed = park.get("/api/v1/notifications/").json()
     assert listed["unread"] == 1 and len(listed["results"]) == 1
-    marked = park.post("/api/v1/notifications/read/", json.dumps({}), content_type="application/json").json()
-    assert marked == {"marked_read": 1, "unread": 0}
+    marked = park.post("/api/v1/notifications/read/", json.dumps({"all": True}), content_type="application/json")
+    assert marked.json() == {"marked_read": 1, "unread": 0}
     chen = sign_in(cast.users["chen"], cast.organizations["cedarvalley"])
     assert chen.get("/api/v1/notifications/").json()["results"] == []
+
+
+def _mark(client, body):
+    return client.post("/api/v1/notifications/read/", json.dumps(body), content_type="application/json")
+
+
+def _unread(user):
+    return sorted(Notification.objects.filter(recipient=user, read_at__isnull=True).values_list("pk", flat=True))
+
+
+def test_marking_read_needs_explicit_ids_or_all_and_a_junk_body_changes_nothing(cast, sign_in):
+    okafor_writes_park(cast, subject="One")
+    okafor_writes_park(cast, subject="Two")
+    park_user = cast.users["park"]
+    park = sign_in(park_user, cast.organizations["maple"])
+    unread = _unread(park_user)
+    assert len(unread) == 2
+    for junk in (
+        {},
+        {"foo": "bar"},
+        {"all": False},
+        {"all": "yes please"},
+        {"ids": []},
+        {"ids": "all"},
+        {"ids": [unread[0]], "all": True},
+        {"ids": ["x"]},
+        [1, 2],
+        "everything",
+    ):
+        response = _mark(park, junk)
+        assert response.status_code == 400, junk
+        body = response.json()
+        assert body["detail"] and isinstance(body["errors"], dict) and body["errors"], junk
+        assert _unread(park_user) == unread, junk
+    bad = park.post("/api/v1/notifications/read/", "{not json", content_type="application/json")
+    assert bad.status_code == 400 and "detail" in bad.json() and _unread(park_user) == unread
+    assert "ids" in _mark(park, {}).json()["errors"]["non_field_errors"][0]
+    assert _mark(park, {"ids": [unread[0]]}).json() == {"marked_read": 1, "unread": 1}
+    assert _unread(park_user) == [unread[1]]
+    assert _mark(park, {"all": True}).json() == {"marked_read": 1, "unread": 0}
+
+
+def test_marking_someone_elses_notification_read_is_ignored_and_reveals_nothing(cast, sign_in):
+    from portal.notifications.services import notification_send
+
+    okafor_writes_park(cast)
+    (hers,) = notification_send(recipients=[cast.users["chen"]], kind="message", title="Waiting", email=False)
+    park = sign_in(cast.users["park"], cast.organizations["maple"])
+    missing = Notification.objects.order_by("-pk").first().pk + 1000
+    for ids in ([hers.pk], [missing]):
+        response = _mark(park, {"ids": ids})
+        assert response.status_code == 200 and response.json() == {"marked_read": 0, "unread": 1}
+    hers.refresh_from_db()
+    assert hers.read_at is None
+    assert len(_unread(cast.users["park"])) == 1
+
+
+def test_the_pages_mark_all_read_needs_its_button_and_a_bare_post_changes_nothing(cast, sign_in):
+    okafor_writes_park(cast)
+    park_user = cast.users["park"]
+    park = sign_in(park_user, cast.organizations["maple"])
+    listing = park.get("/notifications/").content.decode()
+    assert '<input type="hidden" name="all" value="1">' in listing
+    unread = _unread(park_user)
+    assert park.post("/notifications/read/", {"junk": "1"}).status_code == 400
+    assert _unread(park_user) == unread
+    assert park.post("/notifications/read/", {"all": "1"}).status_code == 302
+    assert _unread(park_user) == []
