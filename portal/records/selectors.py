@@ -73,7 +73,7 @@ def _test_key(entry: RegistryEntry) -> tuple[str, str]:
     return entry.kind, (entry.code.strip().lower() or entry.title.strip().lower())
 
 
-def tests_group(entries: list[RegistryEntry]) -> list[ResultGroup]:
+def results_group(entries: list[RegistryEntry]) -> list[ResultGroup]:
     """Group results (newest first) by test; the groups come in the order of their latest result."""
     groups: dict[tuple[str, str], ResultGroup] = {}
     for entry in entries:
@@ -162,7 +162,7 @@ def chart_get(*, user: Any, organization: Any, patient_uuid: Any, request: Any =
             chart.problems.append(entry)
         if entry.kind in TESTS_DONE_KINDS and entry.effective_at >= year_ago:
             chart.tests_done.append(entry)
-    chart.tests_done_groups = tests_group(chart.tests_done)
+    chart.tests_done_groups = results_group(chart.tests_done)
     chart.sources = sorted({entry.organization for entry in entries}, key=lambda org: org.name)
     with transaction.atomic():
         chart.new_since = _view_mark_move(user=user, patient=patient)
