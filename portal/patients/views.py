@@ -20,7 +20,7 @@ from portal.patients.selectors import my_patients, patient_search
 from portal.patients.services import emergency_access_request, patient_match_decide, patient_register
 from portal.records.kinds import SPECS, form_for
 from portal.records.models import ItemKind
-from portal.records.selectors import chart_get, drafts_for, entry_open
+from portal.records.selectors import chart_get, drafts_for, entry_open, result_history_for
 
 
 def _clinical(request: HttpRequest) -> None:
@@ -170,6 +170,11 @@ def entry_detail(request: HttpRequest, patient_uuid: str, entry_uuid: str) -> Ht
         request=request,
     )
     sections = entry_sections(opened.item.kind, opened.item.data or {}, title=opened.item.title)
+    history = None
+    if opened.entry.kind == "lab_result":
+        history = result_history_for(
+            user=request.user, organization=request.tenant, entry=opened.entry, access_checked=True
+        )
     return render(
         request,
         "patients/entry.html",
@@ -177,6 +182,7 @@ def entry_detail(request: HttpRequest, patient_uuid: str, entry_uuid: str) -> Ht
             "opened": opened,
             "patient": opened.item.patient,
             "sections": sections,
+            "history": history,
             "is_owner": opened.entry.organization_id == request.tenant.pk,
             "can_author": request.membership.role in AUTHOR_ROLES,
         },

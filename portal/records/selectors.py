@@ -52,8 +52,8 @@ class ResultGroup:
             seen.setdefault(entry.organization_id, entry.organization)
         return list(seen.values())
 
-    def values(self) -> list[tuple[dt.datetime, Decimal]]:
-        """(when, value) of the numeric results in the latest result's unit, oldest first."""
+    def numeric(self) -> list[tuple[RegistryEntry, Decimal]]:
+        """(entry, value) of the numeric results in the latest result's unit, oldest first."""
         unit = (self.latest.summary or {}).get("unit", "")
         points = []
         for entry in reversed(self.entries):
@@ -65,8 +65,12 @@ class ResultGroup:
             except (InvalidOperation, ValueError):
                 continue
             if value.is_finite():
-                points.append((entry.effective_at, value))
+                points.append((entry, value))
         return points
+
+    def values(self) -> list[tuple[dt.datetime, Decimal]]:
+        """(when, value) of the numeric results in the latest result's unit, oldest first."""
+        return [(entry.effective_at, value) for entry, value in self.numeric()]
 
 
 def _test_key(entry: RegistryEntry) -> tuple[str, str]:
@@ -234,6 +238,28 @@ def entry_open(*, user: Any, organization: Any, patient_uuid: Any, entry_uuid: A
         emergency=emergency is not None,
     )
     return OpenedItem(entry=entry, item=item, versions=versions, document=document)
+
+
+def result_history_for(
+    *, user: Any, organization: Any, entry: RegistryEntry, access_checked: bool = False
+) -> ResultGroup | None:
+    """The results of the same test as ``entry`` that the chart's "tests already done" shows
+    (past year, not withdrawn), newest first, in one query; ``access_checked`` when
+    ``entry_open`` has just checked the patient in this request."""
+    if entry.kind not in TESTS_DONE_KINDS:
+        return None
+    if not access_checked:
+        patient_access_for_user(user=user, organization=organization, patient_uuid=entry.patient.uuid)
+    same_test = RegistryEntry.objects.filter(
+        patient_id=entry.patient_id, kind=entry.kind, effective_at__gte=timezone.now() - dt.timedelta(days=365)
+    ).exclude(status=EntryStatus.WITHDRAWN)
+    same_test = (
+        same_test.filter(code__iexact=entry.code)
+        if entry.code.strip()
+        else same_test.filter(code="", title__iexact=entry.title)
+    )
+    results = list(same_test.select_related("organization").order_by("-effective_at", "-published_at")[:TIMELINE_LIMIT])
+    return results_group(results)[0] if results else None
 
 
 def drafts_for(*, user: Any, organization: Any, patient: NetworkPatient) -> QuerySet[ClinicalItem]:

@@ -4,6 +4,8 @@ import datetime as dt
 import re
 import uuid
 
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from portal.patients.models import RegistryEntry
@@ -100,6 +102,24 @@ def test_a_lab_page_does_not_repeat_its_headline_and_writes_dates_the_same_way(c
     assert re.findall(r"<dt>([^<]+)</dt>", page) == ["LOINC code", "Panel"]
     assert "Reference range 12–15.5 g/dL" in page
     assert lab.effective_at.strftime("%b ") in page
+    # Its trend: the other Hemoglobin result on the chart, drawn and listed.
+    assert "2 results on the chart" in page
+    trend = re.search(r'<svg class="trend-chart" role="img" aria-label="([^"]+)"', page)
+    assert trend is not None and trend.group(1).startswith("Hemoglobin, 2 results over the past year")
+    assert "(this result)" in page
+
+
+def test_a_lab_page_costs_one_query_more_for_its_trend(cast, sign_in, django_assert_max_num_queries):
+    maria = cast.patients["maria"]
+    park = sign_in(cast.users["park"], cast.organizations["maple"])
+    lab = RegistryEntry.objects.filter(patient=maria, kind="lab_result", title="Hemoglobin").first()
+    allergy = RegistryEntry.objects.filter(patient=maria, kind="allergy").first()
+    assert lab is not None and allergy is not None
+    park.get(f"/patients/{maria.uuid}/entries/{allergy.uuid}/")  # the session's first request costs more
+    with CaptureQueriesContext(connection) as without_trend:
+        assert park.get(f"/patients/{maria.uuid}/entries/{allergy.uuid}/").status_code == 200
+    with django_assert_max_num_queries(len(without_trend) + 1):
+        assert park.get(f"/patients/{maria.uuid}/entries/{lab.uuid}/").status_code == 200
 
 
 def test_entry_sections_keep_the_form_order_and_fields_no_longer_on_the_form():

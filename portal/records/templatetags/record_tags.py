@@ -73,6 +73,24 @@ def trend_words(first: Decimal, last: Decimal) -> str:
     return "stable"
 
 
+def describe_trend(group: Any, points: list[tuple[dt.datetime, Decimal]]) -> str:
+    """What a trend chart shows, in words (its accessible name)."""
+    summary = group.latest.summary or {}
+    unit = summary.get("unit", "")
+    values = [value for _, value in points]
+    first, last = values[0], values[-1]
+    start, end = points[0][0], points[-1][0]
+    label = (
+        f"{group.title}, {len(values)} results over the past year, {trend_words(first, last)}: "
+        f"from {_number(first)} on {dateformat.format(timezone.localtime(start), DATE_FORMAT)} "
+        f"to {_number(last)} {unit} on {dateformat.format(timezone.localtime(end), DATE_FORMAT)}; "
+        f"lowest {_number(min(values))}, highest {_number(max(values))}"
+    ).replace("  ", " ")
+    if summary.get("reference_low") not in (None, "") or summary.get("reference_high") not in (None, ""):
+        label += f"; reference range {lab_range(summary)} {unit}".rstrip()
+    return label + "."
+
+
 @register.simple_tag
 def sparkline(group: Any, width: int = 120, height: int = 34) -> SafeString | str:
     """A small inline SVG of a test's numeric values (a ``ResultGroup``), oldest to newest,
@@ -81,7 +99,6 @@ def sparkline(group: Any, width: int = 120, height: int = 34) -> SafeString | st
     if len(points) < 2:
         return ""
     summary = group.latest.summary or {}
-    unit = summary.get("unit", "")
     ref_low, ref_high = _decimal(summary.get("reference_low")), _decimal(summary.get("reference_high"))
     values = [value for _, value in points]
     low, high = min(values), max(values)
@@ -130,16 +147,7 @@ def sparkline(group: Any, width: int = 120, height: int = 34) -> SafeString | st
             for index, (cx, cy, value) in enumerate(coords)
         ),
     )
-    first, last = values[0], values[-1]
-    label = (
-        f"{group.title}, {len(values)} results over the past year, {trend_words(first, last)}: "
-        f"from {_number(first)} on {dateformat.format(timezone.localtime(start), DATE_FORMAT)} "
-        f"to {_number(last)} {unit} on {dateformat.format(timezone.localtime(end), DATE_FORMAT)}; "
-        f"lowest {_number(low)}, highest {_number(high)}"
-    ).replace("  ", " ")
-    if ref_low is not None or ref_high is not None:
-        label += f"; reference range {lab_range(summary)} {unit}".rstrip()
-    label += "."
+    label = describe_trend(group, points)
     return format_html(
         '<svg class="sparkline" role="img" aria-label="{}" width="{}" height="{}" viewBox="0 0 {} {}">'
         "<title>{}</title>{}"
@@ -153,4 +161,102 @@ def sparkline(group: Any, width: int = 120, height: int = 34) -> SafeString | st
         band,
         " ".join(f"{cx},{cy}" for cx, cy, _ in coords),
         dots,
+    )
+
+
+@register.simple_tag
+def trend_chart(group: Any, current: Any = None, width: int = 560, height: int = 170) -> SafeString | str:
+    """A labelled SVG chart of a test's results over the past year (a ``ResultGroup``), the
+    reference range as a band, ``current`` (the entry on the page) ringed; nothing under two values."""
+    numeric = group.numeric()
+    if len(numeric) < 2:
+        return ""
+    points = [(entry.effective_at, value) for entry, value in numeric]
+    summary = group.latest.summary or {}
+    ref_low, ref_high = _decimal(summary.get("reference_low")), _decimal(summary.get("reference_high"))
+    values = [value for _, value in points]
+    low, high = min(values), max(values)
+    margin = (high - low) / 6 or max(abs(high) / 10, Decimal("0.5"))
+    domain_low, domain_high = low - margin, high + margin
+    left, right, top, bottom = 48, 16, 18, 28
+    start, end = points[0][0], points[-1][0]
+    span = (end - start).total_seconds()
+
+    def x(index: int, when: dt.datetime) -> float:
+        share = (when - start).total_seconds() / span if span else index / (len(points) - 1)
+        return round(left + share * (width - left - right), 1)
+
+    def y(value: Decimal) -> float:
+        share = float((value - domain_low) / (domain_high - domain_low))
+        return round(height - bottom - share * (height - top - bottom), 1)
+
+    parts: list[SafeString] = []
+    if ref_low is not None or ref_high is not None:
+        band_top = min(ref_high, domain_high) if ref_high is not None else domain_high
+        band_bottom = max(ref_low, domain_low) if ref_low is not None else domain_low
+        if band_top > band_bottom:
+            parts.append(
+                format_html(
+                    '<rect class="spark-band" x="{}" y="{}" width="{}" height="{}"></rect>',
+                    left,
+                    y(band_top),
+                    width - left - right,
+                    round(y(band_bottom) - y(band_top), 1),
+                )
+            )
+    for value in sorted({low, high}):
+        parts.append(
+            format_html(
+                '<line class="trend-grid" x1="{}" x2="{}" y1="{}" y2="{}"></line>'
+                '<text x="{}" y="{}" text-anchor="end">{}</text>',
+                left,
+                width - right,
+                y(value),
+                y(value),
+                left - 6,
+                y(value) + 4,
+                _number(value),
+            )
+        )
+    for anchor, when in (("start", start), ("end", end)):
+        parts.append(
+            format_html(
+                '<text x="{}" y="{}" text-anchor="{}">{}</text>',
+                left if anchor == "start" else width - right,
+                height - 8,
+                anchor,
+                dateformat.format(timezone.localtime(when), DATE_FORMAT),
+            )
+        )
+    coords = [(x(i, when), y(value)) for i, (when, value) in enumerate(points)]
+    parts.append(
+        format_html('<polyline class="spark-line" points="{}"></polyline>', " ".join(f"{cx},{cy}" for cx, cy in coords))
+    )
+    current_uuid = getattr(current, "uuid", None)
+    for (cx, cy), (entry, value) in zip(coords, numeric, strict=True):
+        when = entry.effective_at
+        is_current = entry.uuid == current_uuid
+        flagged = (ref_low is not None and value < ref_low) or (ref_high is not None and value > ref_high)
+        parts.append(
+            format_html(
+                '<circle class="{}" cx="{}" cy="{}" r="{}"><title>{}: {}</title></circle>',
+                " ".join(
+                    filter(None, ["spark-dot", "spark-flag" if flagged else "", "trend-current" if is_current else ""])
+                ),
+                cx,
+                cy,
+                5 if is_current else 3.5,
+                dateformat.format(timezone.localtime(when), DATE_FORMAT),
+                _number(value),
+            )
+        )
+    label = describe_trend(group, points)
+    return format_html(
+        '<svg class="trend-chart" role="img" aria-label="{}" viewBox="0 0 {} {}" preserveAspectRatio="xMidYMid meet">'
+        "<title>{}</title>{}</svg>",
+        label,
+        width,
+        height,
+        label,
+        SafeString("".join(parts)),
     )
