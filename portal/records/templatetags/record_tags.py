@@ -92,7 +92,7 @@ def describe_trend(group: Any, points: list[tuple[dt.datetime, Decimal]]) -> str
 
 
 @register.simple_tag
-def sparkline(group: Any, width: int = 120, height: int = 34) -> SafeString | str:
+def sparkline(group: Any, width: int = 100, height: int = 32) -> SafeString | str:
     """A small inline SVG of a test's numeric values (a ``ResultGroup``), oldest to newest,
     with the latest result's reference range as a band; nothing under two values."""
     points = group.values()
