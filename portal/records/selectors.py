@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import connection, transaction
@@ -27,6 +28,67 @@ TIMELINE_LIMIT = 200
 
 
 @dataclass
+class ResultGroup:
+    """The results of one test in the past year (same kind and code, or title when there is
+    no code), newest first: the chart shows one row per test with the latest result."""
+
+    kind: str
+    title: str
+    entries: list[RegistryEntry] = field(default_factory=list)
+
+    @property
+    def latest(self) -> RegistryEntry:
+        return self.entries[0]
+
+    @property
+    def count(self) -> int:
+        return len(self.entries)
+
+    @property
+    def organizations(self) -> list[Any]:
+        """Where the results come from, the latest result's organization first."""
+        seen: dict[int, Any] = {}
+        for entry in self.entries:
+            seen.setdefault(entry.organization_id, entry.organization)
+        return list(seen.values())
+
+    def numeric(self) -> list[tuple[RegistryEntry, Decimal]]:
+        """(entry, value) of the numeric results in the latest result's unit, oldest first."""
+        unit = (self.latest.summary or {}).get("unit", "")
+        points = []
+        for entry in reversed(self.entries):
+            summary = entry.summary or {}
+            if summary.get("unit", "") != unit:
+                continue
+            try:
+                value = Decimal(str(summary.get("value")))
+            except (InvalidOperation, ValueError):
+                continue
+            if value.is_finite():
+                points.append((entry, value))
+        return points
+
+    def values(self) -> list[tuple[dt.datetime, Decimal]]:
+        """(when, value) of the numeric results in the latest result's unit, oldest first."""
+        return [(entry.effective_at, value) for entry, value in self.numeric()]
+
+
+def _test_key(entry: RegistryEntry) -> tuple[str, str]:
+    return entry.kind, (entry.code.strip().lower() or entry.title.strip().lower())
+
+
+def results_group(entries: list[RegistryEntry]) -> list[ResultGroup]:
+    """Group results (newest first) by test; the groups come in the order of their latest result."""
+    groups: dict[tuple[str, str], ResultGroup] = {}
+    for entry in entries:
+        key = _test_key(entry)
+        if key not in groups:
+            groups[key] = ResultGroup(kind=entry.kind, title=entry.title)
+        groups[key].entries.append(entry)
+    return list(groups.values())
+
+
+@dataclass
 class Chart:
     patient: NetworkPatient
     entries: list[RegistryEntry]
@@ -36,6 +98,7 @@ class Chart:
     allergies: list[RegistryEntry] = field(default_factory=list)
     problems: list[RegistryEntry] = field(default_factory=list)
     tests_done: list[RegistryEntry] = field(default_factory=list)
+    tests_done_groups: list[ResultGroup] = field(default_factory=list)
     sources: list[Any] = field(default_factory=list)
     emergency: Any = None
     new_since: dt.datetime | None = None
@@ -103,6 +166,7 @@ def chart_get(*, user: Any, organization: Any, patient_uuid: Any, request: Any =
             chart.problems.append(entry)
         if entry.kind in TESTS_DONE_KINDS and entry.effective_at >= year_ago:
             chart.tests_done.append(entry)
+    chart.tests_done_groups = results_group(chart.tests_done)
     chart.sources = sorted({entry.organization for entry in entries}, key=lambda org: org.name)
     with transaction.atomic():
         chart.new_since = _view_mark_move(user=user, patient=patient)
@@ -174,6 +238,28 @@ def entry_open(*, user: Any, organization: Any, patient_uuid: Any, entry_uuid: A
         emergency=emergency is not None,
     )
     return OpenedItem(entry=entry, item=item, versions=versions, document=document)
+
+
+def result_history_for(
+    *, user: Any, organization: Any, entry: RegistryEntry, access_checked: bool = False
+) -> ResultGroup | None:
+    """The results of the same test as ``entry`` that the chart's "tests already done" shows
+    (past year, not withdrawn), newest first, in one query; ``access_checked`` when
+    ``entry_open`` has just checked the patient in this request."""
+    if entry.kind not in TESTS_DONE_KINDS:
+        return None
+    if not access_checked:
+        patient_access_for_user(user=user, organization=organization, patient_uuid=entry.patient.uuid)
+    same_test = RegistryEntry.objects.filter(
+        patient_id=entry.patient_id, kind=entry.kind, effective_at__gte=timezone.now() - dt.timedelta(days=365)
+    ).exclude(status=EntryStatus.WITHDRAWN)
+    same_test = (
+        same_test.filter(code__iexact=entry.code)
+        if entry.code.strip()
+        else same_test.filter(code="", title__iexact=entry.title)
+    )
+    results = list(same_test.select_related("organization").order_by("-effective_at", "-published_at")[:TIMELINE_LIMIT])
+    return results_group(results)[0] if results else None
 
 
 def drafts_for(*, user: Any, organization: Any, patient: NetworkPatient) -> QuerySet[ClinicalItem]:

@@ -19,6 +19,25 @@ def test_park_opens_marias_chart_and_a_northfield_result(portal_server, page):
     assert "IIB" in summary.inner_text()
     tests_done = page.locator("#tests-done")
     assert "Northfield Cancer Institute" in tests_done.inner_text()
+    anc = tests_done.locator(".test-row", has_text="Absolute neutrophil count")
+    assert anc.count() == 1 and "3 results" in anc.inner_text()
+    assert "rising" in (anc.get_by_role("img").get_attribute("aria-label") or "")
+    chart_url = page.url
+
+    # On a tablet: the whole navigation shows (no sideways scroll), and allergies, medications
+    # and the tests already done come before the long timeline.
+    page.set_viewport_size({"width": 768, "height": 1024})
+    assert page.evaluate("document.documentElement.scrollWidth") <= 768
+    for name in ("Home", "Patients", "Messages", "Referrals & tasks"):
+        link = page.get_by_role("navigation", name="Main").get_by_role("link", name=name)
+        box = link.bounding_box()
+        assert box is not None and box["x"] + box["width"] <= 768 and box["height"] >= 44
+    timeline_top = page.locator("#timeline").bounding_box()["y"]  # type: ignore[index]
+    for card in ("#allergies", "#medications", "#tests-done"):
+        assert page.locator(card).bounding_box()["y"] < timeline_top  # type: ignore[index]
+    page.screenshot(path="test-artifacts/screenshots/chart_tablet_768.png", full_page=True)
+    page.set_viewport_size({"width": 1180, "height": 820})
+    page.goto(chart_url)
     row = page.locator("#timeline li", has_text="Hemoglobin").filter(has_text="Northfield Cancer Institute").first
     row.get_by_role("link", name="Hemoglobin").click()
     assert page.get_by_role("heading", name="Hemoglobin").is_visible()
