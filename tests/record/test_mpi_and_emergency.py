@@ -24,6 +24,17 @@ def _register(cast, slug, mrn, given, family, born=dt.date(1961, 4, 12), sex="fe
     )
 
 
+def _chen_opens_maria_in_an_emergency(cast, reason):
+    return emergency_access_request(
+        user=cast.users["chen"],
+        organization=cast.organizations["cedarvalley"],
+        given_name="Maria",
+        family_name="Alvarez",
+        date_of_birth=dt.date(1961, 4, 12),
+        reason=reason,
+    )
+
+
 def test_registering_the_same_person_elsewhere_links_to_the_network_patient(cast):
     registration = _register(cast, "cedarvalley", "CVC-9001", " maría ", "ALVAREZ")
     assert registration.outcome == "linked"
@@ -103,14 +114,7 @@ def test_break_the_glass_opens_flagged_time_boxed_access_and_tells_the_admins(ca
             date_of_birth=dt.date(1961, 4, 12),
             reason="need",
         )
-    grant = emergency_access_request(
-        user=chen,
-        organization=cedar,
-        given_name="Maria",
-        family_name="Alvarez",
-        date_of_birth=dt.date(1961, 4, 12),
-        reason="Unresponsive in our urgent care, on chemo",
-    )
+    grant = _chen_opens_maria_in_an_emergency(cast, "Unresponsive in our urgent care, on chemo")
     assert user_can_view_patient(user=chen, organization=cedar, patient=maria)
     assert (grant.expires_at - grant.starts_at) == dt.timedelta(hours=4)
     assert AuditEvent.objects.filter(action="break_glass", emergency=True, patient=maria, actor=chen).exists()
@@ -121,14 +125,7 @@ def test_break_the_glass_opens_flagged_time_boxed_access_and_tells_the_admins(ca
 
 def test_break_the_glass_chart_reads_are_flagged(cast, sign_in):
     chen, cedar = cast.users["chen"], cast.organizations["cedarvalley"]
-    emergency_access_request(
-        user=chen,
-        organization=cedar,
-        given_name="Maria",
-        family_name="Alvarez",
-        date_of_birth=dt.date(1961, 4, 12),
-        reason="Seen in urgent care with fever",
-    )
+    _chen_opens_maria_in_an_emergency(cast, "Seen in urgent care with fever")
     page = sign_in(chen, cedar).get(f"/patients/{cast.patients['maria'].uuid}/")
     assert page.status_code == 200 and "Emergency access" in page.content.decode()
     assert AuditEvent.objects.filter(action="read", actor=chen, emergency=True).exists()
@@ -159,14 +156,7 @@ def test_after_a_confirmed_merge_search_finds_the_patient_by_the_network_name(ca
 def test_a_patient_opened_by_emergency_access_is_found_by_name_only_while_it_lasts(cast):
     chen, cedar, maria = cast.users["chen"], cast.organizations["cedarvalley"], cast.patients["maria"]
     assert patient_search(user=chen, organization=cedar, query="Alvarex") == []
-    grant = emergency_access_request(
-        user=chen,
-        organization=cedar,
-        given_name="Maria",
-        family_name="Alvarez",
-        date_of_birth=dt.date(1961, 4, 12),
-        reason="Seen in urgent care with fever",
-    )
+    grant = _chen_opens_maria_in_an_emergency(cast, "Seen in urgent care with fever")
     assert patient_search(user=chen, organization=cedar, query="Alvarex") == [maria]
     grant.expires_at = grant.starts_at
     grant.save(update_fields=["expires_at"])
