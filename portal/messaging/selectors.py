@@ -27,23 +27,30 @@ def messaging_membership(*, user: Any, organization: Any) -> Membership | None:
     return clinical_membership(user=user, organization=organization)
 
 
+def _threads_taking_part(*, user: Any, organization: Any) -> QuerySet[Thread]:
+    """Threads this person takes part in here, in person or through the care-team pool
+    (before the patient check)."""
+    taking_part = Participant.objects.filter(organization=organization).filter(Q(user=user) | Q(user__isnull=True))
+    return Thread.objects.filter(pk__in=taking_part.values("thread_id"))
+
+
+def _patients_seen(*, user: Any, organization: Any, patient_ids: set[int]) -> set[int]:
+    """Which of these (few) patients this person may see here."""
+    if not patient_ids:
+        return set()
+    return set(
+        visible_patients(user=user, organization=organization).filter(pk__in=patient_ids).values_list("pk", flat=True)
+    )
+
+
 def visible_threads(*, user: Any, organization: Any) -> QuerySet[Thread]:
     if messaging_membership(user=user, organization=organization) is None:
         return Thread.objects.none()
-    taking_part = Participant.objects.filter(organization=organization).filter(Q(user=user) | Q(user__isnull=True))
-    threads = Thread.objects.filter(pk__in=taking_part.values("thread_id"))
+    threads = _threads_taking_part(user=user, organization=organization)
     # The patients of these threads are few: check them once, here, rather than nesting the
     # whole access rule in every inbox query.
     patient_ids = set(threads.filter(patient__isnull=False).order_by().values_list("patient_id", flat=True).distinct())
-    seen = (
-        list(
-            visible_patients(user=user, organization=organization)
-            .filter(pk__in=patient_ids)
-            .values_list("pk", flat=True)
-        )
-        if patient_ids
-        else []
-    )
+    seen = _patients_seen(user=user, organization=organization, patient_ids=patient_ids)
     return threads.filter(Q(patient__isnull=True) | Q(patient_id__in=seen))
 
 
@@ -118,19 +125,28 @@ def inbox_page(
 
 
 def unread_thread_count(*, user: Any, organization: Any) -> int:
-    """How many inbox threads hold a message from someone else that this person has not read."""
-    threads = visible_threads(user=user, organization=organization)
+    """How many inbox threads hold a message from someone else that this person has not read.
+
+    The unread threads come first (one query, usually few rows), then only their patients
+    are checked against the access rule, so the home page does not walk every thread."""
+    if messaging_membership(user=user, organization=organization) is None:
+        return 0
     states = ReadState.objects.filter(thread=OuterRef("pk"), user=user)
     last_read = Subquery(states.values("last_read_at")[:1])
     newer = Message.objects.filter(
         thread=OuterRef("pk"), created_at__gt=Coalesce(OuterRef("last_read"), Value(EPOCH))
     ).exclude(sender=user)
-    return (
-        threads.exclude(Exists(states.filter(archived_at__isnull=False)))
+    unread_patients = list(
+        _threads_taking_part(user=user, organization=organization)
+        .exclude(Exists(states.filter(archived_at__isnull=False)))
         .annotate(last_read=last_read)
         .filter(Exists(newer))
-        .count()
+        .values_list("patient_id", flat=True)
     )
+    seen = _patients_seen(
+        user=user, organization=organization, patient_ids={pid for pid in unread_patients if pid is not None}
+    )
+    return sum(1 for pid in unread_patients if pid is None or pid in seen)
 
 
 def thread_get_for_user(*, user: Any, organization: Any, thread_uuid: Any) -> Thread:

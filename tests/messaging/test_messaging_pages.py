@@ -384,3 +384,26 @@ def test_an_attached_entry_shows_its_kind_title_and_date_linked_to_the_chart(cas
         {"thread": thread, "thread_messages": thread_messages(thread=thread), "user": cast.users["chen"]},
     )
     assert entry.title not in bare and "/patients/" not in bare and "A shared-record entry" in bare
+
+
+def test_the_unread_count_follows_reading_archiving_and_access_to_the_patient(cast):
+    from portal.messaging.selectors import unread_thread_count
+    from portal.messaging.services import thread_archive, thread_mark_read
+    from portal.patients.models import CareRelationship
+    from portal.patients.services import care_relationship_end
+
+    park, maple = cast.users["park"], cast.organizations["maple"]
+    about_maria = okafor_writes_park(cast, subject="Labs after cycle 4")
+    second = okafor_writes_park(cast, subject="Port flush")
+    assert unread_thread_count(user=park, organization=maple) == 2
+    thread_mark_read(thread=about_maria, user=park, organization=maple)
+    assert unread_thread_count(user=park, organization=maple) == 1
+    thread_archive(thread=second, user=park, organization=maple)
+    assert unread_thread_count(user=park, organization=maple) == 0
+    thread_archive(thread=second, user=park, organization=maple, archived=False)
+    assert unread_thread_count(user=park, organization=maple) == 1
+    # Once Maple no longer cares for Maria, her threads are not counted (nor readable).
+    for relationship in CareRelationship.objects.active().filter(patient=cast.patients["maria"], organization=maple):
+        care_relationship_end(relationship=relationship)
+    assert unread_thread_count(user=park, organization=maple) == 0
+    assert unread_thread_count(user=cast.users["chen"], organization=cast.organizations["cedarvalley"]) == 0
