@@ -43,6 +43,18 @@ def _patients_seen(*, user: Any, organization: Any, patient_ids: set[int]) -> se
     )
 
 
+def takes_part_in(*, user: Any, organization: Any, thread: Thread) -> bool:
+    """May this person read (and so write in) this one thread here? The same rule as
+    ``visible_threads``, asked of a single thread: take part, and see its patient."""
+    if messaging_membership(user=user, organization=organization) is None:
+        return False
+    if not _threads_taking_part(user=user, organization=organization).filter(pk=thread.pk).exists():
+        return False
+    return thread.patient_id is None or user_can_view_patient(
+        user=user, organization=organization, patient=thread.patient
+    )
+
+
 def visible_threads(*, user: Any, organization: Any) -> QuerySet[Thread]:
     if messaging_membership(user=user, organization=organization) is None:
         return Thread.objects.none()

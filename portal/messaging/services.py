@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from portal.messaging import attachments as files
 from portal.messaging.models import Attachment, Message, MessageReceipt, Participant, ReadState, Thread
-from portal.messaging.selectors import messaging_membership, pool_members, visible_threads
+from portal.messaging.selectors import messaging_membership, pool_members, takes_part_in
 from portal.notifications.models import Kind
 from portal.notifications.services import notification_mark_read, notification_send
 from portal.patients.selectors import user_can_view_patient
@@ -126,8 +126,11 @@ def _post(
         fields.append("urgent")
     thread.save(update_fields=fields)
     # The sender has read what they wrote; the thread comes back to everyone's inbox.
-    ReadState.objects.update_or_create(
-        thread=thread, user=sender, defaults={"organization": organization, "last_read_at": now, "archived_at": None}
+    ReadState.objects.bulk_create(
+        [ReadState(thread=thread, user=sender, organization=organization, last_read_at=now, archived_at=None)],
+        update_conflicts=True,
+        unique_fields=["thread", "user"],
+        update_fields=["organization", "last_read_at", "archived_at"],
     )
     ReadState.objects.filter(thread=thread, archived_at__isnull=False).update(archived_at=None)
     _notify(thread=thread, message=message)
@@ -138,6 +141,8 @@ def _notify(*, thread: Thread, message: Message) -> None:
     """One in-app notification (and the email its reader chose) per participant but the sender."""
     by_organization: dict[int, tuple[Any, list[Any]]] = {}
     for participant in thread.participants.select_related("user", "organization"):
+        if participant.user_id == message.sender_id:
+            continue  # nobody is told of their own message
         if participant.user_id is None:
             users = pool_members(organization=participant.organization, patient=thread.patient)
         elif thread.patient is not None and not user_can_view_patient(
@@ -229,7 +234,7 @@ def message_reply(
     entries: Sequence[Any] = (),
 ) -> Message:
     """Answer in a thread; a member of a care-team pool answers for the pool (and is shown)."""
-    if not visible_threads(user=sender, organization=organization).filter(pk=thread.pk).exists():
+    if not takes_part_in(user=sender, organization=organization, thread=thread):
         raise ValidationError({"thread": "You do not take part in this thread."})
     kinds = _check_content(body=body, uploads=uploads, entries=entries, patient=thread.patient)
     Thread.objects.select_for_update().filter(pk=thread.pk).first()  # one writer at a time per thread
@@ -247,7 +252,7 @@ def message_reply(
 
 @transaction.atomic
 def thread_participant_add(*, thread: Thread, actor: Any, organization: Any, recipient: Recipient) -> Participant:
-    if not visible_threads(user=actor, organization=organization).filter(pk=thread.pk).exists():
+    if not takes_part_in(user=actor, organization=organization, thread=thread):
         raise ValidationError({"thread": "You do not take part in this thread."})
     participant_check(patient=thread.patient, recipient=recipient)
     existing = Participant.objects.filter(
