@@ -50,9 +50,8 @@ def takes_part_in(*, user: Any, organization: Any, thread: Thread) -> bool:
         return False
     if not _threads_taking_part(user=user, organization=organization).filter(pk=thread.pk).exists():
         return False
-    return thread.patient_id is None or user_can_view_patient(
-        user=user, organization=organization, patient=thread.patient
-    )
+    patient = thread.patient
+    return patient is None or user_can_view_patient(user=user, organization=organization, patient=patient)
 
 
 def visible_threads(*, user: Any, organization: Any) -> QuerySet[Thread]:
