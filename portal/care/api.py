@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.http import Http404
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
@@ -14,6 +15,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from portal.api.permissions import IsOrganizationMember
+from portal.api.schema import errors
 from portal.audit.services import AuditAction, audit_record
 from portal.care import selectors, services
 from portal.care.models import (
@@ -120,6 +122,32 @@ class TransitionIn(serializers.Serializer):
     outcome_entry = serializers.UUIDField(required=False, allow_null=True, default=None)
 
 
+class ReferralEventOut(serializers.Serializer):
+    action = serializers.CharField()
+    label = serializers.CharField(help_text="What happened, in words")  # type: ignore[assignment]  # a declared field, not Field.label
+    from_state = serializers.CharField()
+    to_state = serializers.CharField()
+    actor = serializers.EmailField()
+    organization = serializers.CharField()
+    at = serializers.DateTimeField()
+    note = serializers.CharField()
+
+
+class ReferralNoteOut(serializers.Serializer):
+    author = serializers.EmailField()
+    text = serializers.CharField()
+    at = serializers.DateTimeField()
+
+
+class ReferralDetailOut(ReferralOut):
+    allowed_actions = serializers.ListField(child=serializers.CharField())
+    events = ReferralEventOut(many=True)
+    notes = ReferralNoteOut(many=True)
+
+    class Meta(ReferralOut.Meta):
+        fields = [*ReferralOut.Meta.fields, "allowed_actions", "events", "notes"]
+
+
 class ReferralListCreate(CareAPIView, ListAPIView):
     serializer_class = ReferralOut
 
@@ -135,6 +163,9 @@ class ReferralListCreate(CareAPIView, ListAPIView):
         audit_record(action=AuditAction.SEARCH, request=request, object_type="referral_api")
         return super().list(request, *args, **kwargs)
 
+    @extend_schema(
+        operation_id="referrals_create", request=ReferralIn, responses={201: ReferralOut, **errors(400, 403, 404)}
+    )
     def post(self, request: Request) -> Response:
         self.clinical_or_404()
         data_in = ReferralIn(data=request.data)
@@ -156,6 +187,7 @@ class ReferralListCreate(CareAPIView, ListAPIView):
 
 
 class ReferralDetail(CareAPIView):
+    @extend_schema(responses={200: ReferralDetailOut, **errors(403, 404)})
     def get(self, request: Request, referral_uuid: Any) -> Response:
         referral = selectors.referral_get_for_user(
             user=request.user, organization=self.organization, referral_uuid=referral_uuid
@@ -193,6 +225,11 @@ class ReferralDetail(CareAPIView):
 
 
 class ReferralTransition(CareAPIView):
+    @extend_schema(
+        operation_id="referrals_transition",
+        request=TransitionIn,
+        responses={200: ReferralOut, **errors(400, 403, 404, 409)},
+    )
     def post(self, request: Request, referral_uuid: Any) -> Response:
         referral = selectors.referral_get_for_user(
             user=request.user, organization=self.organization, referral_uuid=referral_uuid
@@ -279,6 +316,19 @@ class LinkIn(serializers.Serializer):
     entry = serializers.UUIDField()
 
 
+class TaskWarningOut(serializers.Serializer):
+    title = serializers.CharField()
+    organization = serializers.CharField()
+    effective_at = serializers.DateTimeField()
+
+
+class TaskCreatedOut(TaskOut):
+    warnings = TaskWarningOut(many=True, help_text="The same test done at another organization lately")
+
+    class Meta(TaskOut.Meta):
+        fields = [*TaskOut.Meta.fields, "warnings"]
+
+
 class TaskListCreate(CareAPIView, ListAPIView):
     serializer_class = TaskOut
 
@@ -291,6 +341,9 @@ class TaskListCreate(CareAPIView, ListAPIView):
         audit_record(action=AuditAction.SEARCH, request=request, object_type="care_task_api")
         return super().list(request, *args, **kwargs)
 
+    @extend_schema(
+        operation_id="care_tasks_create", request=TaskIn, responses={201: TaskCreatedOut, **errors(400, 403, 404)}
+    )
     def post(self, request: Request) -> Response:
         self.clinical_or_404()
         data_in = TaskIn(data=request.data)
@@ -324,6 +377,9 @@ class TaskListCreate(CareAPIView, ListAPIView):
 
 
 class TaskLinkResult(CareAPIView):
+    @extend_schema(
+        operation_id="care_tasks_link_result", request=LinkIn, responses={200: TaskOut, **errors(400, 403, 404, 409)}
+    )
     def post(self, request: Request, task_uuid: Any) -> Response:
         task = selectors.task_get_for_user(user=request.user, organization=self.organization, task_uuid=task_uuid)
         data_in = LinkIn(data=request.data)
@@ -398,6 +454,9 @@ class HandoffListCreate(CareAPIView, ListAPIView):
         audit_record(action=AuditAction.SEARCH, request=request, object_type="handoff_api")
         return super().list(request, *args, **kwargs)
 
+    @extend_schema(
+        operation_id="handoffs_create", request=HandoffIn, responses={201: HandoffOut, **errors(400, 403, 404)}
+    )
     def post(self, request: Request) -> Response:
         self.clinical_or_404()
         data_in = HandoffIn(data=request.data)
@@ -419,6 +478,9 @@ class HandoffListCreate(CareAPIView, ListAPIView):
 
 
 class HandoffAcknowledge(CareAPIView):
+    @extend_schema(
+        operation_id="handoffs_acknowledge", request=None, responses={200: HandoffOut, **errors(403, 404, 409)}
+    )
     def post(self, request: Request, handoff_uuid: Any) -> Response:
         handoff = selectors.handoff_get_for_user(
             user=request.user, organization=self.organization, handoff_uuid=handoff_uuid

@@ -39,7 +39,6 @@ SHARED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
-    "portal.api",
     "guardian",
     "django_htmx",
     "django_otp",
