@@ -91,6 +91,67 @@ def describe_trend(group: Any, points: list[tuple[dt.datetime, Decimal]]) -> str
     return label + "."
 
 
+class _Scale:
+    """Where a test's values go on a chart: the values set the scale (so a trend shows,
+    with ``margin`` of the spread above and below), and the latest result's reference
+    range is a band cut to it. The plot area is the box inside the given padding."""
+
+    def __init__(
+        self,
+        points: list[tuple[dt.datetime, Decimal]],
+        summary: dict[str, Any],
+        *,
+        width: int,
+        height: int,
+        padding: tuple[int, int, int, int],
+        margin: tuple[int, int],
+    ) -> None:
+        self.points = points
+        self.left, self.right, self.top, self.bottom = padding
+        self.width, self.height = width, height
+        self.ref_low, self.ref_high = _decimal(summary.get("reference_low")), _decimal(summary.get("reference_high"))
+        values = [value for _, value in points]
+        self.low, self.high = min(values), max(values)
+        spread_share, flat_share = margin
+        pad = (self.high - self.low) / spread_share or max(abs(self.high) / flat_share, Decimal("0.5"))
+        self.domain_low, self.domain_high = self.low - pad, self.high + pad
+        self.start, self.end = points[0][0], points[-1][0]
+        self.span = (self.end - self.start).total_seconds()
+
+    def x(self, index: int, when: dt.datetime) -> float:
+        share = (when - self.start).total_seconds() / self.span if self.span else index / (len(self.points) - 1)
+        return round(self.left + share * (self.width - self.left - self.right), 1)
+
+    def y(self, value: Decimal) -> float:
+        share = float((value - self.domain_low) / (self.domain_high - self.domain_low))
+        return round(self.height - self.bottom - share * (self.height - self.top - self.bottom), 1)
+
+    def coords(self) -> list[tuple[float, float]]:
+        return [(self.x(i, when), self.y(value)) for i, (when, value) in enumerate(self.points)]
+
+    def band(self, *, x: float, width: float) -> SafeString | str:
+        """The reference range as a rectangle, or nothing when there is none in view."""
+        if self.ref_low is None and self.ref_high is None:
+            return ""
+        band_top = min(self.ref_high, self.domain_high) if self.ref_high is not None else self.domain_high
+        band_bottom = max(self.ref_low, self.domain_low) if self.ref_low is not None else self.domain_low
+        if band_top <= band_bottom:
+            return ""
+        top = self.y(band_top)
+        return format_html(
+            '<rect class="spark-band" x="{}" y="{}" width="{}" height="{}"></rect>',
+            x,
+            top,
+            width,
+            round(self.y(band_bottom) - top, 1),
+        )
+
+    def out_of_range(self, value: Decimal) -> bool:
+        return (self.ref_low is not None and value < self.ref_low) or (
+            self.ref_high is not None and value > self.ref_high
+        )
+
+
 @register.simple_tag
 def sparkline(group: Any, width: int = 100, height: int = 32) -> SafeString | str:
     """A small inline SVG of a test's numeric values (a ``ResultGroup``), oldest to newest,
@@ -98,53 +159,23 @@ def sparkline(group: Any, width: int = 100, height: int = 32) -> SafeString | st
     points = group.values()
     if len(points) < 2:
         return ""
-    summary = group.latest.summary or {}
-    ref_low, ref_high = _decimal(summary.get("reference_low")), _decimal(summary.get("reference_high"))
-    values = [value for _, value in points]
-    low, high = min(values), max(values)
-    # The values set the scale (so that a trend shows); the reference band is cut to it.
-    margin = (high - low) / 8 or max(abs(high) / 20, Decimal("0.5"))
-    domain_low, domain_high = low - margin, high + margin
     pad = 4
-    start, end = points[0][0], points[-1][0]
-    span = (end - start).total_seconds()
-
-    def x(index: int, when: dt.datetime) -> float:
-        share = (when - start).total_seconds() / span if span else index / (len(points) - 1)
-        return round(pad + share * (width - 2 * pad), 1)
-
-    def y(value: Decimal) -> float:
-        share = float((value - domain_low) / (domain_high - domain_low))
-        return round(height - pad - share * (height - 2 * pad), 1)
-
-    coords = [(x(i, when), y(value), value) for i, (when, value) in enumerate(points)]
-    band = ""
-    if ref_low is not None or ref_high is not None:
-        band_top = min(ref_high, domain_high) if ref_high is not None else domain_high
-        band_bottom = max(ref_low, domain_low) if ref_low is not None else domain_low
-        if band_top > band_bottom:
-            top, bottom = y(band_top), y(band_bottom)
-            band = format_html(
-                '<rect class="spark-band" x="0" y="{}" width="{}" height="{}"></rect>',
-                top,
-                width,
-                round(bottom - top, 1),
-            )
-
-    def out_of_range(value: Decimal) -> bool:
-        return (ref_low is not None and value < ref_low) or (ref_high is not None and value > ref_high)
-
+    scale = _Scale(
+        points, group.latest.summary or {}, width=width, height=height, padding=(pad, pad, pad, pad), margin=(8, 20)
+    )
+    coords = scale.coords()
+    band = scale.band(x=0, width=width)
     dots = format_html_join(
         "",
         '<circle class="{}" cx="{}" cy="{}" r="{}"></circle>',
         (
             (
-                "spark-dot spark-flag" if out_of_range(value) else "spark-dot",
+                "spark-dot spark-flag" if scale.out_of_range(value) else "spark-dot",
                 cx,
                 cy,
                 "2.6" if index == len(coords) - 1 else "1.8",
             )
-            for index, (cx, cy, value) in enumerate(coords)
+            for index, ((cx, cy), (_, value)) in enumerate(zip(coords, points, strict=True))
         ),
     )
     label = describe_trend(group, points)
@@ -159,7 +190,7 @@ def sparkline(group: Any, width: int = 100, height: int = 32) -> SafeString | st
         height,
         label,
         band,
-        " ".join(f"{cx},{cy}" for cx, cy, _ in coords),
+        " ".join(f"{cx},{cy}" for cx, cy in coords),
         dots,
     )
 
@@ -172,39 +203,21 @@ def trend_chart(group: Any, current: Any = None, width: int = 560, height: int =
     if len(numeric) < 2:
         return ""
     points = [(entry.effective_at, value) for entry, value in numeric]
-    summary = group.latest.summary or {}
-    ref_low, ref_high = _decimal(summary.get("reference_low")), _decimal(summary.get("reference_high"))
-    values = [value for _, value in points]
-    low, high = min(values), max(values)
-    margin = (high - low) / 6 or max(abs(high) / 10, Decimal("0.5"))
-    domain_low, domain_high = low - margin, high + margin
     left, right, top, bottom = 48, 16, 18, 28
-    start, end = points[0][0], points[-1][0]
-    span = (end - start).total_seconds()
-
-    def x(index: int, when: dt.datetime) -> float:
-        share = (when - start).total_seconds() / span if span else index / (len(points) - 1)
-        return round(left + share * (width - left - right), 1)
-
-    def y(value: Decimal) -> float:
-        share = float((value - domain_low) / (domain_high - domain_low))
-        return round(height - bottom - share * (height - top - bottom), 1)
-
+    scale = _Scale(
+        points,
+        group.latest.summary or {},
+        width=width,
+        height=height,
+        padding=(left, right, top, bottom),
+        margin=(6, 10),
+    )
+    y, start, end = scale.y, scale.start, scale.end
     parts: list[SafeString] = []
-    if ref_low is not None or ref_high is not None:
-        band_top = min(ref_high, domain_high) if ref_high is not None else domain_high
-        band_bottom = max(ref_low, domain_low) if ref_low is not None else domain_low
-        if band_top > band_bottom:
-            parts.append(
-                format_html(
-                    '<rect class="spark-band" x="{}" y="{}" width="{}" height="{}"></rect>',
-                    left,
-                    y(band_top),
-                    width - left - right,
-                    round(y(band_bottom) - y(band_top), 1),
-                )
-            )
-    for value in sorted({low, high}):
+    band = scale.band(x=left, width=width - left - right)
+    if band:
+        parts.append(band)  # type: ignore[arg-type]
+    for value in sorted({scale.low, scale.high}):
         parts.append(
             format_html(
                 '<line class="trend-grid" x1="{}" x2="{}" y1="{}" y2="{}"></line>'
@@ -228,7 +241,7 @@ def trend_chart(group: Any, current: Any = None, width: int = 560, height: int =
                 dateformat.format(timezone.localtime(when), DATE_FORMAT),
             )
         )
-    coords = [(x(i, when), y(value)) for i, (when, value) in enumerate(points)]
+    coords = scale.coords()
     parts.append(
         format_html('<polyline class="spark-line" points="{}"></polyline>', " ".join(f"{cx},{cy}" for cx, cy in coords))
     )
@@ -236,7 +249,7 @@ def trend_chart(group: Any, current: Any = None, width: int = 560, height: int =
     for (cx, cy), (entry, value) in zip(coords, numeric, strict=True):
         when = entry.effective_at
         is_current = entry.uuid == current_uuid
-        flagged = (ref_low is not None and value < ref_low) or (ref_high is not None and value > ref_high)
+        flagged = scale.out_of_range(value)
         parts.append(
             format_html(
                 '<circle class="{}" cx="{}" cy="{}" r="{}"><title>{}: {}</title></circle>',
