@@ -44,11 +44,15 @@ def _is_clinical_member(*, user: Any, organization: Any) -> bool:
 # --- Referrals ------------------------------------------------------------------------
 
 
+def _referrals_sent(*, user: Any, organization: Any) -> Q:
+    """Referrals this organization sent, about patients this user may see."""
+    return Q(referring_organization=organization, patient__in=visible_patients(user=user, organization=organization))
+
+
 def _referrals_visible(*, user: Any, organization: Any) -> Q:
     """Referrals sent to this organization (what a referral carries is for its receiver to
     see), and referrals it sent about patients this user may see."""
-    sent = Q(referring_organization=organization, patient__in=visible_patients(user=user, organization=organization))
-    return Q(receiving_organization=organization) | sent
+    return Q(receiving_organization=organization) | _referrals_sent(user=user, organization=organization)
 
 
 def referrals_for(*, user: Any, organization: Any, direction: str = "inbound") -> QuerySet[Referral]:
@@ -57,9 +61,7 @@ def referrals_for(*, user: Any, organization: Any, direction: str = "inbound") -
     if direction == "inbound":
         referrals = Referral.objects.filter(receiving_organization=organization)
     else:
-        referrals = Referral.objects.filter(
-            referring_organization=organization, patient__in=visible_patients(user=user, organization=organization)
-        )
+        referrals = Referral.objects.filter(_referrals_sent(user=user, organization=organization))
     return referrals.select_related("patient", "referring_organization", "receiving_organization", "referred_by")
 
 
