@@ -9,7 +9,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from portal.patients.models import RegistryEntry
-from portal.patients.views import entry_sections
+from portal.records.display import entry_sections
 from portal.records.selectors import ResultGroup, results_group
 from portal.records.templatetags.record_tags import sparkline
 
