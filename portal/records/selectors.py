@@ -25,6 +25,11 @@ from portal.records.models import ClinicalItem, ItemStatus
 
 TESTS_DONE_KINDS = ("lab_result", "imaging_report", "pathology_report")
 TIMELINE_LIMIT = 200
+TESTS_DONE_DAYS = 365  # "tests already done": what the network did in the past year
+
+
+def _tests_done_since() -> dt.datetime:
+    return timezone.now() - dt.timedelta(days=TESTS_DONE_DAYS)
 
 
 @dataclass
@@ -149,7 +154,7 @@ def chart_get(*, user: Any, organization: Any, patient_uuid: Any, request: Any =
         .order_by("-effective_at", "-published_at")[:TIMELINE_LIMIT]
     )
     chart = Chart(patient=patient, entries=entries, emergency=emergency)
-    year_ago = timezone.now() - dt.timedelta(days=365)
+    year_ago = _tests_done_since()
     for entry in entries:
         if entry.status == EntryStatus.WITHDRAWN:
             continue
@@ -251,7 +256,7 @@ def result_history_for(
     if not access_checked:
         patient_access_for_user(user=user, organization=organization, patient_uuid=entry.patient.uuid)
     same_test = RegistryEntry.objects.filter(
-        patient_id=entry.patient_id, kind=entry.kind, effective_at__gte=timezone.now() - dt.timedelta(days=365)
+        patient_id=entry.patient_id, kind=entry.kind, effective_at__gte=_tests_done_since()
     ).exclude(status=EntryStatus.WITHDRAWN)
     same_test = (
         same_test.filter(code__iexact=entry.code)
