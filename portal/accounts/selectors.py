@@ -11,9 +11,10 @@ def membership_for(*, user: User | Any, organization: Any) -> Membership | None:
     """The user's active membership at this organization, or None."""
     if not getattr(user, "is_authenticated", False) or organization is None:
         return None
-    return (
-        Membership.objects.active().select_related("organization").filter(user=user, organization=organization).first()
-    )
+    membership = Membership.objects.active().filter(user=user, organization=organization).first()
+    if membership is not None:
+        membership.organization = organization  # the caller's object: no join, no second copy
+    return membership
 
 
 REQUEST_MEMBERSHIPS = "_continuum_request_memberships"

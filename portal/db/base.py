@@ -7,6 +7,9 @@ organization's address again). This backend remembers the path the database sess
 really has and skips the statement when it would not change it. Whatever can undo a
 ``SET`` (a rollback, a rollback to a savepoint, a closed connection) forgets it, so the
 next cursor sets the path again.
+
+It also gives every new database session the settings the portal's queries rely on
+(``SESSION_SETTINGS``), once at connect, rather than a ``set_config`` before each query.
 """
 
 from __future__ import annotations
@@ -14,6 +17,11 @@ from __future__ import annotations
 from typing import Any
 
 from django_tenants.postgresql_backend.base import DatabaseWrapper as TenantDatabaseWrapper
+
+# Settings of every database session. ``pg_trgm.word_similarity_threshold``: the word
+# similarity from which a patient's name matches a search (``%>``, portal.patients.selectors);
+# pg_trgm's default of 0.6 misses a name with one letter dropped.
+SESSION_SETTINGS = {"pg_trgm.word_similarity_threshold": "0.45"}
 
 
 class DatabaseWrapper(TenantDatabaseWrapper):
@@ -37,6 +45,15 @@ class DatabaseWrapper(TenantDatabaseWrapper):
         super()._handle_search_path(cursor)
         if self.search_path_set_schemas is not before:  # a SET was sent (or failed)
             self.session_search_path = self.search_path_set_schemas
+
+    def _configure_connection(self, connection: Any) -> bool:
+        """Django's configuration of a new connection (time zone, role), then ours; like
+        those, committed at once, so no later rollback undoes it."""
+        super()._configure_connection(connection)
+        with connection.cursor() as cursor:
+            for name, value in SESSION_SETTINGS.items():
+                cursor.execute("SELECT set_config(%s, %s, false)", [name, value])
+        return True
 
     def close(self) -> None:
         self.session_search_path = None

@@ -21,13 +21,43 @@ from portal.patients.models import CareRelationship, NetworkPatient, NetworkPati
 VIEW_CHART = "view_chart"
 
 
+def _clinical_group_name(organization: Any) -> str:
+    return f"org:{organization.schema_name}:clinical"
+
+
 def clinical_group_for(organization: Any) -> Group:
-    group, _ = Group.objects.get_or_create(name=f"org:{organization.schema_name}:clinical")
+    group, _ = Group.objects.get_or_create(name=_clinical_group_name(organization))
     return group
 
 
 def _view_permission() -> Permission:
     return Permission.objects.get(codename=VIEW_CHART, content_type__app_label="patients")
+
+
+_GROUP_ID = "_clinical_group_id"
+_view_permission_ids: dict[str, int] = {}
+
+
+def access_ids(organization: Any) -> tuple[int | None, int]:
+    """(the organization's clinical group id, the ``view_chart`` permission id), for the
+    access rule's permission probe, as plain numbers rather than two subqueries per query.
+
+    Neither changes once it exists: the group id is kept on the organization object (the
+    routing cache keeps one per address for a while, so a request usually asks nothing) and
+    the permission id per database. An organization without a group yet gets ``None``,
+    which no permission row matches, and is asked again next time."""
+    from django.db import connection
+
+    group_id = getattr(organization, _GROUP_ID, None)
+    if group_id is None:
+        group_id = Group.objects.filter(name=_clinical_group_name(organization)).values_list("pk", flat=True).first()
+        if group_id is not None:
+            setattr(organization, _GROUP_ID, group_id)
+    database = connection.settings_dict["NAME"]
+    permission_id = _view_permission_ids.get(database)
+    if permission_id is None:
+        permission_id = _view_permission_ids[database] = _view_permission().pk
+    return group_id, permission_id
 
 
 def chart_permission_grant(*, organization: Any, patient: NetworkPatient) -> None:

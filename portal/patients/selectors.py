@@ -11,12 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.models import Group, Permission
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
 from portal.accounts.selectors import clinical_membership
+from portal.patients.access import access_ids
 from portal.patients.models import (
     CareRelationship,
     EmergencyAccess,
@@ -37,14 +37,10 @@ def _emergency_grants(*, user: Any, organization: Any, now: Any) -> list[Emergen
 def _access_condition(*, user: Any, organization: Any, grants: list[EmergencyAccess] | None = None) -> Any:
     now = timezone.now()
     relationship = CareRelationship.objects.active(at=now).filter(organization=organization, patient=OuterRef("pk"))
-    # The group and permission ids are looked up once per query (an InitPlan), not joined
-    # per patient row, so the check is one probe of guardian's unique index.
-    group_id = Group.objects.filter(name=f"org:{organization.schema_name}:clinical").values("pk")[:1]
-    permission_id = Permission.objects.filter(
-        codename="view_chart", content_type__app_label="patients", content_type__model="networkpatient"
-    ).values("pk")[:1]
+    # One probe of guardian's unique (group, permission, object) index per patient row.
+    group_id, permission_id = access_ids(organization)
     permission = NetworkPatientGroupObjectPermission.objects.filter(
-        group_id=Subquery(group_id), permission_id=Subquery(permission_id), content_object=OuterRef("pk")
+        group_id=group_id, permission_id=permission_id, content_object=OuterRef("pk")
     )
     regular = Exists(relationship) & Exists(permission)
     # Break-the-glass grants are few and short-lived: read them now (one indexed query) so
@@ -132,9 +128,6 @@ def my_patients(*, user: Any, organization: Any, only_mine: bool = False) -> Que
     )
 
 
-NAME_SIMILARITY = 0.45  # pg_trgm word similarity from which a name counts as a match
-
-
 def patient_search(*, user: Any, organization: Any, query: str, limit: int = 25) -> list[NetworkPatient]:
     """Search by name (tolerant of typos), date of birth or MRN, among visible patients only.
 
@@ -175,11 +168,8 @@ def patient_search(*, user: Any, organization: Any, query: str, limit: int = 25)
     # (organization, name) trigram index (``%>`` word similarity and ``LIKE`` both use it),
     # so only this organization's patients are scanned, whatever the size of the network;
     # those few (and the patients of the user's emergency grants) are then checked for
-    # access and ranked.
-    from django.db import connection
-
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT set_config('pg_trgm.word_similarity_threshold', %s, false)", [str(NAME_SIMILARITY)])
+    # access and ranked. ``%>`` matches from the word similarity that every database session
+    # starts with (portal.db.base.SESSION_SETTINGS).
     candidates = (
         CareRelationship.objects.filter(organization=organization)
         .filter(Q(match_key__trigram_word_similar=key) | Q(match_key__contains=key))

@@ -108,3 +108,24 @@ def test_a_rolled_back_search_path_is_set_again(cast):
             pass
         assert connection.schema_name == northfield.schema_name
         assert OrganizationSetting.objects.filter(key="only-at-northfield").exists()
+
+
+def test_a_new_database_session_starts_with_the_portal_settings_whatever_rolls_back(db):
+    """The name-search threshold is set once when a connection opens (no query per search),
+    committed at once: a first transaction that rolls back does not undo it."""
+    from django.db import connections
+
+    from portal.db.base import SESSION_SETTINGS
+
+    probe = connections.create_connection("default")
+    try:
+        probe.set_autocommit(False)  # opens the connection: our settings come before this
+        with probe.cursor() as cursor:
+            cursor.execute("SELECT set_config('pg_trgm.word_similarity_threshold', '0.9', false)")
+        probe.rollback()
+        with probe.cursor() as cursor:
+            for name, value in SESSION_SETTINGS.items():
+                cursor.execute("SELECT current_setting(%s)", [name])
+                assert cursor.fetchone()[0] == value
+    finally:
+        probe.close()
