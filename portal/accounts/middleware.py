@@ -11,6 +11,25 @@ from django.http import HttpRequest, HttpResponse
 from portal.accounts.selectors import membership_for, remember_request_membership
 
 SESSION_SCHEMA_KEY = "continuum_schema"
+SESSION_REFRESHED_KEY = "continuum_refreshed"
+SESSION_REFRESH_MAX_SECONDS = 60.0
+
+
+def session_keep_alive(request: HttpRequest) -> None:
+    """Restart the idle timeout (``SESSION_COOKIE_AGE``) of a session in use.
+
+    Saving the session restarts it, but not on every request: at most once a minute (a
+    tenth of the timeout when that is shorter), so most requests write nothing to Redis
+    and send no cookie. An idle session therefore ends between a minute before the
+    timeout and the timeout after its last request."""
+    import time
+
+    from django.conf import settings
+
+    now = time.time()
+    every = min(SESSION_REFRESH_MAX_SECONDS, settings.SESSION_COOKIE_AGE / 10)
+    if now - request.session.get(SESSION_REFRESHED_KEY, 0.0) >= every:
+        request.session[SESSION_REFRESHED_KEY] = now  # marks it modified: saved with a new expiry
 
 
 class OrganizationSessionMiddleware:
@@ -34,6 +53,8 @@ class OrganizationSessionMiddleware:
                     logout(request)
                 else:
                     request.membership = membership  # type: ignore[attr-defined]
+            if request.user.is_authenticated:  # not signed out above
+                session_keep_alive(request)
         return self.get_response(request)
 
 

@@ -156,12 +156,16 @@ SESSION_COOKIE_DOMAIN = None
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_AGE = env_int("SESSION_IDLE_SECONDS", 30 * 60, minimum=60)
-SESSION_SAVE_EVERY_REQUEST = True  # the age above is an idle timeout
+# The age above is an idle timeout: a session in use is saved again (with a new expiry)
+# at most once a minute, not on every request (portal.accounts.middleware.session_keep_alive).
+SESSION_SAVE_EVERY_REQUEST = False
 CSRF_COOKIE_DOMAIN = None
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env_str("TIME_ZONE", "America/New_York")
-USE_I18N = True
+# English only: no translation machinery on every rendered value (dates and numbers use
+# Django's default formats, the same as its "en" locale's).
+USE_I18N = False
 USE_TZ = True
 
 STATIC_URL = "/static/"
