@@ -92,6 +92,7 @@ class ThreadPageOut(serializers.Serializer):
     count = serializers.IntegerField()
     page = serializers.IntegerField()
     pages = serializers.IntegerField()
+    unread_threads = serializers.IntegerField(help_text="Conversations of the inbox with unread messages")
     results = ThreadSummaryOut(many=True)
 
 
@@ -211,7 +212,7 @@ class ThreadSearchIn(serializers.Serializer):
 
 
 def _thread_page(request: Request, *, page_number: Any, per_page: int, archived: bool, query: str = "") -> Response:
-    page, threads = selectors.inbox_page(
+    inbox = selectors.inbox_page(
         user=request.user,
         organization=request.tenant,  # type: ignore[attr-defined]
         page_number=page_number,
@@ -221,10 +222,11 @@ def _thread_page(request: Request, *, page_number: Any, per_page: int, archived:
     )
     return Response(
         {
-            "count": page.paginator.count,
-            "page": page.number,
-            "pages": page.paginator.num_pages,
-            "results": ThreadSummaryOut(threads, many=True).data,
+            "count": inbox.page.paginator.count,
+            "page": inbox.page.number,
+            "pages": inbox.page.paginator.num_pages,
+            "unread_threads": inbox.unread_threads,
+            "results": ThreadSummaryOut(inbox.threads, many=True).data,
         }
     )
 

@@ -49,7 +49,7 @@ def inbox(request: HttpRequest) -> HttpResponse:
     archived = data.get("box") == "archived"
     query = request.POST.get("q", "")[:100] if request.method == "POST" else ""
     urgent_only = data.get("urgent") == "1"
-    page, threads = selectors.inbox_page(
+    inbox = selectors.inbox_page(
         user=request.user,
         organization=request.tenant,
         page_number=data.get("page"),
@@ -58,12 +58,12 @@ def inbox(request: HttpRequest) -> HttpResponse:
         urgent_only=urgent_only,
     )
     context = {
-        "page": page,
-        "threads": threads,
+        "page": inbox.page,
+        "threads": inbox.threads,
         "archived": archived,
         "query": query,
         "urgent_only": urgent_only,
-        "unread_threads": selectors.unread_thread_count(user=request.user, organization=request.tenant),
+        "unread_threads": inbox.unread_threads,
     }
     if request.htmx and request.htmx.target == "thread-list":  # type: ignore[attr-defined]
         return render(request, "messaging/partials/thread_list.html", context)

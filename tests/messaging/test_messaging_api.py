@@ -27,9 +27,11 @@ def test_api_thread_round_trip_with_read_receipts(cast, sign_in):
     assert thread["urgent"] and thread["patient"] == str(cast.patients["maria"].uuid)
     assert Notification.objects.get(recipient=cast.users["park"]).urgent
     park = sign_in(cast.users["park"], cast.organizations["maple"])
-    listed = park.get("/api/v1/threads/").json()["results"]
-    assert [(t["uuid"], t["unread"]) for t in listed] == [(thread["uuid"], 1)]
+    inbox = park.get("/api/v1/threads/").json()
+    assert [(t["uuid"], t["unread"]) for t in inbox["results"]] == [(thread["uuid"], 1)]
+    assert inbox["unread_threads"] == 1
     assert _post(park, f"/api/v1/threads/{thread['uuid']}/read/", {}).json()["newly_read"] == 1
+    assert park.get("/api/v1/threads/").json()["unread_threads"] == 0
     reply = _post(park, f"/api/v1/threads/{thread['uuid']}/messages/", {"body": "Booked."})
     assert reply.status_code == 201 and reply.json()["sender"]["name"] == "Peter Park, MD"
     receipts = okafor.get(f"/api/v1/threads/{thread['uuid']}/read/").json()["messages"]

@@ -266,10 +266,17 @@ def test_threads_for_patient_lists_the_charts_threads(cast):
 
 
 def test_the_inbox_does_not_grow_queries_with_threads(cast, sign_in, django_assert_max_num_queries):
-    for n in range(12):
-        okafor_writes_park(cast, subject=f"Thread {n}")
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    okafor_writes_park(cast, subject="Thread 0")
     park = sign_in(cast.users["park"], cast.organizations["maple"])
-    with django_assert_max_num_queries(16):
+    with CaptureQueriesContext(connection) as one_thread:
+        park.get("/messages/")
+    for n in range(1, 12):
+        okafor_writes_park(cast, subject=f"Thread {n}")
+    # 14 in tests, where the address is looked up on every request (no routing cache).
+    with django_assert_max_num_queries(min(14, len(one_thread))):
         response = park.get("/messages/")
     assert response.status_code == 200 and "Thread 11" in response.content.decode()
     assert Message.objects.count() >= 12
