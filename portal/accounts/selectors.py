@@ -105,11 +105,20 @@ def home_summary_for(*, user: User, membership: Membership) -> dict[str, Any]:
         summary["open_inbound_referrals"] = Referral.objects.filter(
             receiving_organization=organization, state__in=OPEN_REFERRAL_STATES
         ).count()
+        # Only what the care pages show this clinician: tasks and hand-offs about patients
+        # they may see (never a count of rows whose link would answer "not found").
+        from portal.patients.selectors import visible_patients
+
+        visible = visible_patients(user=user, organization=organization)
         summary["overdue_occurrences"] = TaskOccurrence.objects.filter(
-            task__owner_organization=organization, task__status="open", done_at__isnull=True, due_at__lt=timezone.now()
+            task__owner_organization=organization,
+            task__status="open",
+            task__patient__in=visible,
+            done_at__isnull=True,
+            due_at__lt=timezone.now(),
         ).count()
         summary["handoffs_waiting"] = Handoff.objects.filter(
-            to_organization=organization, acknowledged_at__isnull=True
+            to_organization=organization, acknowledged_at__isnull=True, patient__in=visible
         ).count()
     try:
         from portal.messaging.selectors import unread_thread_count
