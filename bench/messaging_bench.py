@@ -1,11 +1,19 @@
-"""Messaging benchmark: send → notified latency, sustained sending, inbox page time.
+"""Messaging benchmark: send → notified latency, sending through the web, inbox page time.
 
 Runs against the development database (embedded PostgreSQL and Redis under .data/),
 migrated and seeded (``manage.py migrate_schemas --shared && … --tenant && … seed_demo``).
 Starts its own Celery worker on a queue of its own, with a real SMTP server (aiosmtpd)
-in this process, and removes everything it wrote at the end.
+in this process, and removes everything it wrote at the end. Everything shares this
+machine's two cores: gunicorn (2 workers), the Celery worker, PostgreSQL, Redis, the
+SMTP sink and the HTTP clients.
 
-    PYTHONPATH=$PWD .venv/bin/python bench/messaging_bench.py [--messages 1000] [--inbox 10000]
+1. send → in-app notification and → email delivered by the worker (service calls);
+2. Park's inbox page with --inbox messages in 500 threads, alone, and a search of it;
+3. Okafor's replies through gunicorn: as fast as --senders clients go (capacity), then
+   paced at --rate a minute for --seconds while Park reads his inbox every half second;
+   then every email of those replies must be delivered.
+
+    PYTHONPATH=$PWD .venv/bin/python bench/messaging_bench.py [--rate 1000] [--seconds 60] [--inbox 10000]
 
 Targets (issue #4): send → in-app notification < 2 s at p95 with a running worker;
 1,000 messages a minute sustained; the inbox page < 100 ms at p95 for a user with
@@ -15,6 +23,7 @@ Targets (issue #4): send → in-app notification < 2 s at p95 with a running wor
 from __future__ import annotations
 
 import argparse
+import http.client
 import os
 import socket
 import statistics
@@ -23,6 +32,7 @@ import sys
 import threading
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -58,6 +68,97 @@ class Sink:
 def p95(values: list[float]) -> float:
     ordered = sorted(values)
     return ordered[max(0, int(round(0.95 * len(ordered))) - 1)] if ordered else float("nan")
+
+
+@dataclass
+class Sent:
+    per_minute: float
+    p95: float
+    errors: int
+
+
+class Sender:
+    """Okafor's quick replies from the inbox, as his browser sends them (an HTMX POST to
+    ``/messages/<uuid>/reply/``), from --senders keep-alive connections at once."""
+
+    def __init__(self, port: int, host: str, cookie: str, csrf: str, threads: list) -> None:
+        self.port, self.threads = port, threads
+        self.headers = {
+            "Host": host,
+            "Cookie": cookie,
+            "X-CSRFToken": csrf,
+            "HX-Request": "true",
+            "Content-Type": "application/x-www-form-urlencoded",
+        }
+
+    def send(self, *, total: int, senders: int, rate: int | None) -> Sent:
+        """Send ``total`` replies; paced at ``rate`` a minute (message i is due at i/rate),
+        or as fast as they go when ``rate`` is None."""
+        lock = threading.Lock()
+        latencies: list[float] = []
+        errors = [0]
+        next_index = [0]
+        started = time.monotonic()
+
+        def loop(n: int) -> None:
+            connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+            path = f"/messages/{self.threads[n % len(self.threads)].uuid}/reply/"
+            while True:
+                with lock:
+                    index = next_index[0]
+                    next_index[0] += 1
+                if index >= total:
+                    break
+                if rate:
+                    delay = started + index * 60 / rate - time.monotonic()
+                    if delay > 0:
+                        time.sleep(delay)
+                began = time.perf_counter()
+                connection.request("POST", path, body=b"from=inbox&body=Sustained+reply", headers=self.headers)
+                response = connection.getresponse()
+                response.read()
+                with lock:
+                    latencies.append((time.perf_counter() - began) * 1000)
+                    errors[0] += int(response.status != 200)
+            connection.close()
+
+        workers = [threading.Thread(target=loop, args=(n,)) for n in range(senders)]
+        for each in workers:
+            each.start()
+        for each in workers:
+            each.join()
+        elapsed = time.monotonic() - started
+        return Sent(per_minute=total / elapsed * 60, p95=p95(latencies), errors=errors[0])
+
+
+class InboxReader(threading.Thread):
+    """Park reading his inbox every half second, until stopped."""
+
+    def __init__(self, port: int, host: str, cookie: str) -> None:
+        super().__init__(daemon=True)
+        self.port, self.headers = port, {"Host": host, "Cookie": cookie}
+        self.latencies: list[float] = []
+        self.errors = 0
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        while not self.stopped.wait(0.5):
+            began = time.perf_counter()
+            connection.request("GET", "/messages/", headers=self.headers)
+            response = connection.getresponse()
+            response.read()
+            self.latencies.append((time.perf_counter() - began) * 1000)
+            self.errors += int(response.status != 200)
+        connection.close()
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.join()
+
+    def percentile(self, share: float) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))] if ordered else float("nan")
 
 
 def start_worker(port: int) -> subprocess.Popen:
@@ -105,8 +206,10 @@ def start_worker(port: int) -> subprocess.Popen:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--latency", type=int, default=100, help="messages for the latency measure")
-    parser.add_argument("--messages", type=int, default=1000, help="messages for the sustained rate")
-    parser.add_argument("--senders", type=int, default=4, help="concurrent senders for the sustained rate")
+    parser.add_argument("--messages", type=int, default=600, help="messages sent as fast as possible (capacity)")
+    parser.add_argument("--senders", type=int, default=4, help="concurrent senders (HTTP clients)")
+    parser.add_argument("--rate", type=int, default=1000, help="messages a minute of the paced run")
+    parser.add_argument("--seconds", type=int, default=60, help="length of the paced run")
     parser.add_argument("--inbox", type=int, default=10_000, help="messages in the inbox user's threads")
     args = parser.parse_args()
 
@@ -161,48 +264,7 @@ def main() -> None:
             f"{p95(email) * 1000:.1f} ms (median {statistics.median(email) * 1000:.1f} ms)"
         )
 
-        # 2. Sustained: N messages from --senders concurrent senders (as web workers would send
-        #    them), each in a thread of its own, then until the worker has delivered every email.
-        sustained = [
-            thread_start(
-                sender=okafor,
-                organization=northfield,
-                subject=f"{PREFIX} sustained {n}",
-                patient=maria,
-                recipients=[Recipient(organization=maple, user=park)],
-                body="start",
-            )
-            for n in range(args.senders)
-        ]
-        links = [f"/messages/{t.uuid}/" for t in sustained]
-
-        def send(target: Thread, count: int) -> None:
-            try:
-                for _ in range(count):
-                    message_reply(thread=target, sender=okafor, organization=northfield, body="sustained")
-            finally:
-                connection.close()
-
-        started = time.monotonic()
-        workers = [threading.Thread(target=send, args=(t, args.messages // args.senders)) for t in sustained]
-        for each in workers:
-            each.start()
-        for each in workers:
-            each.join()
-        sent_in = time.monotonic() - started
-        total = (args.messages // args.senders) * args.senders
-        pending = Delivery.objects.filter(notification__link__in=links).exclude(status="sent")
-        while pending.exists():
-            time.sleep(0.2)
-            if time.monotonic() - started > 600:
-                break
-        delivered_in = time.monotonic() - started
-        results[f"messages sent per minute ({args.senders} senders)"] = f"{total / sent_in * 60:,.0f}"
-        results["messages sent and emailed per minute"] = (
-            f"{total / delivered_in * 60:,.0f} ({pending.count()} left pending)"
-        )
-
-        # 3. Inbox: Park with --inbox messages in 500 threads (written in bulk), p95 of GET /messages/.
+        # 2. Park's inbox: --inbox messages in 500 threads (written in bulk).
         now = timezone.now()
         threads = Thread.objects.bulk_create(
             [
@@ -239,43 +301,92 @@ def main() -> None:
             [ReadState(thread=t, user=park, organization=maple, last_read_at=now) for t in threads[::2]]
         )
         connection.cursor().execute(
-            "ANALYZE messaging_message; ANALYZE messaging_thread; ANALYZE messaging_participant"
+            "ANALYZE messaging_message; ANALYZE messaging_thread; ANALYZE messaging_participant; "
+            "ANALYZE messaging_readstate"
         )
-        # Through the real web stack: gunicorn (2 workers), Park's signed-in session with the
-        # second factor verified, the inbox and a search of it, one client at a time.
+        # The threads the senders write to, Park's too (so his inbox grows while it is measured).
+        sustained = [
+            thread_start(
+                sender=okafor,
+                organization=northfield,
+                subject=f"{PREFIX} sustained {n}",
+                patient=maria,
+                recipients=[Recipient(organization=maple, user=park)],
+                body="start",
+            )
+            for n in range(args.senders)
+        ]
+        links = [f"/messages/{t.uuid}/" for t in sustained]
+
+        # Everything below goes through the real web stack: gunicorn (2 workers), Park's and
+        # Okafor's signed-in sessions (second factor verified), the worker delivering email.
         from bench.httpload import run
         from bench.record_bench import free_port, serve, session_cookie
 
         connection.set_schema_to_public()
-        cookie = session_cookie(park, maple)
+        park_cookie = session_cookie(park, maple)
+        okafor_cookie = session_cookie(okafor, northfield)
+        csrf = "benchcsrftoken" + "x" * 18  # the cookie and the header must agree
         web_port = free_port()
         server = serve(web_port, 2)
         try:
-            host = f"maple.{settings.BASE_DOMAIN}"
-            inbox = run("inbox", web_port, "/messages/", host=host, cookie=cookie, total=200, concurrency=1, warmup=5)
-            csrf = "benchcsrftoken" + "x" * 18  # the cookie and the header must agree
+            maple_host, northfield_host = f"maple.{settings.BASE_DOMAIN}", f"northfield.{settings.BASE_DOMAIN}"
+            inbox = run(
+                "inbox", web_port, "/messages/", host=maple_host, cookie=park_cookie, total=200, concurrency=1, warmup=5
+            )
             searched = run(  # a search is a POST: its words never go in a URL
                 "inbox search",
                 web_port,
                 "/messages/",
-                host=host,
-                cookie=f"{cookie}; csrftoken={csrf}",
+                host=maple_host,
+                cookie=f"{park_cookie}; csrftoken={csrf}",
                 total=100,
                 concurrency=1,
                 method="POST",
                 body=b"q=message+42",
                 extra_headers={"X-CSRFToken": csrf},
             )
+            if inbox.errors or searched.errors:
+                raise RuntimeError("the inbox answered with errors")
+            count = Message.objects.filter(thread__participants__user=park).count()
+            results[f"inbox page p95, alone ({count:,} messages)"] = (
+                f"{inbox.percentile(0.95):.1f} ms (median {inbox.percentile(0.5):.1f} ms)"
+            )
+            results["inbox search p95, alone"] = (
+                f"{searched.percentile(0.95):.1f} ms (median {searched.percentile(0.5):.1f} ms)"
+            )
+
+            # 3. Sending through the web: Okafor's quick replies from the inbox (HTMX POSTs),
+            #    --senders at once. First as fast as they go (capacity), then paced at
+            #    --rate a minute for --seconds while Park's inbox is read once every 0.5 s.
+            sender = Sender(web_port, northfield_host, f"{okafor_cookie}; csrftoken={csrf}", csrf, sustained)
+            capacity = sender.send(total=args.messages, senders=args.senders, rate=None)
+            results[f"capacity, messages sent per minute ({args.senders} senders)"] = (
+                f"{capacity.per_minute:,.0f} (reply p95 {capacity.p95:.0f} ms, {capacity.errors} errors)"
+            )
+            reader = InboxReader(web_port, maple_host, park_cookie)
+            reader.start()
+            paced = sender.send(total=round(args.rate * args.seconds / 60), senders=args.senders, rate=args.rate)
+            reader.stop()
+            pending = Delivery.objects.filter(notification__link__in=links).exclude(status="sent")
+            drained = time.monotonic()
+            while pending.exists() and time.monotonic() - drained < 300:
+                time.sleep(0.2)
+            delivered = Delivery.objects.filter(notification__link__in=links, status="sent").count()
+            results[f"paced at {args.rate:,}/min for {args.seconds} s: sent per minute"] = (
+                f"{paced.per_minute:,.0f} (reply p95 {paced.p95:.0f} ms, {paced.errors} errors)"
+            )
+            results["  emails delivered, left pending after the run"] = (
+                f"{delivered:,} delivered, {pending.count()} pending "
+                f"(the last {time.monotonic() - drained:.1f} s after sending stopped)"
+            )
+            results["  inbox page p95 while sending"] = (
+                f"{reader.percentile(0.95):.1f} ms (median {reader.percentile(0.5):.1f} ms, "
+                f"{len(reader.latencies)} reads, {reader.errors} errors)"
+            )
         finally:
             server.terminate()
             server.wait(timeout=30)
-        if inbox.errors or searched.errors:
-            raise RuntimeError("the inbox answered with errors")
-        count = Message.objects.filter(thread__participants__user=park).count()
-        results[f"inbox page p95 ({count:,} messages)"] = (
-            f"{inbox.percentile(0.95):.1f} ms (median {inbox.percentile(0.5):.1f} ms)"
-        )
-        results["inbox search p95"] = f"{searched.percentile(0.95):.1f} ms (median {searched.percentile(0.5):.1f} ms)"
     finally:
         connection.set_schema_to_public()
         bench_threads = Thread.objects.filter(subject__startswith=PREFIX)
