@@ -376,11 +376,11 @@ def main() -> None:
             results[f"paced at {args.rate:,}/min for {args.seconds} s: sent per minute"] = (
                 f"{paced.per_minute:,.0f} (reply p95 {paced.p95:.0f} ms, {paced.errors} errors)"
             )
-            results["  emails delivered, left pending after the run"] = (
+            results["paced: emails delivered, left pending after the run"] = (
                 f"{delivered:,} delivered, {pending.count()} pending "
                 f"(the last {time.monotonic() - drained:.1f} s after sending stopped)"
             )
-            results["  inbox page p95 while sending"] = (
+            results["paced: inbox page p95 while sending"] = (
                 f"{reader.percentile(0.95):.1f} ms (median {reader.percentile(0.5):.1f} ms, "
                 f"{len(reader.latencies)} reads, {reader.errors} errors)"
             )
