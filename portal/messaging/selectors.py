@@ -44,13 +44,23 @@ def _patients_seen(*, user: Any, organization: Any, patient_ids: set[int]) -> se
     )
 
 
-def takes_part_in(*, user: Any, organization: Any, thread: Thread) -> bool:
+def takes_part_in(*, user: Any, organization: Any, thread: Thread, lock: bool = False) -> bool:
     """May this person read (and so write in) this one thread here? The same rule as
-    ``visible_threads``, asked of a single thread: take part, and see its patient."""
+    ``visible_threads``, asked of a single thread: take part, and see its patient.
+
+    ``lock``: also lock the thread's row (``SELECT … FOR UPDATE``, inside the caller's
+    transaction) in the same query, so that writers of one thread go one at a time."""
     if messaging_membership(user=user, organization=organization) is None:
         return False
-    if not _threads_taking_part(user=user, organization=organization).filter(pk=thread.pk).exists():
+    taking_part = _threads_taking_part(user=user, organization=organization).filter(pk=thread.pk)
+    if lock:
+        taking_part = taking_part.select_for_update(of=("self",))
+    if taking_part.values_list("pk", flat=True).first() is None:
         return False
+    return _sees_patient_of(thread, user=user, organization=organization)
+
+
+def _sees_patient_of(thread: Thread, *, user: Any, organization: Any) -> bool:
     patient = thread.patient
     return patient is None or user_can_view_patient(user=user, organization=organization, patient=patient)
 
@@ -204,13 +214,17 @@ def unread_thread_count(*, user: Any, organization: Any) -> int:
 
 
 def thread_get_for_user(*, user: Any, organization: Any, thread_uuid: Any) -> Thread:
+    """The thread, if this person reads it here (``takes_part_in``); else ``Http404``. One
+    thread's patient is checked, not those of every thread the person takes part in."""
+    if messaging_membership(user=user, organization=organization) is None:
+        raise Http404("No such thread")
     thread = (
-        visible_threads(user=user, organization=organization)
+        _threads_taking_part(user=user, organization=organization)
         .select_related("patient", "created_by", "organization")
         .filter(uuid=thread_uuid)
         .first()
     )
-    if thread is None:
+    if thread is None or not _sees_patient_of(thread, user=user, organization=organization):
         raise Http404("No such thread")
     return thread
 

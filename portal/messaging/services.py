@@ -234,10 +234,10 @@ def message_reply(
     entries: Sequence[Any] = (),
 ) -> Message:
     """Answer in a thread; a member of a care-team pool answers for the pool (and is shown)."""
-    if not takes_part_in(user=sender, organization=organization, thread=thread):
+    # One writer at a time per thread: the check locks the thread's row.
+    if not takes_part_in(user=sender, organization=organization, thread=thread, lock=True):
         raise ValidationError({"thread": "You do not take part in this thread."})
     kinds = _check_content(body=body, uploads=uploads, entries=entries, patient=thread.patient)
-    Thread.objects.select_for_update().filter(pk=thread.pk).first()  # one writer at a time per thread
     return _post(
         thread=thread,
         sender=sender,

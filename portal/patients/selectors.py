@@ -25,30 +25,46 @@ from portal.patients.models import (
 )
 
 
-def _emergency_grants(*, user: Any, organization: Any, now: Any) -> list[EmergencyAccess]:
+def _open_grants(*, user: Any, organization: Any, now: Any) -> QuerySet[EmergencyAccess]:
     """The user's open break-the-glass grants at this address (few and short-lived)."""
-    return list(
-        EmergencyAccess.objects.filter(
-            user=user, organization=organization, starts_at__lte=now, expires_at__gt=now, revoked_at__isnull=True
-        ).order_by("-expires_at")
+    return EmergencyAccess.objects.filter(
+        user=user, organization=organization, starts_at__lte=now, expires_at__gt=now, revoked_at__isnull=True
     )
 
 
-def _access_condition(*, user: Any, organization: Any, grants: list[EmergencyAccess] | None = None) -> Any:
-    now = timezone.now()
+def _emergency_grants(*, user: Any, organization: Any, now: Any) -> list[EmergencyAccess]:
+    return list(_open_grants(user=user, organization=organization, now=now).order_by("-expires_at"))
+
+
+def _regular_access(*, organization: Any, now: Any) -> Any:
+    """An active care relationship of this organization with the patient, and the guardian
+    permission derived from it (one probe of guardian's unique (group, permission, object)
+    index per patient row)."""
     relationship = CareRelationship.objects.active(at=now).filter(organization=organization, patient=OuterRef("pk"))
-    # One probe of guardian's unique (group, permission, object) index per patient row.
     group_id, permission_id = access_ids(organization)
     permission = NetworkPatientGroupObjectPermission.objects.filter(
         group_id=group_id, permission_id=permission_id, content_object=OuterRef("pk")
     )
-    regular = Exists(relationship) & Exists(permission)
-    # Break-the-glass grants are few and short-lived: read them now (one indexed query) so
-    # the usual case, no grant, leaves the planner plain semi-joins instead of an OR.
+    return Exists(relationship) & Exists(permission)
+
+
+def _access_condition(*, user: Any, organization: Any, grants: list[EmergencyAccess] | None = None) -> Any:
+    """The access rule over many patients. Break-the-glass grants are read first (one indexed
+    query) so the usual case, no grant, leaves the planner plain semi-joins instead of an OR."""
+    now = timezone.now()
+    regular = _regular_access(organization=organization, now=now)
     if grants is None:
         grants = _emergency_grants(user=user, organization=organization, now=now)
     emergency = [grant.patient_id for grant in grants]
     return (regular | Q(pk__in=emergency)) if emergency else regular
+
+
+def _one_patient_access(*, user: Any, organization: Any) -> Any:
+    """The same rule for a single patient, grants included, in one query (for one row an OR
+    costs the planner nothing)."""
+    now = timezone.now()
+    grant = _open_grants(user=user, organization=organization, now=now).filter(patient=OuterRef("pk"))
+    return _regular_access(organization=organization, now=now) | Exists(grant)
 
 
 def visible_patients(*, user: Any, organization: Any) -> QuerySet[NetworkPatient]:
@@ -59,12 +75,18 @@ def visible_patients(*, user: Any, organization: Any) -> QuerySet[NetworkPatient
 
 
 def user_can_view_patient(*, user: Any, organization: Any, patient: NetworkPatient) -> bool:
-    return visible_patients(user=user, organization=organization).filter(pk=patient.pk).exists()
+    if clinical_membership(user=user, organization=organization) is None:
+        return False
+    access = _one_patient_access(user=user, organization=organization)
+    return NetworkPatient.objects.filter(access, pk=patient.pk).exists()
 
 
 def patient_get_for_user(*, user: Any, organization: Any, patient_uuid: Any) -> NetworkPatient:
     """The patient, if this user may see them at this address; else ``Http404``."""
-    patient = visible_patients(user=user, organization=organization).filter(uuid=patient_uuid).first()
+    if clinical_membership(user=user, organization=organization) is None:
+        raise Http404("No such patient")
+    access = _one_patient_access(user=user, organization=organization)
+    patient = NetworkPatient.objects.filter(access, uuid=patient_uuid).first()
     if patient is None:
         raise Http404("No such patient")
     return patient
