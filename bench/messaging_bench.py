@@ -4,7 +4,7 @@ Runs against the development database (embedded PostgreSQL and Redis under .data
 migrated and seeded (``manage.py migrate_schemas --shared && … --tenant && … seed_demo``).
 Starts its own Celery worker on a queue of its own, with a real SMTP server (aiosmtpd)
 in this process, and removes everything it wrote at the end. Everything shares this
-machine's two cores: gunicorn (2 workers), the Celery worker, PostgreSQL, Redis, the
+machine's two cores: gunicorn (as the image runs it: 4 workers of 4 threads), the Celery worker, PostgreSQL, Redis, the
 SMTP sink and the HTTP clients.
 
 1. send → in-app notification and → email delivered by the worker (service calls);
@@ -204,10 +204,14 @@ def start_worker(port: int) -> subprocess.Popen:
 
 
 def main() -> None:
+    from bench.record_bench import IMAGE_THREADS, IMAGE_WORKERS
+
     parser = argparse.ArgumentParser()
     parser.add_argument("--latency", type=int, default=100, help="messages for the latency measure")
     parser.add_argument("--messages", type=int, default=600, help="messages sent as fast as possible (capacity)")
     parser.add_argument("--senders", type=int, default=4, help="concurrent senders (HTTP clients)")
+    parser.add_argument("--web-workers", type=int, default=IMAGE_WORKERS, help="gunicorn workers (the image's)")
+    parser.add_argument("--web-threads", type=int, default=IMAGE_THREADS, help="threads per gunicorn worker")
     parser.add_argument("--rate", type=int, default=1000, help="messages a minute of the paced run")
     parser.add_argument("--seconds", type=int, default=60, help="length of the paced run")
     parser.add_argument("--inbox", type=int, default=10_000, help="messages in the inbox user's threads")
@@ -318,7 +322,7 @@ def main() -> None:
         ]
         links = [f"/messages/{t.uuid}/" for t in sustained]
 
-        # Everything below goes through the real web stack: gunicorn (2 workers), Park's and
+        # Everything below goes through the real web stack: gunicorn (as the image), Park's and
         # Okafor's signed-in sessions (second factor verified), the worker delivering email.
         from bench.httpload import run
         from bench.record_bench import free_port, serve, session_cookie
@@ -328,7 +332,7 @@ def main() -> None:
         okafor_cookie = session_cookie(okafor, northfield)
         csrf = "benchcsrftoken" + "x" * 18  # the cookie and the header must agree
         web_port = free_port()
-        server = serve(web_port, 2)
+        server = serve(web_port, args.web_workers, args.web_threads)
         try:
             maple_host, northfield_host = f"maple.{settings.BASE_DOMAIN}", f"northfield.{settings.BASE_DOMAIN}"
             inbox = run(
