@@ -4,7 +4,7 @@ Runs against the development database (embedded PostgreSQL and Redis under .data
 migrated and seeded (``manage.py migrate_schemas --shared && … --tenant && … seed_demo``).
 Starts its own Celery worker on a queue of its own, with a real SMTP server (aiosmtpd)
 in this process, and removes everything it wrote at the end. Everything shares this
-machine's two cores: gunicorn (as the image runs it: 4 workers of 4 threads), the Celery worker, PostgreSQL, Redis, the
+machine's two cores: gunicorn (as the image runs it: 2 × cores + 1 processes), the Celery worker, PostgreSQL, Redis, the
 SMTP sink and the HTTP clients.
 
 1. send → in-app notification and → email delivered by the worker (service calls);

@@ -3,7 +3,7 @@
 Builds (once) a database of its own on the embedded PostgreSQL, ``continuum_record_bench``:
 the demo cast, 15 more organizations (20 in all), 100,000 patients each cared for by two
 organizations, and 1,000,000 registry entries (COPY, see ``bench/record_data.py``). Then
-serves it with gunicorn (as the image does: 4 workers of 4 threads) and measures, signed in
+serves it with gunicorn (as the image does: 2 × cores + 1 processes) and measures, signed in
 as Dr. Peter Park at Maple Family Medicine, the p50/p95 of
 
 * ``POST /patients/search/`` (typo'd names, dates of birth, MRNs; terms in the body), and
@@ -66,7 +66,7 @@ def free_port() -> int:
 
 
 # The web server as the image runs it (docker/entrypoint.sh: WEB_WORKERS, WEB_THREADS).
-IMAGE_WORKERS, IMAGE_THREADS = 4, 4
+IMAGE_WORKERS, IMAGE_THREADS = 2 * (os.cpu_count() or 1) + 1, 1
 
 
 def serve(port: int, workers: int = IMAGE_WORKERS, threads: int = IMAGE_THREADS) -> subprocess.Popen[bytes]:

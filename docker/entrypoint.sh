@@ -3,7 +3,11 @@
 set -e
 case "$1" in
   web)
-    exec gunicorn portal.wsgi --bind 0.0.0.0:8000 --workers "${WEB_WORKERS:-4}" --threads "${WEB_THREADS:-4}" \
+    # Processes, not threads, by default: a request is mostly Python, and threads of one
+    # process share its interpreter lock while other processes may idle (gunicorn's rule
+    # of thumb, 2 × cores + 1, behind the TLS proxy that buffers slow clients).
+    exec gunicorn portal.wsgi --bind 0.0.0.0:8000 --workers "${WEB_WORKERS:-$((2 * $(nproc) + 1))}" \
+      --threads "${WEB_THREADS:-1}" \
       --access-logfile - --access-logformat '%(h)s %(t)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms' \
       --forwarded-allow-ips "${FORWARDED_ALLOW_IPS:-127.0.0.1}" ;;
   worker)

@@ -36,16 +36,26 @@ def _emergency_grants(*, user: Any, organization: Any, now: Any) -> list[Emergen
     return list(_open_grants(user=user, organization=organization, now=now).order_by("-expires_at"))
 
 
+def _active_relationships(*, organization: Any, now: Any) -> QuerySet[CareRelationship]:
+    return CareRelationship.objects.active(at=now).filter(organization=organization)
+
+
+def _chart_permission(*, organization: Any) -> Exists:
+    """The guardian permission derived from the organization's relationships: one probe of
+    guardian's unique (group, permission, object) index per patient row."""
+    group_id, permission_id = access_ids(organization)
+    return Exists(
+        NetworkPatientGroupObjectPermission.objects.filter(
+            group_id=group_id, permission_id=permission_id, content_object=OuterRef("pk")
+        )
+    )
+
+
 def _regular_access(*, organization: Any, now: Any) -> Any:
     """An active care relationship of this organization with the patient, and the guardian
-    permission derived from it (one probe of guardian's unique (group, permission, object)
-    index per patient row)."""
-    relationship = CareRelationship.objects.active(at=now).filter(organization=organization, patient=OuterRef("pk"))
-    group_id, permission_id = access_ids(organization)
-    permission = NetworkPatientGroupObjectPermission.objects.filter(
-        group_id=group_id, permission_id=permission_id, content_object=OuterRef("pk")
-    )
-    return Exists(relationship) & Exists(permission)
+    permission derived from it."""
+    relationship = _active_relationships(organization=organization, now=now).filter(patient=OuterRef("pk"))
+    return Exists(relationship) & _chart_permission(organization=organization)
 
 
 def _access_condition(*, user: Any, organization: Any, grants: list[EmergencyAccess] | None = None) -> Any:
@@ -167,7 +177,8 @@ def patient_search(*, user: Any, organization: Any, query: str, limit: int = 25)
         return []
     if clinical_membership(user=user, organization=organization) is None:
         return []
-    grants = _emergency_grants(user=user, organization=organization, now=timezone.now())
+    now = timezone.now()
+    grants = _emergency_grants(user=user, organization=organization, now=now)
     patients = NetworkPatient.objects.filter(_access_condition(user=user, organization=organization, grants=grants))
     for pattern in ("%Y-%m-%d", "%m/%d/%Y"):
         try:
@@ -186,25 +197,21 @@ def patient_search(*, user: Any, organization: Any, query: str, limit: int = 25)
     key = normalize_name(query, "")
     if len(key) < 2:
         return []
-    # The candidates come from this organization's care relationships, through their
-    # (organization, name) trigram index (``%>`` word similarity and ``LIKE`` both use it),
-    # so only this organization's patients are scanned, whatever the size of the network;
-    # those few (and the patients of the user's emergency grants) are then checked for
-    # access and ranked. ``%>`` matches from the word similarity that every database session
-    # starts with (portal.db.base.SESSION_SETTINGS).
-    candidates = (
-        CareRelationship.objects.filter(organization=organization)
-        .filter(Q(match_key__trigram_word_similar=key) | Q(match_key__contains=key))
-        .values("patient_id")
-    )
-    by_name = Q(pk__in=candidates)
+    # The access rule read from the relationships' side: this organization's active care
+    # relationships whose patient's name matches, found through their (organization, name)
+    # trigram index (``%>`` word similarity and ``LIKE`` both use it), so only this
+    # organization's patients are scanned and no relationship is probed twice; then the
+    # permission derived from them, as for every other read. The patients of the user's
+    # emergency grants are matched by their own name. ``%>`` matches from the word
+    # similarity every database session starts with (portal.db.base.SESSION_SETTINGS).
+    name_matches = Q(match_key__trigram_word_similar=key) | Q(match_key__contains=key)
+    related = _active_relationships(organization=organization, now=now).filter(name_matches).values("patient_id")
+    found: Any = Q(pk__in=related) & _chart_permission(organization=organization)
     emergency = [grant.patient_id for grant in grants]
     if emergency:
-        by_name |= Q(pk__in=emergency, match_key__trigram_word_similar=key) | Q(
-            pk__in=emergency, match_key__contains=key
-        )
+        found |= Q(pk__in=emergency) & name_matches
     return list(
-        patients.filter(by_name)
+        NetworkPatient.objects.filter(found)
         .annotate(similarity=TrigramWordSimilarity(key, "match_key"))
         .order_by("-similarity", "family_name")[:limit]
     )
