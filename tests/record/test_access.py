@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from portal.audit.models import AuditEvent
 from portal.patients.models import CareRelationship
-from portal.patients.selectors import user_can_view_patient, visible_patients
+from portal.patients.selectors import patient_search, user_can_view_patient, visible_patients
 from portal.patients.services import care_relationship_end
 
 
@@ -92,10 +92,12 @@ def test_ending_the_relationship_cuts_access_at_once(cast, sign_in):
     maria, maple, park = cast.patients["maria"], cast.organizations["maple"], cast.users["park"]
     client = sign_in(park, maple)
     assert client.get(f"/patients/{maria.uuid}/").status_code == 200
+    assert str(maria.uuid) in client.post("/patients/search/", {"q": "Alvarez"}).content.decode()
     for relationship in CareRelationship.objects.active().filter(patient=maria, organization=maple):
         care_relationship_end(relationship=relationship, ended_by=cast.users["maple_admin"])
     assert client.get(f"/patients/{maria.uuid}/").status_code == 404
     assert not visible_patients(user=park, organization=maple).filter(pk=maria.pk).exists()
+    assert str(maria.uuid) not in client.post("/patients/search/", {"q": "Alvarez"}).content.decode()
 
 
 def test_a_relationship_past_its_end_time_cuts_access_without_anyone_acting(cast):
@@ -104,6 +106,7 @@ def test_a_relationship_past_its_end_time_cuts_access_without_anyone_acting(cast
         ends_at=timezone.now() - timedelta(seconds=1)
     )
     assert not user_can_view_patient(user=park, organization=maple, patient=maria)
+    assert maria not in patient_search(user=park, organization=maple, query="Maria Alvarez")
     from portal.patients.access import relationships_expire
     from portal.patients.models import NetworkPatientGroupObjectPermission
 
@@ -112,6 +115,23 @@ def test_a_relationship_past_its_end_time_cuts_access_without_anyone_acting(cast
         group__name=f"org:{maple.schema_name}:clinical", content_object=maria
     ).exists()
     assert relationships_expire() == 0
+
+
+def test_name_search_needs_the_permission_as_well_as_the_relationship(cast):
+    """Both halves of the rule hold for a search by name too: without the guardian
+    permission an active relationship finds nothing, and it finds the patient again once
+    the permission is back."""
+    from portal.patients.access import chart_permission_sync
+    from portal.patients.models import NetworkPatientGroupObjectPermission
+
+    maria, maple, park = cast.patients["maria"], cast.organizations["maple"], cast.users["park"]
+    assert maria in patient_search(user=park, organization=maple, query="Maria Alvarex")
+    NetworkPatientGroupObjectPermission.objects.filter(
+        group__name=f"org:{maple.schema_name}:clinical", content_object=maria
+    ).delete()
+    assert maria not in patient_search(user=park, organization=maple, query="Maria Alvarex")
+    assert chart_permission_sync(organization=maple, patient=maria)
+    assert maria in patient_search(user=park, organization=maple, query="Maria Alvarex")
 
 
 def test_access_is_derived_as_a_guardian_object_permission(cast):
