@@ -321,6 +321,7 @@ class MessageCreate(MessagingView):
             body=data["body"],
             urgent=data["urgent"],
             entries=_entries(data["entries"]),
+            access_checked=True,  # self.thread() has just read it through thread_get_for_user
         )
         message.read_by = []
         return Response(MessageOut(message).data, status=status.HTTP_201_CREATED)

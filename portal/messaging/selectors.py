@@ -44,12 +44,16 @@ def _patients_seen(*, user: Any, organization: Any, patient_ids: set[int]) -> se
     )
 
 
-def takes_part_in(*, user: Any, organization: Any, thread: Thread, lock: bool = False) -> bool:
+def takes_part_in(
+    *, user: Any, organization: Any, thread: Thread, lock: bool = False, access_checked: bool = False
+) -> bool:
     """May this person read (and so write in) this one thread here? The same rule as
     ``visible_threads``, asked of a single thread: take part, and see its patient.
 
     ``lock``: also lock the thread's row (``SELECT … FOR UPDATE``, inside the caller's
-    transaction) in the same query, so that writers of one thread go one at a time."""
+    transaction) in the same query, so that writers of one thread go one at a time.
+    ``access_checked``: the caller has just read this thread through ``thread_get_for_user``
+    in this request, so its patient is not checked again (taking part still is)."""
     if messaging_membership(user=user, organization=organization) is None:
         return False
     taking_part = _threads_taking_part(user=user, organization=organization).filter(pk=thread.pk)
@@ -57,7 +61,7 @@ def takes_part_in(*, user: Any, organization: Any, thread: Thread, lock: bool = 
         taking_part = taking_part.select_for_update(of=("self",))
     if taking_part.values_list("pk", flat=True).first() is None:
         return False
-    return _sees_patient_of(thread, user=user, organization=organization)
+    return access_checked or _sees_patient_of(thread, user=user, organization=organization)
 
 
 def _sees_patient_of(thread: Thread, *, user: Any, organization: Any) -> bool:

@@ -232,10 +232,16 @@ def message_reply(
     urgent: bool = False,
     uploads: Sequence[Any] = (),
     entries: Sequence[Any] = (),
+    access_checked: bool = False,
 ) -> Message:
-    """Answer in a thread; a member of a care-team pool answers for the pool (and is shown)."""
+    """Answer in a thread; a member of a care-team pool answers for the pool (and is shown).
+
+    ``access_checked``: the caller read ``thread`` through ``thread_get_for_user`` in this
+    request, so the sender's access to its patient is not asked twice."""
     # One writer at a time per thread: the check locks the thread's row.
-    if not takes_part_in(user=sender, organization=organization, thread=thread, lock=True):
+    if not takes_part_in(
+        user=sender, organization=organization, thread=thread, lock=True, access_checked=access_checked
+    ):
         raise ValidationError({"thread": "You do not take part in this thread."})
     kinds = _check_content(body=body, uploads=uploads, entries=entries, patient=thread.patient)
     return _post(

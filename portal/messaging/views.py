@@ -212,6 +212,7 @@ def thread_reply(request: HttpRequest, thread_uuid: Any) -> HttpResponse:
                 body=form.cleaned_data["body"],
                 urgent=form.cleaned_data["urgent"],
                 uploads=form.cleaned_data["attachments"],
+                access_checked=True,  # thread_get_for_user above, in this request
             )
         except ValidationError as error:
             for message in _errors(error):
