@@ -155,3 +155,28 @@ def test_chen_cannot_write_about_maria_with_a_guessed_patient_id(cast, sign_in):
         )
         assert response.status_code == 400 and "No such patient" in json.dumps(response.json())
     assert snapshot() == before
+
+
+def test_a_participant_who_no_longer_sees_the_patient_cannot_reply_by_any_route(cast, sign_in):
+    """Park takes part in the thread about Maria, then Maple stops caring for her: the page,
+    the API and the service itself refuse his reply, and nothing is written or sent."""
+    from django.core.exceptions import ValidationError
+
+    from portal.messaging.services import message_reply
+    from portal.patients.models import CareRelationship
+    from portal.patients.services import care_relationship_end
+
+    thread = okafor_writes_park(cast)
+    park, maple = cast.users["park"], cast.organizations["maple"]
+    client = sign_in(park, maple)
+    for relationship in CareRelationship.objects.active().filter(patient=cast.patients["maria"], organization=maple):
+        care_relationship_end(relationship=relationship)
+    before = snapshot()
+    assert client.post(f"/messages/{thread.uuid}/reply/", {"body": "Booked."}).status_code == 404
+    api = client.post(
+        f"/api/v1/threads/{thread.uuid}/messages/", json.dumps({"body": "Booked."}), content_type="application/json"
+    )
+    assert api.status_code == 404
+    with pytest.raises(ValidationError):
+        message_reply(thread=thread, sender=park, organization=maple, body="Booked.")
+    assert snapshot() == before
