@@ -8,6 +8,7 @@ import statistics
 import threading
 import time
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass
@@ -90,3 +91,28 @@ def run(
     for thread in threads:
         thread.join()
     return Result(label, len(latencies), time.perf_counter() - started, latencies, errors)
+
+
+def sample_every(
+    port: int, path: str, *, host: str, cookie: str, interval: float, seconds: float, out: Any, expect: int = 200
+) -> None:
+    """GET ``path`` every ``interval`` seconds for ``seconds``; put "ready" on the queue
+    ``out`` when it starts, then (latencies in ms, errors). Meant to run in a process of its
+    own (multiprocessing's "spawn"), so that what it measures is the server's time, not a
+    wait for the interpreter lock of a load generator busy with other threads."""
+    headers = {"Host": host, "Cookie": cookie}
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    out.put("ready")
+    latencies: list[float] = []
+    errors = 0
+    ends = time.monotonic() + seconds
+    while time.monotonic() < ends:
+        started = time.perf_counter()
+        connection.request("GET", path, headers=headers)
+        response = connection.getresponse()
+        response.read()
+        latencies.append((time.perf_counter() - started) * 1000)
+        errors += int(response.status != expect)
+        time.sleep(max(0.0, interval - (time.perf_counter() - started)))
+    connection.close()
+    out.put((latencies, errors))

@@ -10,7 +10,8 @@ SMTP sink and the HTTP clients.
 1. send → in-app notification and → email delivered by the worker (service calls);
 2. Park's inbox page with --inbox messages in 500 threads, alone, and a search of it;
 3. Okafor's replies through gunicorn: as fast as --senders clients go (capacity), then
-   paced at --rate a minute for --seconds while Park reads his inbox every half second;
+   paced at --rate a minute for --seconds while Park reads his inbox every half second
+   (from a process of its own);
    then every email of those replies must be delivered.
 
     PYTHONPATH=$PWD .venv/bin/python bench/messaging_bench.py [--rate 1000] [--seconds 60] [--inbox 10000]
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import multiprocessing
 import os
 import socket
 import statistics
@@ -129,36 +131,6 @@ class Sender:
             each.join()
         elapsed = time.monotonic() - started
         return Sent(per_minute=total / elapsed * 60, p95=p95(latencies), errors=errors[0])
-
-
-class InboxReader(threading.Thread):
-    """Park reading his inbox every half second, until stopped."""
-
-    def __init__(self, port: int, host: str, cookie: str) -> None:
-        super().__init__(daemon=True)
-        self.port, self.headers = port, {"Host": host, "Cookie": cookie}
-        self.latencies: list[float] = []
-        self.errors = 0
-        self.stopped = threading.Event()
-
-    def run(self) -> None:
-        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
-        while not self.stopped.wait(0.5):
-            began = time.perf_counter()
-            connection.request("GET", "/messages/", headers=self.headers)
-            response = connection.getresponse()
-            response.read()
-            self.latencies.append((time.perf_counter() - began) * 1000)
-            self.errors += int(response.status != 200)
-        connection.close()
-
-    def stop(self) -> None:
-        self.stopped.set()
-        self.join()
-
-    def percentile(self, share: float) -> float:
-        ordered = sorted(self.latencies)
-        return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))] if ordered else float("nan")
 
 
 def start_worker(port: int) -> subprocess.Popen:
@@ -324,7 +296,7 @@ def main() -> None:
 
         # Everything below goes through the real web stack: gunicorn (as the image), Park's and
         # Okafor's signed-in sessions (second factor verified), the worker delivering email.
-        from bench.httpload import run
+        from bench.httpload import run, sample_every
         from bench.record_bench import free_port, serve, session_cookie
 
         connection.set_schema_to_public()
@@ -368,10 +340,27 @@ def main() -> None:
             results[f"capacity, messages sent per minute ({args.senders} senders)"] = (
                 f"{capacity.per_minute:,.0f} (reply p95 {capacity.p95:.0f} ms, {capacity.errors} errors)"
             )
-            reader = InboxReader(web_port, maple_host, park_cookie)
+            # Park's reads come from a process of their own: timed there, they measure the
+            # server, not this process's interpreter lock (4 senders and the SMTP sink).
+            spawn = multiprocessing.get_context("spawn")
+            read_times = spawn.Queue()
+            reader = spawn.Process(
+                target=sample_every,
+                args=(web_port, "/messages/"),
+                kwargs={
+                    "host": maple_host,
+                    "cookie": park_cookie,
+                    "interval": 0.5,
+                    "seconds": args.seconds,
+                    "out": read_times,
+                },
+            )
             reader.start()
+            if read_times.get(timeout=60) != "ready":
+                raise RuntimeError("the inbox reader did not start")
             paced = sender.send(total=round(args.rate * args.seconds / 60), senders=args.senders, rate=args.rate)
-            reader.stop()
+            reads, read_errors = read_times.get(timeout=args.seconds + 60)
+            reader.join()
             pending = Delivery.objects.filter(notification__link__in=links).exclude(status="sent")
             drained = time.monotonic()
             while pending.exists() and time.monotonic() - drained < 300:
@@ -385,8 +374,8 @@ def main() -> None:
                 f"(the last {time.monotonic() - drained:.1f} s after sending stopped)"
             )
             results["paced: inbox page p95 while sending"] = (
-                f"{reader.percentile(0.95):.1f} ms (median {reader.percentile(0.5):.1f} ms, "
-                f"{len(reader.latencies)} reads, {reader.errors} errors)"
+                f"{p95(reads):.1f} ms (median {statistics.median(reads):.1f} ms, "
+                f"{len(reads)} reads, {read_errors} errors)"
             )
         finally:
             server.terminate()
