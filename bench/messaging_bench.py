@@ -204,6 +204,16 @@ def main() -> None:
     okafor, park = cast.users["okafor"], cast.users["park"]
     northfield, maple, maria = cast.organizations["northfield"], cast.organizations["maple"], cast.patients["maria"]
 
+    def okafor_writes_park(subject: str) -> Thread:
+        return thread_start(
+            sender=okafor,
+            organization=northfield,
+            subject=f"{PREFIX} {subject}",
+            patient=maria,
+            recipients=[Recipient(organization=maple, user=park)],
+            body="start",
+        )
+
     sink = Sink()
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -215,14 +225,7 @@ def main() -> None:
     try:
         # 1. Latency: message sent → in-app notification readable, and → email delivered by the worker.
         in_app, email = [], []
-        thread = thread_start(
-            sender=okafor,
-            organization=northfield,
-            subject=f"{PREFIX} latency",
-            patient=maria,
-            recipients=[Recipient(organization=maple, user=park)],
-            body="warm-up",
-        )
+        thread = okafor_writes_park("latency")
         for _ in range(args.latency):
             started = time.monotonic()
             message = message_reply(thread=thread, sender=okafor, organization=northfield, body="bench")
@@ -281,17 +284,7 @@ def main() -> None:
             "ANALYZE messaging_readstate"
         )
         # The threads the senders write to, Park's too (so his inbox grows while it is measured).
-        sustained = [
-            thread_start(
-                sender=okafor,
-                organization=northfield,
-                subject=f"{PREFIX} sustained {n}",
-                patient=maria,
-                recipients=[Recipient(organization=maple, user=park)],
-                body="start",
-            )
-            for n in range(args.senders)
-        ]
+        sustained = [okafor_writes_park(f"sustained {n}") for n in range(args.senders)]
         links = [f"/messages/{t.uuid}/" for t in sustained]
 
         # Everything below goes through the real web stack: gunicorn (as the image), Park's and
