@@ -21,11 +21,17 @@ def _nav_items(request: HttpRequest, membership: Any) -> list[dict[str, str]]:
 
 
 def portal(request: HttpRequest) -> dict[str, Any]:
+    from portal.accounts.middleware import past_sign_in_gate
+
     tenant = getattr(request, "tenant", None)
     membership = getattr(request, "membership", None)
+    # Before the terms and the second factor, the page shows the gate only: no navigation,
+    # no notification bell (whose polling would run into the gate).
+    signed_in = past_sign_in_gate(request)
     return {
         "organization": tenant if tenant is not None and not tenant.is_network else None,
         "on_network_address": tenant is not None and tenant.is_network,
         "membership": membership,
-        "nav_items": _nav_items(request, membership),
+        "past_sign_in_gate": signed_in,
+        "nav_items": _nav_items(request, membership) if signed_in else [],
     }

@@ -88,6 +88,29 @@ def requires_second_factor(*, tenant: Any, membership: Any) -> bool:
     return membership is not None and (membership.is_clinical or membership.is_admin)
 
 
+def terms_accepted(request: HttpRequest) -> bool:
+    from django.conf import settings
+
+    return request.user.terms_accepted_version == settings.TERMS_VERSION  # type: ignore[union-attr]
+
+
+def second_factor_satisfied(request: HttpRequest) -> bool:
+    """Has this session verified a code, or does the person's role at this address not need one?"""
+    tenant = getattr(request, "tenant", None)
+    if not requires_second_factor(tenant=tenant, membership=getattr(request, "membership", None)):
+        return True
+    return second_factor_verified(request)
+
+
+def past_sign_in_gate(request: HttpRequest) -> bool:
+    """Is this a signed-in session that has accepted the terms and given its second factor?
+    (Until then the pages show no navigation, no notifications, nothing but the gate.)"""
+    user = getattr(request, "user", None)  # none on a page answered before sign-in (an unknown address)
+    return bool(
+        user is not None and user.is_authenticated and terms_accepted(request) and second_factor_satisfied(request)
+    )
+
+
 class SignInSafetyMiddleware:
     """Terms of use first, then the second factor, before anything else at an address.
 
@@ -109,19 +132,15 @@ class SignInSafetyMiddleware:
         return self.get_response(request)
 
     def _refusal(self, request: HttpRequest) -> HttpResponse | None:
-        from django.conf import settings
-
         user = request.user
-        if user.terms_accepted_version != settings.TERMS_VERSION:  # type: ignore[union-attr]
+        if not terms_accepted(request):
             return self._redirect(request, "accounts:terms", "Accept the terms of use to continue.")
-        tenant = getattr(request, "tenant", None)
-        if requires_second_factor(tenant=tenant, membership=getattr(request, "membership", None)):
-            if not second_factor_verified(request):
-                from django_otp import user_has_device
+        if not second_factor_satisfied(request):
+            from django_otp import user_has_device
 
-                if user_has_device(user):
-                    return self._redirect(request, "accounts:otp_verify", "Enter the code from your authenticator app.")
-                return self._redirect(request, "accounts:otp_enroll", "Set up a second factor to continue.")
+            if user_has_device(user):
+                return self._redirect(request, "accounts:otp_verify", "Enter the code from your authenticator app.")
+            return self._redirect(request, "accounts:otp_enroll", "Set up a second factor to continue.")
         return None
 
     def _redirect(self, request: HttpRequest, url_name: str, message: str) -> HttpResponse:

@@ -82,11 +82,13 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Before the sign-in gate, which answers an HTMX request (a polling bell) with
+    # HX-Redirect rather than a redirect whose page HTMX would paste into the fragment.
+    "django_htmx.middleware.HtmxMiddleware",
     "portal.accounts.middleware.OrganizationSessionMiddleware",
     "portal.accounts.middleware.SignInSafetyMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "django_htmx.middleware.HtmxMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 

@@ -112,3 +112,18 @@ def test_a_session_in_use_is_written_again_only_once_a_tenth_of_its_timeout_has_
     refreshed = client.get("/")
     assert refreshed.status_code == 200 and settings.SESSION_COOKIE_NAME in refreshed.cookies
     assert refreshed.cookies[settings.SESSION_COOKIE_NAME]["max-age"] == 3
+
+
+def test_the_gate_shows_no_navigation_or_bell_and_a_polling_bell_is_redirected_not_pasted(cast, anonymous):
+    """Before the second factor the page is the gate alone; the bell's HTMX poll (from a page
+    left open) gets an HX-Redirect to the gate, never the gate's whole page as its fragment."""
+    client = anonymous(cast.organizations["maple"])
+    _login(client, "peter.park@maple.example")
+    gate = client.get("/accounts/second-factor/").content.decode()
+    assert 'id="bell"' not in gate and 'class="mainnav"' not in gate and "Sign out" in gate
+    poll = client.get("/notifications/bell/", HTTP_HX_REQUEST="true")
+    assert poll.status_code == 204 and poll["HX-Redirect"] == "/accounts/second-factor/"
+    client.post("/accounts/second-factor/", {"token": demo_totp_code()})
+    home = client.get("/").content.decode()
+    assert 'id="bell"' in home and 'class="mainnav"' in home
+    assert client.get("/notifications/bell/", HTTP_HX_REQUEST="true").status_code == 200
