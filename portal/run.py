@@ -19,6 +19,9 @@ BASE_DIR = Path(__file__).resolve().parent.parent
 
 
 def main() -> int:
+    # Ctrl-C stops everything, also when a script started us in the background (a shell then
+    # starts background jobs with SIGINT ignored, which Python would keep).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "portal.settings.dev")
     port = os.environ.setdefault("CONTINUUM_PORT", "8000")
     from portal import embedded
