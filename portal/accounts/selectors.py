@@ -94,7 +94,9 @@ def home_summary_for(*, user: User, membership: Membership) -> dict[str, Any]:
         summary["my_patient_count"] = counts["mine"]
         summary["new_from_partners"] = (
             RegistryEntry.objects.filter(
-                patient__in=relationships.values("patient"), published_at__gte=timezone.now() - timedelta(days=7)
+                # Partners' entries count only where the record is shared (not a bare registration).
+                patient__in=relationships.filter(shares_record=True).values("patient"),
+                published_at__gte=timezone.now() - timedelta(days=7),
             )
             .exclude(organization=organization)
             .count()

@@ -26,6 +26,7 @@ class AccessLogFilterForm(forms.Form):
     start = forms.DateField(label="From", required=False, widget=forms.DateInput(attrs={"type": "date"}))
     end = forms.DateField(label="To", required=False, widget=forms.DateInput(attrs={"type": "date"}))
     emergency = forms.BooleanField(label="Emergency access only", required=False)
+    denied = forms.BooleanField(label="Refused requests only", required=False)
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -48,6 +49,7 @@ class AccessLogFilterForm(forms.Form):
             "start": data.get("start"),
             "end": data.get("end"),
             "emergency_only": bool(data.get("emergency")),
+            "denied_only": bool(data.get("denied")),
         }
 
     @staticmethod

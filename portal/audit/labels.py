@@ -63,6 +63,8 @@ OBJECT_NOUNS: dict[str, str] = {
     "care_relationship": "a care relationship",
     "emergency_access": "emergency access",
     "patient_match": "a patient match",
+    "access_request": "a request to see a shared record",
+    "denied_reads_alert": "repeated refused requests (site admins told)",
     "scorecard": "the scorecard",
     "access_log": "the access log",
     "organization": "the organization",
@@ -128,9 +130,38 @@ def _sentence(text: str) -> str:
     return text.replace("_", " ").strip().capitalize()
 
 
+# A refused request is logged with its route's name ("patients:chart", "api-entry"): what
+# it asked for, in words.
+REFUSED_NOUNS: tuple[tuple[str, str], ...] = (
+    ("entry", "a record item"),
+    ("chart", "a patient's chart"),
+    ("patient", "a patient"),
+    ("thread", "a message thread"),
+    ("message", "a message"),
+    ("attachment", "an attachment"),
+    ("referral", "a referral"),
+    ("occurrence", "a care task occurrence"),
+    ("task", "a care task"),
+    ("handoff", "a hand-off"),
+    ("notification", "a notification"),
+    ("access_request", "a request to see a shared record"),
+    ("match", "a patient match"),
+)
+
+
+def _refused_noun(view_name: str) -> str:
+    name = view_name.lower()
+    for key, noun in REFUSED_NOUNS:
+        if key in name:
+            return noun
+    return "a page"
+
+
 def event_label(event: Any) -> str:
     """ "Opened a care task", "Created a record item", "Brought the organization live"."""
     action, object_type = event.action or "", event.object_type or ""
+    if event.outcome == "denied" and action == AuditAction.READ and ":" in object_type:
+        return f"Refused: {_refused_noun(object_type)}"
     step = (event.detail or {}).get("step") if isinstance(event.detail, dict) else None
     if step:
         if step in ADMIN_STEPS:

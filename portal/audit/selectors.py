@@ -9,7 +9,7 @@ from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
-from portal.audit.models import AuditEvent
+from portal.audit.models import AuditEvent, AuditOutcome
 from portal.patients.models import CareRelationship, NetworkPatient
 
 
@@ -27,6 +27,7 @@ def access_log(
     action: str = "",
     start: dt.date | None = None,
     end: dt.date | None = None,
+    denied_only: bool = False,
 ) -> QuerySet[AuditEvent]:
     """Events touching this organization's data, or done under emergency access to its patients.
 
@@ -37,7 +38,14 @@ def access_log(
     _admin(membership)
     organization = membership.organization
     its_patients = CareRelationship.objects.filter(organization=organization).values("patient_id")
-    events = AuditEvent.objects.filter(Q(data_owner=organization) | Q(emergency=True, patient_id__in=its_patients))
+    events = AuditEvent.objects.filter(
+        Q(data_owner=organization)
+        | Q(emergency=True, patient_id__in=its_patients)
+        # Refused requests of this organization's own people (what they asked for, by id).
+        | Q(outcome=AuditOutcome.DENIED, acting_organization=organization)
+    )
+    if denied_only:
+        events = events.filter(outcome=AuditOutcome.DENIED)
     if emergency_only:
         events = events.filter(emergency=True)
     if patient_uuid:

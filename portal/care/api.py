@@ -28,7 +28,7 @@ from portal.care.models import (
 )
 from portal.care.transitions import TRANSITIONS
 from portal.patients.models import RegistryEntry
-from portal.patients.selectors import patient_get_for_user
+from portal.patients.selectors import patient_get_for_user, visible_entries
 from tenants.models import Organization, OrganizationKind, OrganizationStatus
 
 
@@ -181,7 +181,9 @@ class ReferralListCreate(CareAPIView, ListAPIView):
             reason=data["reason"],
             priority=data["priority"],
             checklist=data["checklist"],
-            attachments=RegistryEntry.objects.filter(patient=patient, uuid__in=data["attachments"]),
+            attachments=visible_entries(user=request.user, organization=self.organization, patient=patient).filter(
+                uuid__in=data["attachments"]
+            ),
         )
         return Response(ReferralOut(referral).data, status=status.HTTP_201_CREATED)
 

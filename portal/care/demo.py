@@ -122,7 +122,7 @@ def seed(cast: Any) -> None:
 
     # A survivorship care plan awaiting Dr. Park's acknowledgement.
     if not Handoff.objects.filter(patient=maria, kind=HandoffKind.SURVIVORSHIP, from_organization=northfield).exists():
-        plan = handoff_prefill(patient=maria)
+        plan = handoff_prefill(patient=maria, organization=northfield)
         summary = plan["treatment_summary"] or (
             "Diffuse large B-cell lymphoma, stage IIA. R-CHOP x6 completed; complete metabolic response on PET-CT."
         )

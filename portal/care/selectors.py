@@ -30,7 +30,12 @@ from portal.care.models import (
 from portal.care.services import referral_side
 from portal.care.transitions import Transition, allowed_actions, event_label
 from portal.patients.models import EntryStatus, NetworkPatient, RegistryEntry
-from portal.patients.selectors import user_can_view_patient, visible_patients
+from portal.patients.selectors import (
+    shared_entry_condition,
+    user_can_view_patient,
+    visible_entries,
+    visible_patients,
+)
 
 RECENT_TEST_DAYS = 30
 
@@ -142,7 +147,8 @@ def results_to_link(*, user: Any, organization: Any, task: CareTask) -> list[Reg
         return []
     linked = task.occurrences.exclude(result_entry=None).values("result_entry_id")
     return list(
-        RegistryEntry.objects.filter(patient_id=task.patient_id, kind=task.result_kind)
+        visible_entries(user=user, organization=organization, patient=task.patient)
+        .filter(kind=task.result_kind)
         .exclude(status=EntryStatus.WITHDRAWN)
         .exclude(pk__in=linked)
         .select_related("organization")
@@ -155,7 +161,7 @@ def result_to_link_get(*, user: Any, organization: Any, task: CareTask, entry_uu
     None: not on this patient's record, or this user may not see the patient here."""
     if not user_can_view_patient(user=user, organization=organization, patient=task.patient):
         return None
-    return RegistryEntry.objects.filter(patient_id=task.patient_id, uuid=entry_uuid).first()
+    return visible_entries(user=user, organization=organization, patient=task.patient).filter(uuid=entry_uuid).first()
 
 
 # Panels are ordered as one test but published per analyte (Hemoglobin, ANC… each with the
@@ -211,6 +217,7 @@ def same_test_done_elsewhere(
         return []
     return list(
         RegistryEntry.objects.filter(patient=patient, kind=kind, effective_at__gte=since)
+        .filter(shared_entry_condition(organization=organization))
         .exclude(organization=organization)
         .exclude(status=EntryStatus.WITHDRAWN)
         .filter(same)
@@ -310,10 +317,12 @@ def handoff_summary(*, treatment_summary: str) -> list[dict[str, Any]]:
     return blocks
 
 
-def handoff_prefill(*, patient: NetworkPatient) -> dict[str, Any]:
-    """A survivorship care plan drafted from the record's diagnoses and treatments."""
+def handoff_prefill(*, patient: NetworkPatient, organization: Any) -> dict[str, Any]:
+    """A survivorship care plan drafted from the diagnoses and treatments on the record that
+    this organization sees."""
     entries = list(
         RegistryEntry.objects.filter(patient=patient, kind__in=["cancer_diagnosis", "treatment"])
+        .filter(shared_entry_condition(organization=organization))
         .exclude(status=EntryStatus.WITHDRAWN)
         .order_by("effective_at")
     )

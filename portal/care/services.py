@@ -29,8 +29,8 @@ from portal.care.models import (
 )
 from portal.care.transitions import RECEIVER, REFERRER, TRANSITIONS, notification_title
 from portal.notifications.services import notification_send
-from portal.patients.models import EntryStatus, NetworkPatient, RegistryEntry, RelationshipKind
-from portal.patients.selectors import has_regular_access, user_can_view_patient
+from portal.patients.models import CareRelationship, EntryStatus, NetworkPatient, RegistryEntry, RelationshipKind
+from portal.patients.selectors import has_regular_access, user_can_view_patient, visible_entries
 from portal.patients.services import care_relationship_end, care_relationship_start
 
 # How long a receiving organization may read the record of a referred patient.
@@ -90,7 +90,15 @@ def referral_create(
     if any(item not in known for item in wanted):
         errors["checklist"] = [f"Checklist items are {', '.join(sorted(known))}."]
     attached = list(attachments)
-    if any(entry.patient_id != patient.pk or entry.status == EntryStatus.WITHDRAWN for entry in attached):
+    visible = set(
+        visible_entries(user=user, organization=organization, patient=patient)
+        .filter(pk__in=[entry.pk for entry in attached])
+        .values_list("pk", flat=True)
+    )
+    if any(
+        entry.patient_id != patient.pk or entry.status == EntryStatus.WITHDRAWN or entry.pk not in visible
+        for entry in attached
+    ):
         errors["attachments"] = ["Attach only current entries of this patient's record."]
     if errors:
         raise ValidationError(errors)
@@ -195,6 +203,12 @@ def referral_transition(
             starts_at=now,
             ends_at=now + dt.timedelta(days=REFERRAL_ACCESS_DAYS),
             note=f"Referral {referral.uuid}",
+            # A referral opens what its referrer may pass on: the shared record when the
+            # referrer sees it, else nothing beyond the receiver's own entries (what the
+            # referral carries opens from the referral itself).
+            shares_record=CareRelationship.objects.active()
+            .filter(patient=referral.patient, organization=referral.referring_organization, shares_record=True)
+            .exists(),
         )
         referral.relationship = relationship
         fields += ["accepted_at", "relationship"]

@@ -22,7 +22,7 @@ from portal.care import forms, selectors, services
 from portal.care.models import HANDOFF_SECTIONS, OPEN_REFERRAL_STATES, ReferralState, Responsible
 from portal.care.scorecard import scorecard, scorecard_csv_rows
 from portal.patients.models import RegistryEntry
-from portal.patients.selectors import patient_get_for_user, visible_patients
+from portal.patients.selectors import patient_get_for_user, visible_entries, visible_patients
 
 View = Callable[..., HttpResponse]
 
@@ -119,8 +119,8 @@ def referral_new(request: HttpRequest) -> HttpResponse:
                 reason=data["reason"],
                 priority=data["priority"],
                 checklist=data["checklist"],
-                attachments=RegistryEntry.objects.filter(
-                    patient=data["patient"], uuid__in=request.POST.getlist("attachments")
+                attachments=visible_entries(user=request.user, organization=org, patient=data["patient"]).filter(
+                    uuid__in=[value for value in request.POST.getlist("attachments") if _is_uuid(value)]
                 ),
             )
         except ValidationError as error:
@@ -134,7 +134,8 @@ def referral_new(request: HttpRequest) -> HttpResponse:
     patient = patients.filter(uuid=chosen).first() if chosen and _is_uuid(chosen) else None
     if patient is not None:
         entries = list(
-            RegistryEntry.objects.filter(patient=patient, kind__in=ATTACHABLE_KINDS)
+            visible_entries(user=request.user, organization=org, patient=patient)
+            .filter(kind__in=ATTACHABLE_KINDS)
             .exclude(status="withdrawn")
             .select_related("organization")
             .order_by("-effective_at")[:30]
@@ -426,7 +427,7 @@ def handoff_new(request: HttpRequest) -> HttpResponse:
         organization=org,
         patient_uuid=_uuid_or_404(request.GET.get("patient") or request.POST.get("patient")),
     )
-    prefill = selectors.handoff_prefill(patient=patient)
+    prefill = selectors.handoff_prefill(patient=patient, organization=org)
     audit_record(action=AuditAction.READ, request=request, object_type="handoff_prefill", patient=patient)
     form = forms.HandoffForm(
         request.POST or None,

@@ -18,7 +18,7 @@ from django.http import Http404
 from portal.accounts.models import Membership
 from portal.accounts.selectors import clinical_membership
 from portal.messaging.models import Message, MessageReceipt, Participant, ReadState, Thread
-from portal.patients.selectors import user_can_view_patient, visible_patients
+from portal.patients.selectors import user_can_view_patient, visible_entries, visible_patients
 
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
@@ -334,4 +334,5 @@ def registry_entries_for(*, user: Any, organization: Any, patient: Any) -> Query
 
     if patient is None or not user_can_view_patient(user=user, organization=organization, patient=patient):
         return RegistryEntry.objects.none()
-    return RegistryEntry.objects.filter(patient=patient, status="current").order_by("-effective_at")[:50]
+    entries = visible_entries(user=user, organization=organization, patient=patient)
+    return entries.filter(status="current").order_by("-effective_at")[:50]

@@ -20,7 +20,7 @@ from portal.messaging.models import Attachment, Message, MessageReceipt, Partici
 from portal.messaging.selectors import messaging_membership, pool_members, takes_part_in
 from portal.notifications.models import Kind
 from portal.notifications.services import notification_mark_read, notification_send
-from portal.patients.selectors import user_can_view_patient
+from portal.patients.selectors import user_can_view_patient, visible_entries
 
 MAX_BODY = 10_000
 
@@ -87,6 +87,22 @@ def _check_content(*, body: str, uploads: Sequence[Any], entries: Sequence[Any],
         if patient is None or entry.patient_id != patient.pk:
             raise ValidationError({"entries": "A message may point only at entries of its thread's patient."})
     return [files.sniff(upload) for upload in uploads]
+
+
+def _check_entries_visible(*, sender: Any, organization: Any, patient: Any, entries: Sequence[Any]) -> None:
+    """A message points only at entries its sender sees (an organization that registered
+    the patient sees its own entries, not what others share): the same answer as for an
+    entry that does not exist."""
+    if not entries or patient is None:
+        return
+    wanted = {entry.pk for entry in entries}
+    seen = set(
+        visible_entries(user=sender, organization=organization, patient=patient)
+        .filter(pk__in=wanted)
+        .values_list("pk", flat=True)
+    )
+    if wanted - seen:
+        raise ValidationError({"entries": "An entry is not on the shared record."})
 
 
 def _post(
@@ -195,6 +211,7 @@ def thread_start(
     for recipient in others:
         participant_check(patient=patient, recipient=recipient)
     kinds = _check_content(body=body, uploads=uploads, entries=entries, patient=patient)
+    _check_entries_visible(sender=sender, organization=organization, patient=patient, entries=entries)
     now = timezone.now()
     thread = Thread.objects.create(
         subject=subject, patient=patient, created_by=sender, organization=organization, last_message_at=now
@@ -244,6 +261,7 @@ def message_reply(
     ):
         raise ValidationError({"thread": "You do not take part in this thread."})
     kinds = _check_content(body=body, uploads=uploads, entries=entries, patient=thread.patient)
+    _check_entries_visible(sender=sender, organization=organization, patient=thread.patient, entries=entries)
     return _post(
         thread=thread,
         sender=sender,

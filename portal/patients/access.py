@@ -2,7 +2,10 @@
 
 Each organization has a group standing for its clinical staff; while the organization
 has an active care relationship with a patient, that group holds ``view_chart`` on the
-patient (guardian's direct foreign-key model, never the generic one). The selectors
+patient (guardian's direct foreign-key model, never the generic one): the chart opens,
+with the organization's own entries. While one of those relationships shares the record
+(``shares_record``: not a bare registration), the group also holds
+``view_shared_record``: what the other organizations publish about the patient. The selectors
 ask for both the permission and a relationship active *now*, so an access that expires
 ends at once, and the periodic ``relationships_expire`` task then removes the
 permission that no relationship backs any more.
@@ -19,6 +22,7 @@ from django.utils import timezone
 from portal.patients.models import CareRelationship, NetworkPatient, NetworkPatientGroupObjectPermission
 
 VIEW_CHART = "view_chart"
+VIEW_SHARED = "view_shared_record"
 
 
 def _clinical_group_name(organization: Any) -> str:
@@ -30,15 +34,15 @@ def clinical_group_for(organization: Any) -> Group:
     return group
 
 
-def _view_permission() -> Permission:
-    return Permission.objects.get(codename=VIEW_CHART, content_type__app_label="patients")
+def _view_permission(codename: str = VIEW_CHART) -> Permission:
+    return Permission.objects.get(codename=codename, content_type__app_label="patients")
 
 
 _GROUP_ID = "_clinical_group_id"
-_view_permission_ids: dict[str, int] = {}
+_view_permission_ids: dict[tuple[str, str], int] = {}
 
 
-def access_ids(organization: Any) -> tuple[int | None, int]:
+def access_ids(organization: Any, codename: str = VIEW_CHART) -> tuple[int | None, int]:
     """(the organization's clinical group id, the ``view_chart`` permission id), for the
     access rule's permission probe, as plain numbers rather than two subqueries per query.
 
@@ -53,31 +57,42 @@ def access_ids(organization: Any) -> tuple[int | None, int]:
         group_id = Group.objects.filter(name=_clinical_group_name(organization)).values_list("pk", flat=True).first()
         if group_id is not None:
             setattr(organization, _GROUP_ID, group_id)
-    database = connection.settings_dict["NAME"]
-    permission_id = _view_permission_ids.get(database)
+    key = (connection.settings_dict["NAME"], codename)
+    permission_id = _view_permission_ids.get(key)
     if permission_id is None:
-        permission_id = _view_permission_ids[database] = _view_permission().pk
+        permission_id = _view_permission_ids[key] = _view_permission(codename).pk
     return group_id, permission_id
 
 
-def chart_permission_grant(*, organization: Any, patient: NetworkPatient) -> None:
-    NetworkPatientGroupObjectPermission.objects.get_or_create(
-        group=clinical_group_for(organization), permission=_view_permission(), content_object=patient
-    )
+def chart_permission_grant(*, organization: Any, patient: NetworkPatient, shares_record: bool = True) -> None:
+    group = clinical_group_for(organization)
+    for codename in (VIEW_CHART, VIEW_SHARED) if shares_record else (VIEW_CHART,):
+        NetworkPatientGroupObjectPermission.objects.get_or_create(
+            group=group, permission=_view_permission(codename), content_object=patient
+        )
 
 
 def chart_permission_sync(*, organization: Any, patient: NetworkPatient) -> bool:
-    """Grant or remove the organization's permission to match its relationships now.
+    """Grant or remove the organization's permissions to match its relationships now.
 
     Returns whether the organization still has access."""
-    active = CareRelationship.objects.active().filter(organization=organization, patient=patient).exists()
-    if active:
-        chart_permission_grant(organization=organization, patient=patient)
-    else:
-        NetworkPatientGroupObjectPermission.objects.filter(
-            group=clinical_group_for(organization), permission=_view_permission(), content_object=patient
-        ).delete()
-    return active
+    active = CareRelationship.objects.active().filter(organization=organization, patient=patient)
+    wanted = set()
+    if active.exists():
+        wanted.add(VIEW_CHART)
+        if active.filter(shares_record=True).exists():
+            wanted.add(VIEW_SHARED)
+    group = clinical_group_for(organization)
+    for codename in (VIEW_CHART, VIEW_SHARED):
+        if codename in wanted:
+            NetworkPatientGroupObjectPermission.objects.get_or_create(
+                group=group, permission=_view_permission(codename), content_object=patient
+            )
+        else:
+            NetworkPatientGroupObjectPermission.objects.filter(
+                group=group, permission=_view_permission(codename), content_object=patient
+            ).delete()
+    return VIEW_CHART in wanted
 
 
 @transaction.atomic
@@ -86,14 +101,15 @@ def chart_permissions_sync_all() -> tuple[int, int]:
 
     Run by the periodic task and after seeding; idempotent. Returns (granted, removed)."""
     granted = 0
-    permission = _view_permission()
+    view, shared = _view_permission(VIEW_CHART), _view_permission(VIEW_SHARED)
     for relationship in CareRelationship.objects.active().select_related("organization"):
-        _, created = NetworkPatientGroupObjectPermission.objects.get_or_create(
-            group=clinical_group_for(relationship.organization),
-            permission=permission,
-            content_object_id=relationship.patient_id,
-        )
-        granted += int(created)
+        for permission in (view, shared) if relationship.shares_record else (view,):
+            _, created = NetworkPatientGroupObjectPermission.objects.get_or_create(
+                group=clinical_group_for(relationship.organization),
+                permission=permission,
+                content_object_id=relationship.patient_id,
+            )
+            granted += int(created)
     return granted, relationships_expire()
 
 
@@ -103,14 +119,15 @@ def relationships_expire() -> int:
     now = timezone.now()
     removed = 0
     for permission in NetworkPatientGroupObjectPermission.objects.filter(
-        permission__codename=VIEW_CHART, group__name__startswith="org:"
-    ).select_related("group"):
+        permission__codename__in=[VIEW_CHART, VIEW_SHARED], group__name__startswith="org:"
+    ).select_related("group", "permission"):
         schema = permission.group.name.split(":")[1]
-        still = (
-            CareRelationship.objects.active(at=now)
-            .filter(organization__schema_name=schema, patient_id=permission.content_object_id)
-            .exists()
+        backing = CareRelationship.objects.active(at=now).filter(
+            organization__schema_name=schema, patient_id=permission.content_object_id
         )
+        if permission.permission.codename == VIEW_SHARED:
+            backing = backing.filter(shares_record=True)
+        still = backing.exists()
         if not still:
             permission.delete()
             removed += 1

@@ -50,6 +50,11 @@ class ChartOut(serializers.Serializer):
     problems = EntryOut(many=True)
     tests_done = EntryOut(many=True)
     emergency_access = serializers.SerializerMethodField()
+    record_shared = serializers.BooleanField(
+        source="shared",
+        help_text="False while this organization sees only its own entries (it registered the patient; "
+        "what others share opens with a relationship one of them grants).",
+    )
 
     def get_emergency_access(self, chart: Any) -> bool:
         return chart.emergency is not None

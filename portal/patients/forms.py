@@ -48,3 +48,12 @@ class EmergencyAccessForm(_NamedPatientForm):
         max_length=1000,
         help_text="Why you need this record now. The reason is recorded and shown to the patient's organizations.",
     )
+
+
+class AccessRequestForm(forms.Form):
+    reason = forms.CharField(
+        label="Why your organization needs the shared record",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=2000,
+        help_text="Shown to the navigators and site admins who answer. Say what care you give the patient.",
+    )

@@ -35,7 +35,10 @@ class NetworkPatient(models.Model):
 
     class Meta:
         ordering = ["family_name", "given_name"]
-        permissions = [("view_chart", "May read the patient's shared record")]
+        permissions = [
+            ("view_chart", "May open the patient's chart (the organization's own entries)"),
+            ("view_shared_record", "May read what other organizations share about the patient"),
+        ]
         indexes = [
             GinIndex(fields=["match_key"], name="patient_match_key_trgm", opclasses=["gin_trgm_ops"]),
             models.Index(fields=["date_of_birth"], name="patient_date_of_birth"),
@@ -74,6 +77,7 @@ class RelationshipKind(models.TextChoices):
     REFERRAL = "referral", "Referral"
     CARE_TEAM = "care_team", "Care team"
     TUMOR_BOARD = "tumor_board", "Tumor board"
+    REGISTERED = "registered", "Registered here"
 
 
 class CareRelationshipQuerySet(models.QuerySet["CareRelationship"]):
@@ -108,6 +112,12 @@ class CareRelationship(models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     note = models.CharField(max_length=200, blank=True)
+    # Whether the relationship opens what other organizations share about the patient, or
+    # only the organization's own entries. Registering a patient gives the second; only a
+    # grant that comes from an organization already sharing the record (a referral it
+    # accepted from a sharing referrer, a hand-off, a confirmed access request, a tumor
+    # board) gives the first.
+    shares_record = models.BooleanField(default=True)
     # The patient's name key (``NetworkPatient.match_key``, which never changes), kept here
     # so a name search runs over one organization's patients in one index, not the network's.
     match_key = models.CharField(max_length=220, editable=False, default="")
@@ -253,3 +263,52 @@ class PatientMatchCandidate(models.Model):
 
     def __str__(self) -> str:
         return f"{self.patient_id} ~ {self.candidate_id} ({self.status})"
+
+
+class AccessRequestStatus(models.TextChoices):
+    PENDING = "pending", "Waiting for an answer"
+    CONFIRMED = "confirmed", "Confirmed"
+    DECLINED = "declined", "Declined"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+
+
+class AccessRequest(models.Model):
+    """An organization that registered a patient asks to see what others share about them.
+
+    The organizations already sharing the patient's record are asked (their navigators and
+    site admins); one of them confirms (a sharing care relationship starts, granted by that
+    person) or declines with a reason. The asker never learns from the request whether
+    anybody else knows the patient.
+    """
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    patient = models.ForeignKey(NetworkPatient, on_delete=models.CASCADE, related_name="access_requests")
+    organization = models.ForeignKey("tenants.Organization", on_delete=models.CASCADE, related_name="+")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    reason = models.TextField()
+    status = models.CharField(max_length=12, choices=AccessRequestStatus.choices, default=AccessRequestStatus.PENDING)
+    created_at = models.DateTimeField(default=timezone.now)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    deciding_organization = models.ForeignKey(
+        "tenants.Organization", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decline_reason = models.TextField(blank=True)
+    relationship = models.ForeignKey(
+        CareRelationship, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["patient", "organization"],
+                condition=models.Q(status="pending"),
+                name="one_pending_access_request_per_org",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Access request {self.uuid} ({self.status})"

@@ -1,9 +1,14 @@
 """Reads of patients, and the one question every route asks: may this user see this patient?
 
-A user sees a patient's shared record at an organization's address only through
+A user opens a patient's chart at an organization's address only through
 1. an active clinical membership there, and that organization's active care relationship
    with the patient (backed by the guardian permission derived from it), or
 2. their own active emergency ("break-the-glass") grant.
+What the chart shows is a second question: the organization's own entries always; what
+other organizations share only while one of its relationships shares the record (not a
+bare registration: ``view_shared_record``) or through the user's emergency grant. Every
+read of registry entries goes through ``visible_entries`` (one patient) or
+``shared_entry_condition`` (many).
 Forbidden and missing give the same answer (``Http404``), so a guessed id reveals nothing.
 """
 
@@ -16,13 +21,18 @@ from django.http import Http404
 from django.utils import timezone
 
 from portal.accounts.selectors import clinical_membership
-from portal.patients.access import access_ids
+from portal.patients.access import VIEW_SHARED, access_ids
 from portal.patients.models import (
     CareRelationship,
     EmergencyAccess,
     NetworkPatient,
     NetworkPatientGroupObjectPermission,
+    RegistryEntry,
 )
+
+# Set on a patient by the selectors below: whether the asking user sees what other
+# organizations share about them (a sharing relationship or the user's emergency grant).
+SHARED_ATTRIBUTE = "record_shared_here"
 
 
 def _open_grants(*, user: Any, organization: Any, now: Any) -> QuerySet[EmergencyAccess]:
@@ -49,6 +59,20 @@ def _chart_permission(*, organization: Any) -> Exists:
             group_id=group_id, permission_id=permission_id, content_object=OuterRef("pk")
         )
     )
+
+
+def _shared_access(*, organization: Any, now: Any, patient_ref: Any = None) -> Any:
+    """A sharing relationship of this organization with the patient and the
+    ``view_shared_record`` permission derived from it (the record beyond its own entries)."""
+    patient_ref = patient_ref if patient_ref is not None else OuterRef("pk")
+    relationship = _active_relationships(organization=organization, now=now).filter(
+        patient=patient_ref, shares_record=True
+    )
+    group_id, permission_id = access_ids(organization, VIEW_SHARED)
+    permission = NetworkPatientGroupObjectPermission.objects.filter(
+        group_id=group_id, permission_id=permission_id, content_object=patient_ref
+    )
+    return Exists(relationship) & Exists(permission)
 
 
 def _regular_access(*, organization: Any, now: Any) -> Any:
@@ -95,8 +119,11 @@ def patient_get_for_user(*, user: Any, organization: Any, patient_uuid: Any) -> 
     """The patient, if this user may see them at this address; else ``Http404``."""
     if clinical_membership(user=user, organization=organization) is None:
         raise Http404("No such patient")
+    now = timezone.now()
     access = _one_patient_access(user=user, organization=organization)
-    patient = NetworkPatient.objects.filter(access, uuid=patient_uuid).first()
+    grant = _open_grants(user=user, organization=organization, now=now).filter(patient=OuterRef("pk"))
+    shared = _shared_access(organization=organization, now=now) | Exists(grant)
+    patient = NetworkPatient.objects.filter(access, uuid=patient_uuid).annotate(**{SHARED_ATTRIBUTE: shared}).first()
     if patient is None:
         raise Http404("No such patient")
     return patient
@@ -109,15 +136,54 @@ def patient_access_for_user(
     them, if any, from one read of the grants."""
     if clinical_membership(user=user, organization=organization) is None:
         raise Http404("No such patient")
-    grants = _emergency_grants(user=user, organization=organization, now=timezone.now())
+    now = timezone.now()
+    grants = _emergency_grants(user=user, organization=organization, now=now)
     patient = (
         NetworkPatient.objects.filter(_access_condition(user=user, organization=organization, grants=grants))
         .filter(uuid=patient_uuid)
+        .annotate(**{SHARED_ATTRIBUTE: _shared_access(organization=organization, now=now)})
         .first()
     )
     if patient is None:
         raise Http404("No such patient")
-    return patient, next((grant for grant in grants if grant.patient_id == patient.pk), None)
+    emergency = next((grant for grant in grants if grant.patient_id == patient.pk), None)
+    if emergency is not None:
+        setattr(patient, SHARED_ATTRIBUTE, True)
+    return patient, emergency
+
+
+def record_shared_with(*, user: Any, organization: Any, patient: NetworkPatient) -> bool:
+    """Whether this user at this address sees what other organizations share about the
+    patient (a sharing relationship, or the user's own emergency grant). Read from the
+    patient when a selector of this module has just answered it."""
+    known = getattr(patient, SHARED_ATTRIBUTE, None)
+    if known is not None:
+        return bool(known)
+    now = timezone.now()
+    grant = _open_grants(user=user, organization=organization, now=now).filter(patient=OuterRef("pk"))
+    shared = NetworkPatient.objects.filter(
+        _shared_access(organization=organization, now=now) | Exists(grant), pk=patient.pk
+    ).exists()
+    setattr(patient, SHARED_ATTRIBUTE, shared)
+    return shared
+
+
+def visible_entries(*, user: Any, organization: Any, patient: NetworkPatient) -> QuerySet[RegistryEntry]:
+    """The registry entries about ``patient`` this user may see here: the organization's
+    own, and the others' only where the record is shared with it. The caller has checked
+    that the user may open the patient at all (``patient_get_for_user`` and kin)."""
+    entries = RegistryEntry.objects.filter(patient=patient)
+    if not record_shared_with(user=user, organization=organization, patient=patient):
+        entries = entries.filter(organization=organization)
+    return entries
+
+
+def shared_entry_condition(*, organization: Any, entry_patient: str = "patient") -> Any:
+    """For queries over many patients' entries: an entry counts for this organization when
+    it is its own or the patient's record is shared with it (emergency grants, one user's
+    and short-lived, are left out of such lists)."""
+    shared = _shared_access(organization=organization, now=timezone.now(), patient_ref=OuterRef(entry_patient))
+    return Q(organization=organization) | shared
 
 
 def has_regular_access(*, organization: Any, patient: NetworkPatient) -> bool:
@@ -130,7 +196,7 @@ def my_patients(*, user: Any, organization: Any, only_mine: bool = False) -> Que
     from django.db.models import Count, F, Subquery
     from django.db.models.functions import Coalesce
 
-    from portal.patients.models import PatientIdentifier, PatientView, RegistryEntry
+    from portal.patients.models import PatientIdentifier, PatientView
 
     patients = visible_patients(user=user, organization=organization)
     if only_mine:
@@ -139,15 +205,22 @@ def my_patients(*, user: Any, organization: Any, only_mine: bool = False) -> Que
         )
     last_view = PatientView.objects.filter(user=user, patient=OuterRef("pk")).values("last_viewed_at")[:1]
     mrn = PatientIdentifier.objects.filter(organization=organization, patient=OuterRef("pk")).values("mrn")[:1]
+    entry_counts = shared_entry_condition(organization=organization)
     new_entries = (
         RegistryEntry.objects.filter(patient=OuterRef("pk"))
+        .filter(entry_counts)
         .exclude(organization=organization)
         .filter(published_at__gt=Coalesce(Subquery(last_view), timezone.now() - timezone.timedelta(days=36500)))
         .values("patient")
         .annotate(n=Count("pk"))
         .values("n")
     )
-    latest = RegistryEntry.objects.filter(patient=OuterRef("pk")).order_by("-published_at").values("published_at")[:1]
+    latest = (
+        RegistryEntry.objects.filter(patient=OuterRef("pk"))
+        .filter(entry_counts)
+        .order_by("-published_at")
+        .values("published_at")[:1]
+    )
     return (
         patients.annotate(
             mrn_here=Subquery(mrn),
@@ -214,4 +287,28 @@ def patient_search(*, user: Any, organization: Any, query: str, limit: int = 25)
         NetworkPatient.objects.filter(found)
         .annotate(similarity=TrigramWordSimilarity(key, "match_key"))
         .order_by("-similarity", "family_name")[:limit]
+    )
+
+
+def matches_to_decide(*, organization: Any) -> QuerySet[Any]:
+    """Pending probable matches whose candidate this organization cares for now: its
+    navigators and site admins already see that person, so they decide (views also ask
+    for the role)."""
+    from portal.patients.models import MatchStatus, PatientMatchCandidate
+
+    caring = CareRelationship.objects.active().filter(organization=organization).values("patient")
+    return PatientMatchCandidate.objects.filter(status=MatchStatus.PENDING, candidate__in=caring).exclude(
+        organization=organization
+    )
+
+
+def access_requests_to_decide(*, organization: Any) -> QuerySet[Any]:
+    """Pending requests about patients whose record this organization shares."""
+    from portal.patients.models import AccessRequest, AccessRequestStatus
+
+    sharing = CareRelationship.objects.active().filter(organization=organization, shares_record=True)
+    return (
+        AccessRequest.objects.filter(status=AccessRequestStatus.PENDING, patient__in=sharing.values("patient"))
+        .exclude(organization=organization)
+        .order_by("created_at")
     )

@@ -6,23 +6,28 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from rapidfuzz import fuzz
 
 from portal.accounts.models import Membership
+from portal.accounts.roles import NAVIGATOR_ROLES
 from portal.audit.services import AuditAction, audit_record
 from portal.notifications.services import notification_send
 from portal.patients.access import chart_permission_grant, chart_permission_sync
 from portal.patients.matching import normalize_name
 from portal.patients.models import (
+    AccessRequest,
+    AccessRequestStatus,
     CareRelationship,
     EmergencyAccess,
     MatchStatus,
     NetworkPatient,
     PatientIdentifier,
     PatientMatchCandidate,
+    RegistryEntry,
     RelationshipKind,
 )
 
@@ -63,9 +68,15 @@ def patient_register(
 
     A deterministic match (same normalized name, date of birth and sex) links to the
     existing network patient. A probable but uncertain match (same date of birth, a
-    similar name) creates a new network patient and queues the pair for a person to
-    confirm or reject: never merged silently. The organization starts caring for the
-    patient (a care-team relationship).
+    similar name) creates a new network patient and queues the pair for a person who may
+    already see the candidate to confirm or reject: never merged silently.
+
+    Registering grants nothing of anybody else's: the organization's standing is a
+    registration, which opens its own entries only. What other organizations share needs
+    a relationship that comes from one of them (a confirmed access request, a referral or
+    hand-off from a sharing organization) or break-the-glass. The caller tells the user the
+    same thing whatever the outcome, so a registration reveals nothing about who else
+    knows the person.
     """
     mrn = mrn.strip()
     if not mrn:
@@ -103,16 +114,107 @@ def patient_register(
     care_relationship_start(
         patient=patient,
         organization=organization,
-        kind=RelationshipKind.CARE_TEAM,
+        kind=RelationshipKind.REGISTERED,
         clinician=clinician,
         granted_by=registered_by,
+        shares_record=False,
     )
     return Registration(patient=patient, outcome=outcome, candidate=candidate)
 
 
+def match_decider_organizations(*, match: PatientMatchCandidate) -> Any:
+    """The organizations whose navigators and site admins decide a probable match: those
+    that care for the candidate now (they already see that person). Never the
+    organization that registered the new record, unless it already cared for the candidate."""
+    from tenants.models import Organization
+
+    return Organization.objects.filter(
+        pk__in=CareRelationship.objects.active().filter(patient=match.candidate).values("organization")
+    )
+
+
+def may_decide_match(*, user: Any, organization: Any, match: PatientMatchCandidate) -> bool:
+    """A navigator or site admin of an organization that cares for the candidate, at its
+    address, or a network admin."""
+    if getattr(user, "is_network_admin", False) and getattr(organization, "is_network", False):
+        return True
+    membership = Membership.objects.active().filter(user=user, organization=organization).first()
+    if membership is None or not (membership.is_admin or membership.role in NAVIGATOR_ROLES):
+        return False
+    return match_decider_organizations(match=match).filter(pk=organization.pk).exists()
+
+
+def _merge_patient(*, duplicate: NetworkPatient, keep: NetworkPatient) -> set[Any]:
+    """Move everything of ``duplicate`` onto ``keep``; returns the organizations involved.
+
+    What the duplicate's relationships opened is not carried over: each becomes a
+    registration on ``keep`` (its organization's own entries), since it was granted about
+    another record, by organizations that may not share ``keep``'s.
+    """
+    from django_tenants.utils import schema_context
+
+    from portal.patients.models import NetworkPatientGroupObjectPermission, PatientView
+
+    involved: dict[int, Any] = {}
+    for identifier in PatientIdentifier.objects.filter(patient=duplicate).select_related("organization"):
+        involved[identifier.organization_id] = identifier.organization
+        if PatientIdentifier.objects.filter(organization_id=identifier.organization_id, patient=keep).exists():
+            continue
+        identifier.patient = keep
+        identifier.save(update_fields=["patient"])
+    for relationship in CareRelationship.objects.filter(patient=duplicate).select_related("organization"):
+        involved[relationship.organization_id] = relationship.organization
+        relationship.patient = keep
+        relationship.match_key = keep.match_key
+        relationship.shares_record = False
+        relationship.save(update_fields=["patient", "match_key", "shares_record"])
+    for organization in list(involved.values()):
+        with schema_context(organization.schema_name):
+            from portal.records.models import ClinicalItem
+
+            ClinicalItem.objects.filter(patient=duplicate).update(patient=keep)
+    for entry_owner in RegistryEntry.objects.filter(patient=duplicate).values_list("organization", flat=True):
+        involved.setdefault(entry_owner, None)
+    RegistryEntry.objects.filter(patient=duplicate).update(patient=keep)
+    PatientView.objects.filter(patient=duplicate).delete()
+    NetworkPatientGroupObjectPermission.objects.filter(content_object=duplicate).delete()
+    # Work about the duplicate (threads, referrals, tasks, hand-offs, requests) follows it.
+    for relation in NetworkPatient._meta.related_objects:
+        model = relation.related_model
+        if (
+            model
+            in (
+                PatientIdentifier,
+                CareRelationship,
+                RegistryEntry,
+                PatientView,
+                PatientMatchCandidate,
+                NetworkPatientGroupObjectPermission,
+            )
+            or not relation.many_to_one
+        ):
+            continue
+        model._default_manager.filter(**{relation.field.name: duplicate}).update(**{relation.field.name: keep})
+    from tenants.models import Organization
+
+    organizations = set(Organization.objects.filter(pk__in=involved))
+    for organization in organizations:
+        chart_permission_sync(organization=organization, patient=keep)
+    return organizations
+
+
 @transaction.atomic
-def patient_match_decide(*, match: PatientMatchCandidate, user: Any, same_person: bool) -> PatientMatchCandidate:
-    """Confirm (merge the newly registered record into the existing patient) or reject."""
+def patient_match_decide(
+    *, match: PatientMatchCandidate, user: Any, same_person: bool, organization: Any
+) -> PatientMatchCandidate:
+    """Confirm (merge the newly registered record into the existing patient) or reject.
+
+    Decided by someone who may already see the candidate (``may_decide_match``), never by
+    the organization that asked; "same" gives the registering organization the standing of
+    a registration (its own entries), never a relationship that shares the record."""
+    match = PatientMatchCandidate.objects.select_for_update().get(pk=match.pk)
+    if not may_decide_match(user=user, organization=organization, match=match):
+        raise PermissionDenied("Only an organization that cares for this patient decides this match.")
     if match.status != MatchStatus.PENDING:
         raise ValidationError("This match was already decided.")
     match.status = MatchStatus.CONFIRMED if same_person else MatchStatus.REJECTED
@@ -120,26 +222,27 @@ def patient_match_decide(*, match: PatientMatchCandidate, user: Any, same_person
     match.decided_by = user
     match.save(update_fields=["status", "decided_at", "decided_by"])
     if same_person:
-        duplicate, keep = match.patient, match.candidate
-        for identifier in PatientIdentifier.objects.filter(patient=duplicate):
-            if PatientIdentifier.objects.filter(organization_id=identifier.organization_id, patient=keep).exists():
-                continue
-            identifier.patient = keep
-            identifier.save(update_fields=["patient"])
-        for relationship in CareRelationship.objects.filter(patient=duplicate):
-            relationship.patient = keep
-            relationship.match_key = keep.match_key
-            relationship.save(update_fields=["patient", "match_key"])
-            chart_permission_sync(organization=relationship.organization, patient=keep)
+        _merge_patient(duplicate=match.patient, keep=match.candidate)
     audit_record(
         action=AuditAction.ADMIN,
         actor=user,
-        organization=match.organization,
+        organization=organization,
         object_type="patient_match",
         object_id=match.pk,
         patient=match.candidate,
+        data_owner=match.organization,
         detail={"decision": match.status},
     )
+    registrars = Membership.objects.active().filter(organization=match.organization).select_related("user")
+    recipients = [m.user for m in registrars if m.is_admin or m.role in NAVIGATOR_ROLES]
+    if recipients:
+        notification_send(
+            recipients=recipients,
+            kind="patient_match",
+            title="A registration's identity review was decided",
+            link="/patients/matches/",
+            organization=match.organization,
+        )
     return match
 
 
@@ -171,8 +274,12 @@ def care_relationship_start(
     starts_at: dt.datetime | None = None,
     ends_at: dt.datetime | None = None,
     note: str = "",
+    shares_record: bool = True,
 ) -> CareRelationship:
-    """An organization starts caring for a patient: the relationship, its permission, an audit event."""
+    """An organization starts caring for a patient: the relationship, its permissions, and
+    one audit event per organization whose data it opens (so the grant is in each one's
+    access log): the organization's own for a registration; for a relationship that shares
+    the record, every organization that publishes about or cares for the patient."""
     if ends_at is not None and ends_at <= (starts_at or timezone.now()):
         raise ValidationError({"ends_at": "Access must end after it starts."})
     relationship = CareRelationship.objects.create(
@@ -185,18 +292,41 @@ def care_relationship_start(
         ends_at=ends_at,
         note=note,
         match_key=patient.match_key,
+        shares_record=shares_record,
     )
-    chart_permission_grant(organization=organization, patient=patient)
-    audit_record(
-        action=AuditAction.GRANT,
-        actor=granted_by,
-        organization=organization,
-        object_type="care_relationship",
-        object_id=relationship.pk,
-        patient=patient,
-        detail={"kind": kind, "ends_at": ends_at.isoformat() if ends_at else None},
-    )
+    chart_permission_grant(organization=organization, patient=patient, shares_record=shares_record)
+    for owner in data_owners_opened(relationship=relationship):
+        audit_record(
+            action=AuditAction.GRANT,
+            actor=granted_by,
+            organization=organization,
+            object_type="care_relationship",
+            object_id=relationship.pk,
+            patient=patient,
+            data_owner=owner,
+            detail={
+                "kind": kind,
+                "shares_record": shares_record,
+                "ends_at": ends_at.isoformat() if ends_at else None,
+            },
+        )
     return relationship
+
+
+def data_owners_opened(*, relationship: CareRelationship) -> list[Any]:
+    """The organizations whose data a relationship opens: its own organization's, and for a
+    relationship that shares the record also every other organization that publishes
+    about or cares for the patient."""
+    from tenants.models import Organization
+
+    if not relationship.shares_record:
+        return [relationship.organization]
+    owners = Organization.objects.filter(
+        Q(pk=relationship.organization_id)
+        | Q(pk__in=RegistryEntry.objects.filter(patient=relationship.patient_id).values("organization"))
+        | Q(pk__in=CareRelationship.objects.active().filter(patient=relationship.patient_id).values("organization"))
+    )
+    return list(owners.order_by("pk"))
 
 
 @transaction.atomic
@@ -306,3 +436,146 @@ def care_relationships_end_for_organization(*, organization: Any, ended_by: Any 
         care_relationship_end(relationship=relationship, ended_by=ended_by)
         count += 1
     return count
+
+
+ACCESS_REQUEST_REASON_MIN = 15
+
+
+def access_request_deciders(*, patient: NetworkPatient, exclude: Any = None) -> Any:
+    """Organizations that may answer a request to see a patient's shared record: those
+    whose active relationship with the patient shares it."""
+    from tenants.models import Organization
+
+    sharing = CareRelationship.objects.active().filter(patient=patient, shares_record=True)
+    organizations = Organization.objects.filter(pk__in=sharing.values("organization"))
+    return organizations.exclude(pk=exclude.pk) if exclude is not None else organizations
+
+
+@transaction.atomic
+def access_request_create(
+    *, user: Any, organization: Any, patient: NetworkPatient, reason: str, request: Any = None
+) -> AccessRequest:
+    """An organization that registered a patient asks the organizations sharing the
+    patient's record to let it see what they share. Their navigators and site admins are
+    told (no clinical detail); the asker is told the same whether anyone is asked or not."""
+    from portal.patients.selectors import record_shared_with, user_can_view_patient
+
+    reason = (reason or "").strip()
+    if len(reason) < ACCESS_REQUEST_REASON_MIN:
+        raise ValidationError(
+            {
+                "reason": f"Say why your organization needs the shared record (at least {ACCESS_REQUEST_REASON_MIN} characters)."
+            }
+        )
+    if Membership.objects.active().clinical().filter(user=user, organization=organization).first() is None:
+        raise PermissionDenied("Only clinical staff ask for access to a patient's record.")
+    if not user_can_view_patient(user=user, organization=organization, patient=patient):
+        raise PermissionDenied("No such patient.")
+    if record_shared_with(user=user, organization=organization, patient=patient):
+        raise ValidationError("Your organization already sees this patient's shared record.")
+    pending = AccessRequest.objects.filter(
+        patient=patient, organization=organization, status=AccessRequestStatus.PENDING
+    ).first()
+    if pending is not None:
+        raise ValidationError("Your organization has already asked; the request is waiting for an answer.")
+    access_request = AccessRequest.objects.create(
+        patient=patient, organization=organization, requested_by=user, reason=reason[:2000]
+    )
+    audit_record(
+        action=AuditAction.ADMIN,
+        actor=user,
+        organization=organization,
+        request=request,
+        object_type="access_request",
+        object_id=access_request.uuid,
+        patient=patient,
+        detail={"asked": "shared record"},
+    )
+    deciders = access_request_deciders(patient=patient, exclude=organization)
+    for decider in deciders:
+        people = [
+            m.user
+            for m in Membership.objects.active().filter(organization=decider).select_related("user")
+            if m.is_admin or m.role in NAVIGATOR_ROLES
+        ]
+        if people:
+            notification_send(
+                recipients=people,
+                kind="access_request",
+                title=f"{organization.name} asks to see a patient's shared record",
+                link="/patients/access-requests/",
+                organization=decider,
+            )
+    return access_request
+
+
+def may_decide_access_request(*, user: Any, organization: Any, access_request: AccessRequest) -> bool:
+    membership = Membership.objects.active().filter(user=user, organization=organization).first()
+    if membership is None or not (membership.is_admin or membership.role in NAVIGATOR_ROLES):
+        return False
+    if access_request.organization_id == organization.pk:
+        return False
+    return access_request_deciders(patient=access_request.patient).filter(pk=organization.pk).exists()
+
+
+@transaction.atomic
+def access_request_decide(
+    *,
+    access_request: AccessRequest,
+    user: Any,
+    organization: Any,
+    confirm: bool,
+    reason: str = "",
+    request: Any = None,
+) -> AccessRequest:
+    """A navigator or site admin of an organization sharing the patient's record confirms
+    (a sharing care-team relationship starts, granted by them, in every data owner's access
+    log) or declines with a reason."""
+    access_request = AccessRequest.objects.select_for_update().get(pk=access_request.pk)
+    if not may_decide_access_request(user=user, organization=organization, access_request=access_request):
+        raise PermissionDenied("No such request.")
+    if access_request.status != AccessRequestStatus.PENDING:
+        raise ValidationError("This request was already answered.")
+    reason = (reason or "").strip()
+    if not confirm and not reason:
+        raise ValidationError({"reason": "Give a reason for declining."})
+    now = timezone.now()
+    access_request.decided_at = now
+    access_request.decided_by = user
+    access_request.deciding_organization = organization
+    fields = ["status", "decided_at", "decided_by", "deciding_organization"]
+    if confirm:
+        access_request.status = AccessRequestStatus.CONFIRMED
+        access_request.relationship = care_relationship_start(
+            patient=access_request.patient,
+            organization=access_request.organization,
+            kind=RelationshipKind.CARE_TEAM,
+            granted_by=user,
+            note=f"Access request {access_request.uuid} confirmed by {organization.name}",
+            shares_record=True,
+        )
+        fields.append("relationship")
+    else:
+        access_request.status = AccessRequestStatus.DECLINED
+        access_request.decline_reason = reason[:2000]
+        fields.append("decline_reason")
+        audit_record(
+            action=AuditAction.ADMIN,
+            actor=user,
+            organization=organization,
+            request=request,
+            object_type="access_request",
+            object_id=access_request.uuid,
+            patient=access_request.patient,
+            data_owner=organization,
+            detail={"decision": "declined"},
+        )
+    access_request.save(update_fields=fields)
+    notification_send(
+        recipients=[access_request.requested_by],
+        kind="access_request",
+        title=f"{organization.name} {'confirmed' if confirm else 'declined'} your request to see a shared record",
+        link="/patients/access-requests/",
+        organization=access_request.organization,
+    )
+    return access_request

@@ -14,10 +14,22 @@ from django_tenants.utils import schema_context
 
 from portal.accounts.roles import AUTHOR_ROLES, NAVIGATOR_ROLES
 from portal.audit.services import AuditAction, audit_record
-from portal.patients.forms import EmergencyAccessForm, RegisterPatientForm
-from portal.patients.models import MatchStatus, PatientMatchCandidate
-from portal.patients.selectors import my_patients, patient_search
-from portal.patients.services import emergency_access_request, patient_match_decide, patient_register
+from portal.patients.forms import AccessRequestForm, EmergencyAccessForm, RegisterPatientForm
+from portal.patients.models import AccessRequest, PatientIdentifier, PatientMatchCandidate
+from portal.patients.selectors import (
+    access_requests_to_decide,
+    matches_to_decide,
+    my_patients,
+    patient_get_for_user,
+    patient_search,
+)
+from portal.patients.services import (
+    access_request_create,
+    access_request_decide,
+    emergency_access_request,
+    patient_match_decide,
+    patient_register,
+)
 from portal.records.display import entry_sections
 from portal.records.kinds import SPECS
 from portal.records.models import ItemKind
@@ -43,7 +55,8 @@ def patient_list(request: HttpRequest) -> HttpResponse:
     _clinical(request)
     only_mine = request.GET.get("show") != "all"
     patients = list(my_patients(user=request.user, organization=request.tenant, only_mine=only_mine)[:200])
-    return render(request, "patients/list.html", {"patients": patients, "only_mine": only_mine})
+    context = {"patients": patients, "only_mine": only_mine, "may_review_identities": _may_review_matches(request)}
+    return render(request, "patients/list.html", context)
 
 
 SEARCH_MAX_LENGTH = 100
@@ -146,6 +159,12 @@ def entry_file(request: HttpRequest, patient_uuid: str, entry_uuid: str) -> File
     return FileResponse(handle, content_type=opened.document.content_type, filename=opened.document.original_name)
 
 
+REGISTERED_NOTE = (
+    "Registered under MRN {mrn}. Your organization sees the entries it publishes for this patient; "
+    "to see what other organizations share, ask them from the chart."
+)
+
+
 @login_required
 def register(request: HttpRequest) -> HttpResponse:
     _clinical(request)
@@ -161,12 +180,9 @@ def register(request: HttpRequest) -> HttpResponse:
         except ValidationError as error:
             _form_errors(form, error)
         else:
-            notes = {
-                "linked": "Linked to the patient already known on the network.",
-                "new": "Registered as a new patient on the network.",
-                "queued": "Registered. A possible match with another record is waiting for review.",
-            }
-            messages.success(request, notes[registration.outcome])
+            # One answer whatever the outcome (linked, new, or queued for review): a
+            # registration never tells the asker whether anyone else knows the person.
+            messages.success(request, REGISTERED_NOTE.format(mrn=form.cleaned_data["mrn"].strip()))
             return redirect("patients:chart", patient_uuid=registration.patient.uuid)
     return render(request, "patients/register.html", {"form": form})
 
@@ -178,14 +194,28 @@ def _may_review_matches(request: HttpRequest) -> bool:
 
 @login_required
 def match_queue(request: HttpRequest) -> HttpResponse:
+    """Two lists. To decide: probable matches whose candidate this organization cares for
+    (so it already sees that person). Ours under review: what this organization registered,
+    its own side only, and the outcome: never the candidate it may be."""
     if not _may_review_matches(request):
         raise Http404("No such page")
-    matches = (
-        PatientMatchCandidate.objects.filter(organization=request.tenant, status=MatchStatus.PENDING)
-        .select_related("patient", "candidate")
-        .prefetch_related("patient__identifiers__organization", "candidate__identifiers__organization")
+    to_decide = list(
+        matches_to_decide(organization=request.tenant)
+        .select_related("patient", "candidate", "organization")
+        .prefetch_related("candidate__identifiers__organization")
     )
-    return render(request, "patients/matches.html", {"matches": matches})
+    ours = list(
+        PatientMatchCandidate.objects.filter(organization=request.tenant)
+        .select_related("patient")
+        .order_by("-created_at")[:50]
+    )
+    mrns = dict(
+        PatientIdentifier.objects.filter(
+            organization=request.tenant, patient__in=[m.patient_id for m in ours]
+        ).values_list("patient_id", "mrn")
+    )
+    own = [{"match": m, "mrn": mrns.get(m.patient_id, "")} for m in ours]
+    return render(request, "patients/matches.html", {"matches": to_decide, "own": own})
 
 
 @login_required
@@ -193,13 +223,17 @@ def match_queue(request: HttpRequest) -> HttpResponse:
 def match_decide(request: HttpRequest, pk: int) -> HttpResponse:
     if not _may_review_matches(request):
         raise Http404("No such page")
-    match = get_object_or_404(PatientMatchCandidate, pk=pk, organization=request.tenant)
+    match = get_object_or_404(matches_to_decide(organization=request.tenant), pk=pk)
     decision = request.POST.get("decision")
     if decision not in {"same", "different"}:
         messages.error(request, "Choose whether the two records are the same person.")
         return redirect("patients:matches")
     try:
-        patient_match_decide(match=match, user=request.user, same_person=decision == "same")
+        patient_match_decide(
+            match=match, user=request.user, same_person=decision == "same", organization=request.tenant
+        )
+    except PermissionDenied:
+        raise Http404("No such match") from None
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
@@ -207,6 +241,88 @@ def match_decide(request: HttpRequest, pk: int) -> HttpResponse:
             request, "Merged into one patient." if decision == "same" else "Kept as two different patients."
         )
     return redirect("patients:matches")
+
+
+@login_required
+def access_request_new(request: HttpRequest, patient_uuid: str) -> HttpResponse:
+    """Ask the organizations that share this patient's record to let this one see it."""
+    _clinical(request)
+    patient = patient_get_for_user(user=request.user, organization=request.tenant, patient_uuid=patient_uuid)
+    form = AccessRequestForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            access_request_create(
+                user=request.user,
+                organization=request.tenant,
+                patient=patient,
+                reason=form.cleaned_data["reason"],
+                request=request,
+            )
+        except PermissionDenied:
+            raise Http404("No such patient") from None
+        except ValidationError as error:
+            _form_errors(form, error)
+        else:
+            messages.success(
+                request,
+                "Your request was sent. The organizations that share this patient's record answer it; "
+                "you are told when they do.",
+            )
+            return redirect("patients:chart", patient_uuid=patient.uuid)
+    return render(request, "patients/access_request.html", {"form": form, "patient": patient})
+
+
+@login_required
+def access_requests(request: HttpRequest) -> HttpResponse:
+    """Requests this organization may answer (navigators and site admins of an organization
+    sharing the patient's record), and the requests it sent."""
+    membership = getattr(request, "membership", None)
+    if membership is None:
+        raise Http404("No such page")
+    may_decide = membership.is_admin or membership.role in NAVIGATOR_ROLES
+    to_decide = (
+        list(
+            access_requests_to_decide(organization=request.tenant).select_related(
+                "patient", "organization", "requested_by"
+            )
+        )
+        if may_decide
+        else []
+    )
+    sent = list(
+        AccessRequest.objects.filter(organization=request.tenant)
+        .select_related("patient", "requested_by", "deciding_organization")
+        .order_by("-created_at")[:50]
+    )
+    return render(request, "patients/access_requests.html", {"to_decide": to_decide, "sent": sent})
+
+
+@login_required
+@require_POST
+def access_request_decide_view(request: HttpRequest, request_uuid: str) -> HttpResponse:
+    if not _may_review_matches(request):
+        raise Http404("No such page")
+    access_request = get_object_or_404(access_requests_to_decide(organization=request.tenant), uuid=request_uuid)
+    decision = request.POST.get("decision")
+    if decision not in {"confirm", "decline"}:
+        messages.error(request, "Choose to confirm or decline the request.")
+        return redirect("patients:access_requests")
+    try:
+        access_request_decide(
+            access_request=access_request,
+            user=request.user,
+            organization=request.tenant,
+            confirm=decision == "confirm",
+            reason=request.POST.get("reason", ""),
+            request=request,
+        )
+    except PermissionDenied:
+        raise Http404("No such request") from None
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+    else:
+        messages.success(request, "Access confirmed." if decision == "confirm" else "Request declined.")
+    return redirect("patients:access_requests")
 
 
 @login_required

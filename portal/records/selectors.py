@@ -20,7 +20,12 @@ from django_tenants.utils import schema_context
 from portal.audit.models import AuditAction, AuditEvent
 from portal.audit.services import audit_record
 from portal.patients.models import EntryStatus, NetworkPatient, PatientView, RegistryEntry
-from portal.patients.selectors import patient_access_for_user, patient_get_for_user
+from portal.patients.selectors import (
+    patient_access_for_user,
+    patient_get_for_user,
+    record_shared_with,
+    visible_entries,
+)
 from portal.records.models import ClinicalItem, ItemStatus
 
 TESTS_DONE_KINDS = ("lab_result", "imaging_report", "pathology_report")
@@ -107,6 +112,9 @@ class Chart:
     sources: list[Any] = field(default_factory=list)
     emergency: Any = None
     new_since: dt.datetime | None = None
+    # False while the organization sees only its own entries (a registration, not yet a
+    # relationship that shares the record).
+    shared: bool = True
 
 
 def _audit_reads(
@@ -149,11 +157,12 @@ def _audit_reads(
 def chart_get(*, user: Any, organization: Any, patient_uuid: Any, request: Any = None) -> Chart:
     patient, emergency = patient_access_for_user(user=user, organization=organization, patient_uuid=patient_uuid)
     entries = list(
-        RegistryEntry.objects.filter(patient=patient)
+        visible_entries(user=user, organization=organization, patient=patient)
         .select_related("organization")
         .order_by("-effective_at", "-published_at")[:TIMELINE_LIMIT]
     )
-    chart = Chart(patient=patient, entries=entries, emergency=emergency)
+    shared = record_shared_with(user=user, organization=organization, patient=patient)
+    chart = Chart(patient=patient, entries=entries, emergency=emergency, shared=shared)
     year_ago = _tests_done_since()
     for entry in entries:
         if entry.status == EntryStatus.WITHDRAWN:
@@ -214,12 +223,14 @@ def entry_open(*, user: Any, organization: Any, patient_uuid: Any, entry_uuid: A
     """Open a shared item: the access check, then a read in its owner's schema, then the audit."""
     patient, emergency = patient_access_for_user(user=user, organization=organization, patient_uuid=patient_uuid)
     entry = (
-        RegistryEntry.objects.select_related("organization", "published_by")
-        .filter(patient=patient, uuid=entry_uuid)
+        visible_entries(user=user, organization=organization, patient=patient)
+        .select_related("organization", "published_by")
+        .filter(uuid=entry_uuid)
         .first()
     )
     if entry is None:
         raise Http404("No such entry")
+    entry.patient = patient  # the patient as the access check read it (what it may see included)
     owner = entry.organization
     with schema_context(owner.schema_name):
         item = ClinicalItem.objects.select_related("author").filter(pk=entry.item_uuid, patient=patient).first()
@@ -253,11 +264,14 @@ def result_history_for(
     ``entry_open`` has just checked the patient in this request."""
     if entry.kind not in TESTS_DONE_KINDS:
         return None
+    patient = entry.patient
     if not access_checked:
-        patient_access_for_user(user=user, organization=organization, patient_uuid=entry.patient.uuid)
-    same_test = RegistryEntry.objects.filter(
-        patient_id=entry.patient_id, kind=entry.kind, effective_at__gte=_tests_done_since()
-    ).exclude(status=EntryStatus.WITHDRAWN)
+        patient, _ = patient_access_for_user(user=user, organization=organization, patient_uuid=entry.patient.uuid)
+    same_test = (
+        visible_entries(user=user, organization=organization, patient=patient)
+        .filter(kind=entry.kind, effective_at__gte=_tests_done_since())
+        .exclude(status=EntryStatus.WITHDRAWN)
+    )
     same_test = (
         same_test.filter(code__iexact=entry.code)
         if entry.code.strip()

@@ -90,6 +90,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "axes.middleware.AxesMiddleware",
+    # Innermost: a "not found" answered to a signed-in person is a refused read, audited.
+    "portal.audit.middleware.DeniedReadAuditMiddleware",
 ]
 
 TEMPLATES = [

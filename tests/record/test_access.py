@@ -40,8 +40,9 @@ def test_anonymous_gets_nothing(cast, anonymous, maria_entry):
 
 def test_chen_at_her_own_address_gets_nothing_about_maria(cast, sign_in, maria_entry):
     chen = sign_in(cast.users["chen"], cast.organizations["cedarvalley"])
-    before = AuditEvent.objects.filter(action="read").count()
-    for route in _routes(cast.patients["maria"], maria_entry):
+    before = AuditEvent.objects.filter(action="read", outcome="allowed").count()
+    routes = _routes(cast.patients["maria"], maria_entry)
+    for route in routes:
         response = chen.get(route)
         assert response.status_code == 404, route
         assert "Alvarez" not in response.content.decode()
@@ -50,7 +51,11 @@ def test_chen_at_her_own_address_gets_nothing_about_maria(cast, sign_in, maria_e
         assert str(cast.patients["maria"].uuid) not in page
         assert "No patient you care for matches" in page
         assert chen.post("/api/v1/patients/search/", {"q": query}, content_type="application/json").json() == []
-    assert AuditEvent.objects.filter(action="read").count() == before
+    assert AuditEvent.objects.filter(action="read", outcome="allowed").count() == before
+    # Each refused read is in the audit log as denied (who, which route, the ids asked).
+    denied = AuditEvent.objects.filter(action="read", outcome="denied", actor=cast.users["chen"])
+    assert denied.count() == len(routes)
+    assert all(str(cast.patients["maria"].uuid) in event.detail["ids"].values() for event in denied)
 
 
 def test_chen_session_is_refused_at_maples_address(cast, sign_in, maria_entry):

@@ -52,18 +52,27 @@ def test_a_probable_match_is_queued_never_merged_silently(cast):
 
 def test_confirming_a_match_merges_records_and_rejecting_keeps_them_apart(cast):
     queued = _register(cast, "cedarvalley", "CVC-9003", "Mariah", "Alvarez").candidate
-    patient_match_decide(match=queued, user=cast.users["cedarvalley_admin"], same_person=True)
+    patient_match_decide(
+        match=queued, user=cast.users["navarro"], same_person=True, organization=cast.organizations["northfield"]
+    )
     assert (
         PatientIdentifier.objects.get(organization=cast.organizations["cedarvalley"], mrn="CVC-9003").patient
         == cast.patients["maria"]
     )
     with pytest.raises(ValidationError):
-        patient_match_decide(match=queued, user=cast.users["cedarvalley_admin"], same_person=False)
+        patient_match_decide(
+            match=queued, user=cast.users["navarro"], same_person=False, organization=cast.organizations["northfield"]
+        )
 
 
 def test_rejecting_a_match_keeps_two_patients(cast):
     queued = _register(cast, "lakeside", "LOA-9004", "Marla", "Alvarez").candidate
-    patient_match_decide(match=queued, user=cast.users["lakeside_admin"], same_person=False)
+    patient_match_decide(
+        match=queued,
+        user=cast.users["northfield_admin"],
+        same_person=False,
+        organization=cast.organizations["northfield"],
+    )
     assert PatientIdentifier.objects.get(mrn="LOA-9004").patient != cast.patients["maria"]
 
 
@@ -149,7 +158,9 @@ def test_after_a_confirmed_merge_search_finds_the_patient_by_the_network_name(ca
     chen, cedar = cast.users["chen"], cast.organizations["cedarvalley"]
     queued = _register(cast, "cedarvalley", "CVC-9004", "Mariah", "Alvarez").candidate
     assert cast.patients["maria"] not in patient_search(user=chen, organization=cedar, query="Maria Alvarez")
-    patient_match_decide(match=queued, user=cast.users["cedarvalley_admin"], same_person=True)
+    patient_match_decide(
+        match=queued, user=cast.users["navarro"], same_person=True, organization=cast.organizations["northfield"]
+    )
     assert cast.patients["maria"] in patient_search(user=chen, organization=cedar, query="Maria Alvarez")
 
 
