@@ -1,7 +1,6 @@
 """No back door to a patient: registering, match review, referrals, tasks and messages of
 an unrelated clinic grant it nothing of what other organizations share (issue #12)."""
 
-
 import pytest
 from django.core.exceptions import PermissionDenied, ValidationError
 
