@@ -100,7 +100,7 @@ def test_the_registration_answer_reads_the_same_whether_the_person_was_known(cas
     assert note(known, "CVC-1") == note(unknown, "CVC-2") == note(probable, "CVC-3")
 
 
-def test_an_access_request_is_answered_by_an_organization_that_shares_the_record(cast, sign_in):
+def test_an_access_request_is_answered_by_an_organization_that_shares_the_record(cast, sign_in, anonymous):
     markers = _markers(cast)
     maria, cedar, northfield = (
         cast.patients["maria"],
@@ -115,7 +115,11 @@ def test_an_access_request_is_answered_by_an_organization_that_shares_the_record
     told = Notification.objects.filter(kind="access_request")
     assert {n.recipient.email for n in told} >= {"nina.navarro@northfield.example", "dana.moss@maple.example"}
     assert not told.filter(title__icontains="Alvarez").exists()
-    # Cedar Valley cannot answer its own request; a clinician of Northfield cannot either.
+    # Anonymous, Cedar Valley itself and a clinician of Northfield (not a navigator) cannot answer.
+    anonymous_answer = anonymous(northfield).post(
+        f"/patients/access-requests/{request.uuid}/decide/", {"decision": "confirm"}
+    )
+    assert anonymous_answer.status_code == 302 and "/accounts/login/" in anonymous_answer["Location"]
     assert chen.post(f"/patients/access-requests/{request.uuid}/decide/", {"decision": "confirm"}).status_code == 404
     cedar_admin = sign_in(cast.users["cedarvalley_admin"], cedar)
     assert (
