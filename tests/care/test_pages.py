@@ -426,7 +426,7 @@ def test_the_handoff_page_shows_the_treatment_summary_as_labelled_fields(cast, s
             "markers": "",
         },
     )
-    plan = handoff_prefill(patient=maria)
+    plan = handoff_prefill(patient=maria, organization=cast.organizations["northfield"])
     assert "Stage: IIA; TNM: T2 N1 M0" in plan["treatment_summary"]
     handoff = handoff_send(
         user=cast.users["okafor"],

@@ -194,7 +194,7 @@ def test_the_demo_cbc_task_warns_about_marias_cbc_at_maple(cast, sign_in):
 
 
 def _survivorship(cast, **kwargs):
-    plan = handoff_prefill(patient=cast.patients["maria"])
+    plan = handoff_prefill(patient=cast.patients["maria"], organization=cast.organizations["northfield"])
     defaults = {
         "user": cast.users["okafor"],
         "organization": cast.organizations["northfield"],
@@ -221,7 +221,7 @@ def test_the_survivorship_plan_is_prefilled_from_diagnoses_and_treatments(cast):
         summary={"stage": "IIA"},
     )
     entry(maria, northfield, "treatment", code="", title="R-CHOP x6", days_ago=60, summary={"response": "complete"})
-    plan = handoff_prefill(patient=maria)
+    plan = handoff_prefill(patient=maria, organization=cast.organizations["northfield"])
     assert "Diffuse large B-cell lymphoma" in plan["treatment_summary"]
     assert "R-CHOP x6" in plan["treatment_summary"] and "Stage: IIA" in plan["treatment_summary"]
     assert {item["responsible"] for item in plan["items"]} == {"oncology", "primary_care"}
