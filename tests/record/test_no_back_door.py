@@ -338,3 +338,46 @@ def test_repeated_refusals_are_audited_and_told_to_the_site_admins_once(cast, si
     admin = sign_in(cast.users["cedarvalley_admin"], cast.organizations["cedarvalley"])
     log = admin.get("/audit/?denied=on").content.decode()
     assert "Refused: a patient&#x27;s chart" in log or "Refused: a patient's chart" in log
+
+
+def test_hand_offs_role_changes_and_pools_give_a_registering_clinic_nothing(cast, sign_in):
+    """The other self-service paths: a hand-off it sends, a role it gives itself, a care-team
+    pool it writes to. Cedar Valley still sees its own entries only."""
+    from portal.accounts.models import Membership
+    from portal.accounts.roles import Role
+    from portal.accounts.services import membership_set_role
+    from portal.care.services import handoff_send
+    from portal.messaging.services import Recipient, thread_start
+
+    markers = _markers(cast)
+    maria, cedar, maple = cast.patients["maria"], cast.organizations["cedarvalley"], cast.organizations["maple"]
+    chen_user = cast.users["chen"]
+    chen, _ = _chen_registers_maria(cast, sign_in)
+    handoff_send(
+        user=chen_user,
+        organization=cedar,
+        patient=maria,
+        to_organization=maple,
+        kind="survivorship",
+        treatment_summary="Seen at Cedar Valley.",
+        items=[{"section": "symptoms", "text": "Follow-up visit", "responsible": "oncology"}],
+        to_user=cast.users["park"],
+    )
+    thread_start(
+        sender=chen_user,
+        organization=cedar,
+        subject="Your patient",
+        body="Could you share her oncology summary?",
+        recipients=[Recipient(organization=cast.organizations["northfield"], user=None)],
+        patient=maria,
+    )
+    membership = Membership.objects.get(user=chen_user, organization=cedar)
+    membership_set_role(
+        membership=membership, role=Role.NURSE_NAVIGATOR, is_site_admin=True, actor=cast.users["cedarvalley_admin"]
+    )
+    assert not record_shared_with(user=chen_user, organization=cedar, patient=maria)
+    assert not CareRelationship.objects.filter(patient=maria, organization=cedar, shares_record=True).exists()
+    for path in (f"/patients/{maria.uuid}/", "/patients/access-requests/", "/patients/matches/", "/messages/"):
+        response = chen.get(path)
+        assert response.status_code == 200, path
+        assert not _leaks(response.content.decode(), markers), path
