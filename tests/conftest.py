@@ -83,8 +83,8 @@ def sign_in(client: Any) -> Callable[[Any, Any], Any]:
 
     def _sign_in(user: Any, organization: Any) -> Client:
         new_client = Client(HTTP_HOST=host_of(organization))
-        # Cache keys (sessions included) carry the schema: write the session in the
-        # organization's schema, as a sign-in at its address would.
+        # Write the session (in PostgreSQL's public schema) while the organization's
+        # schema is selected, as a sign-in at its address would.
         with schema_context(organization.schema_name):
             new_client.force_login(user, backend="portal.accounts.backends.OrganizationMembershipBackend")
             session = new_client.session
