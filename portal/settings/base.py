@@ -211,9 +211,14 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "care-relationships-sync": {"task": "portal.patients.tasks.care_relationships_sync", "schedule": 300.0},
 }
 # Notifications: deliveries left pending (broker or worker down) go out again; the daily digest.
+# A delivery pending for longer than this is handed over again, checked this often: email
+# delayed by a Redis or worker outage goes out within about twice this once the part is back.
+# (Delivery is idempotent, so a delivery handed over twice is still sent once.)
+NOTIFICATIONS_RESEND_SECONDS = env_int("NOTIFICATIONS_RESEND_SECONDS", 15, minimum=1)
 CELERY_BEAT_SCHEDULE["notifications-resend-pending"] = {
     "task": "portal.notifications.tasks.deliveries_resend_pending",
-    "schedule": 60.0,
+    "schedule": float(NOTIFICATIONS_RESEND_SECONDS),
+    "kwargs": {"older_than_seconds": NOTIFICATIONS_RESEND_SECONDS},
     "options": {"headers": {"_schema_name": "public"}},
 }
 CELERY_BEAT_SCHEDULE["notifications-digests"] = {
