@@ -11,7 +11,8 @@ runs it, a Celery worker and beat (re-send of pending deliveries every
 Dr. Okafor's signed-in browser session sends quick replies (HTMX POSTs) to Dr. Park at
 ``--rate`` a second, and polls the bell every 2 s; each fault gets a conversation of its
 own. Per fault: the part runs for 10 s, is killed (Redis: ``SHUTDOWN NOSAVE``-like stop;
-the worker: ``kill -9``, then started again as ``make run``'s supervisor would; PostgreSQL:
+the worker: ``kill -9``; the worker and beat run under ``make run``'s supervisor, which
+starts them again; PostgreSQL:
 an immediate stop), stays down ``--down`` seconds, is started again, and traffic goes on
 for 20 s. Then every email must arrive.
 
@@ -169,16 +170,6 @@ def start_worker(smtp_port: int) -> subprocess.Popen:
     return start(smtp_port)
 
 
-def start_beat() -> subprocess.Popen:
-    schedule = Path(os.environ["CONTINUUM_DATA_DIR"]) / "celerybeat-schedule"
-    schedule.unlink(missing_ok=True)
-    return subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "portal", "beat", "-l", "error", "--schedule", str(schedule)],
-        env={**os.environ, "PYTHONPATH": str(BASE_DIR)},
-        cwd=BASE_DIR,
-    )
-
-
 def prepare() -> None:
     manage = [sys.executable, str(BASE_DIR / "manage.py")]
     subprocess.run([*manage, "migrate_schemas", "--shared", "-v", "0"], check=True)
@@ -217,7 +208,44 @@ def main() -> None:
     os.environ["EMAIL_PORT"] = str(smtp_port)
     web_port = free_port()
     server = serve(web_port)
-    processes: dict[str, subprocess.Popen] = {"worker": start_worker(smtp_port), "beat": start_beat()}
+    # The worker and beat under make run's supervisor: one that dies is started again with a
+    # back-off (a Celery worker on a Unix-socket Redis exits when Redis goes away).
+    from portal.run import Supervisor
+
+    worker = start_worker(smtp_port)  # waits until it answers
+    worker.terminate()
+    worker.wait()
+    schedule = Path(os.environ["CONTINUUM_DATA_DIR"]) / "celerybeat-schedule"
+    schedule.unlink(missing_ok=True)
+    celery = [sys.executable, "-m", "celery", "-A", "portal"]
+    supervisor = Supervisor(
+        {
+            "worker": [
+                *celery,
+                "worker",
+                "-Q",
+                os.environ["CELERY_QUEUE"],
+                "--pool",
+                "threads",
+                "-c",
+                "4",
+                "-l",
+                "error",
+            ],
+            "beat": [*celery, "beat", "-l", "error", "--schedule", str(schedule)],
+        },
+        say=lambda line: print(f"  supervisor: {line}", flush=True),
+    )
+    os.environ["PYTHONPATH"] = str(BASE_DIR)
+    supervisor.start()
+    supervising = threading.Event()
+
+    def supervise() -> None:
+        while not supervising.is_set():
+            supervisor.poll()
+            time.sleep(0.2)
+
+    threading.Thread(target=supervise, daemon=True).start()
     connection.set_schema_to_public()
     csrf = "faultscsrftoken" + "x" * 17
     okafor_browser = Okafor(web_port, f"northfield.{settings.BASE_DOMAIN}", session_cookie(okafor, northfield), csrf)
@@ -226,8 +254,7 @@ def main() -> None:
         if part == "redis":
             embedded.redis_stop()
         elif part == "worker":
-            processes["worker"].send_signal(signal.SIGKILL)
-            processes["worker"].wait()
+            os.kill(supervisor.processes["worker"].pid, signal.SIGKILL)  # the supervisor starts it again
         else:
             embedded.postgres_stop(mode="immediate")
 
@@ -235,7 +262,7 @@ def main() -> None:
         if part == "redis":
             embedded.redis_start()
         elif part == "worker":
-            processes["worker"] = start_worker(smtp_port)
+            pass
         else:
             embedded.postgres_url()
 
@@ -299,14 +326,13 @@ def main() -> None:
             )
             print(rows[-1], flush=True)
     finally:
-        for process in [server, *processes.values()]:
-            if process.poll() is None:
-                process.terminate()
-        for process in [server, *processes.values()]:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                process.kill()
+        supervising.set()
+        supervisor.stop()
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
         controller.stop()
         embedded.redis_url()
         embedded.postgres_url()

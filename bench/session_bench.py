@@ -25,7 +25,11 @@ django.setup()
 from django.db import connection  # noqa: E402
 
 N = 2000
-ENGINES = ["django.contrib.sessions.backends.cache", "django.contrib.sessions.backends.db", "django.contrib.sessions.backends.cached_db"]
+ENGINES = [
+    "django.contrib.sessions.backends.cache",
+    "django.contrib.sessions.backends.db",
+    "django.contrib.sessions.backends.cached_db",
+]
 
 
 def percentile(values: list[float], share: float) -> float:
