@@ -33,8 +33,10 @@ class Supervisor:
         backoff_cap: float = 30.0,
         stable_after: float = 60.0,
         say: Callable[[str], None] | None = None,
+        env: dict[str, str] | None = None,
     ) -> None:
         self.commands = commands
+        self.env = env
         self.backoff_start = backoff_start
         self.backoff_cap = backoff_cap
         self.stable_after = stable_after
@@ -50,7 +52,7 @@ class Supervisor:
             self._spawn(name)
 
     def _spawn(self, name: str) -> None:
-        self.processes[name] = subprocess.Popen(self.commands[name])
+        self.processes[name] = subprocess.Popen(self.commands[name], env=self.env)
         self.started_at[name] = time.monotonic()
 
     def poll(self) -> None:

@@ -7,16 +7,26 @@ redis-server under .data/), so stopping it leaves the rest of the suite alone.""
 from __future__ import annotations
 
 import json
+import sys
+import threading
+import time
 import uuid
 
 import pytest
 
 from portal import embedded
+from portal.run import Supervisor
 from tests.conftest import _process_env, browser_sign_in, org_url, wait_for
-from tests.resilience.helpers import celery, free_port, get, own_data_dir, serve, stop
+from tests.resilience.helpers import free_port, get, own_data_dir, serve, stop
 from tests.resilience.test_database_down import okafor_writes_park, remove_thread
 
 pytestmark = pytest.mark.browser
+
+
+def supervise(supervisor: Supervisor, done: threading.Event) -> None:
+    while not done.is_set():
+        supervisor.poll()
+        time.sleep(0.2)
 
 
 def test_redis_down_signs_nobody_out_and_delays_email_until_it_is_back(django_db_setup, committed, page, mail_sink):
@@ -28,7 +38,8 @@ def test_redis_down_signs_nobody_out_and_delays_email_until_it_is_back(django_db
     subject = f"Neutrophils on day 10 ({uuid.uuid4().hex[:6]})"
     thread = okafor_writes_park(cast, subject)
     link = f"/messages/{thread.uuid}/"
-    server = worker = beat = None
+    server = supervisor = None
+    done = threading.Event()
     with own_data_dir("test-redis-down") as folder:
         redis_url = embedded.redis_url(folder)
         env = {
@@ -43,8 +54,19 @@ def test_redis_down_signs_nobody_out_and_delays_email_until_it_is_back(django_db
         try:
             port = free_port()
             server = serve(env, port)
-            worker = celery(env, "worker", "-Q", env["CELERY_QUEUE"], "--pool", "threads", "--concurrency", "2")
-            beat = celery(env, "beat", "-l", "warning", "--schedule", str(folder / "celerybeat-schedule"))
+            # The worker and beat under make run's supervisor, as they run (a Celery worker on a
+            # Unix-socket Redis exits when Redis goes away; the supervisor starts it again).
+            celery = [sys.executable, "-m", "celery", "-A", "portal"]
+            supervisor = Supervisor(
+                {
+                    "worker": [*celery, "worker", "-Q", env["CELERY_QUEUE"], "--pool", "threads", "-c", "2"],
+                    "beat": [*celery, "beat", "-l", "warning", "--schedule", str(folder / "celerybeat-schedule")],
+                },
+                backoff_start=0.5,
+                env=env,
+            )
+            supervisor.start()
+            threading.Thread(target=supervise, args=(supervisor, done), daemon=True).start()
             browser_sign_in(page, str(port), "northfield", "olivia.okafor@northfield.example")
             page.goto(org_url(str(port), "northfield", "/messages/"))
             # The thread's first message is emailed through this Redis, the worker and beat.
@@ -87,5 +109,8 @@ def test_redis_down_signs_nobody_out_and_delays_email_until_it_is_back(django_db
             assert page.locator("header .who", has_text="Okafor").is_visible()
             assert get(port, "localhost", "/readyz")[0] == 200
         finally:
-            stop(server, worker, beat)
+            done.set()
+            if supervisor is not None:
+                supervisor.stop()
+            stop(server)
             remove_thread(thread)
