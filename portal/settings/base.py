@@ -73,8 +73,12 @@ DEFAULT_NOT_FOUND_TENANT_VIEW = "tenants.views.no_such_organization"
 TENANT_LIMIT_SET_CALLS = True
 
 MIDDLEWARE = [
-    # Outermost: every error under /api/ leaves as the API's JSON error shape.
+    # First of all: /healthz and /readyz at every address, before anything that needs the database.
+    "portal.availability.HealthMiddleware",
+    # Every error under /api/ leaves as the API's JSON error shape.
     "portal.api.middleware.APIErrorMiddleware",
+    # The database unreachable anywhere below (routing, session, view): a 503, not a 500.
+    "portal.availability.DatabaseUnavailableMiddleware",
     "tenants.middleware.CachedTenantMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -153,8 +157,12 @@ LOGIN_URL = "accounts:login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "accounts:login"
 
-# Sessions live in Redis; the cookie is host-only, so it is valid at one address only.
-SESSION_ENGINE = "django.contrib.sessions.backends.cache"
+# Sessions live in PostgreSQL (the public schema's django_session table), so a Redis outage
+# signs nobody out. Each session holds the schema it was opened at (the middleware signs out
+# one presented elsewhere) and the cookie is host-only, so it is valid at one address only.
+# Redis in front (cached_db) would save about 0.3 ms per request (bench/session_bench.py) but
+# its writes fail while Redis is down; the database alone has nothing else to fail.
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
 SESSION_COOKIE_NAME = "continuum_session"
 SESSION_COOKIE_DOMAIN = None
 SESSION_COOKIE_HTTPONLY = True
@@ -203,9 +211,14 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "care-relationships-sync": {"task": "portal.patients.tasks.care_relationships_sync", "schedule": 300.0},
 }
 # Notifications: deliveries left pending (broker or worker down) go out again; the daily digest.
+# A delivery pending for longer than this is handed over again, checked this often: email
+# delayed by a Redis or worker outage goes out within about twice this once the part is back.
+# (Delivery is idempotent, so a delivery handed over twice is still sent once.)
+NOTIFICATIONS_RESEND_SECONDS = env_int("NOTIFICATIONS_RESEND_SECONDS", 15, minimum=1)
 CELERY_BEAT_SCHEDULE["notifications-resend-pending"] = {
     "task": "portal.notifications.tasks.deliveries_resend_pending",
-    "schedule": 60.0,
+    "schedule": float(NOTIFICATIONS_RESEND_SECONDS),
+    "kwargs": {"older_than_seconds": NOTIFICATIONS_RESEND_SECONDS},
     "options": {"headers": {"_schema_name": "public"}},
 }
 CELERY_BEAT_SCHEDULE["notifications-digests"] = {
@@ -259,8 +272,16 @@ X_FRAME_OPTIONS = "DENY"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"no_query_strings": {"()": "portal.logfilters.StripQueryStrings"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["no_query_strings"]}},
+    "filters": {
+        "no_query_strings": {"()": "portal.logfilters.StripQueryStrings"},
+        "no_database_unavailable_tracebacks": {"()": "portal.availability.DropDatabaseUnavailableTracebacks"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["no_query_strings", "no_database_unavailable_tracebacks"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {
         # Request lines without their query strings (a search term is what a person typed).
@@ -310,6 +331,11 @@ CELERY_BEAT_SCHEDULE.update(
         "accounts-attestation-sweep": {
             "task": "portal.accounts.tasks.attestation_sweep",
             "schedule": 6 * 60 * 60.0,
+            "options": {"headers": {"_schema_name": "public"}},
+        },
+        "accounts-sessions-clear-expired": {
+            "task": "portal.accounts.tasks.sessions_clear_expired",
+            "schedule": 60 * 60.0,
             "options": {"headers": {"_schema_name": "public"}},
         },
         "accounts-inactivity-sweep": {

@@ -15,4 +15,5 @@ SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000, minimum=0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = False
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# /healthz and /readyz are answered before SecurityMiddleware (portal.availability), so
+# a load balancer's plain-HTTP probe is never redirected.
