@@ -214,7 +214,7 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
 # A delivery pending for longer than this is handed over again, checked this often: email
 # delayed by a Redis or worker outage goes out within about twice this once the part is back.
 # (Delivery is idempotent, so a delivery handed over twice is still sent once.)
-NOTIFICATIONS_RESEND_SECONDS = env_int("NOTIFICATIONS_RESEND_SECONDS", 15, minimum=1)
+NOTIFICATIONS_RESEND_SECONDS = env_int("NOTIFICATIONS_RESEND_SECONDS", 5, minimum=1)
 CELERY_BEAT_SCHEDULE["notifications-resend-pending"] = {
     "task": "portal.notifications.tasks.deliveries_resend_pending",
     "schedule": float(NOTIFICATIONS_RESEND_SECONDS),
