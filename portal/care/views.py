@@ -35,7 +35,7 @@ def clinical_member(view: View) -> View:
     @wraps(view)
     @never_cache
     @login_required
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         membership = getattr(request, "membership", None)
         if membership is None or not membership.is_clinical:
             raise Http404("Not found")
@@ -48,7 +48,7 @@ def member(view: View) -> View:
     @wraps(view)
     @never_cache
     @login_required
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if getattr(request, "membership", None) is None:
             raise Http404("Not found")
         return view(request, *args, **kwargs)
