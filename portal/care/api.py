@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 from portal.api.permissions import IsOrganizationMember
 from portal.api.schema import errors
 from portal.audit.services import AuditAction, audit_record
-from portal.care import selectors, services
+from portal.care import results, selectors, services
 from portal.care.models import (
     CHECKLIST_ITEMS,
     CareTask,
@@ -27,7 +27,6 @@ from portal.care.models import (
     Referral,
 )
 from portal.care.transitions import TRANSITIONS
-from portal.patients.models import RegistryEntry
 from portal.patients.selectors import patient_get_for_user, visible_entries
 from tenants.models import Organization, OrganizationKind, OrganizationStatus
 
@@ -241,7 +240,9 @@ class ReferralTransition(CareAPIView):
         data = data_in.validated_data
         outcome = None
         if data["outcome_entry"]:
-            outcome = RegistryEntry.objects.filter(uuid=data["outcome_entry"], patient=referral.patient).first()
+            outcome = selectors.referral_outcome_get(
+                user=request.user, organization=self.organization, referral=referral, entry_uuid=data["outcome_entry"]
+            )
             if outcome is None:
                 raise ValidationError({"outcome_entry": ["No such entry on this patient's record."]})
         try:
@@ -284,6 +285,8 @@ class TaskOut(serializers.ModelSerializer):
             "result_kind",
             "instructions",
             "recurrence",
+            "analytes",
+            "starts_at",
             "status",
             "created_at",
             "completed_at",
@@ -291,14 +294,21 @@ class TaskOut(serializers.ModelSerializer):
         ]
 
     def get_occurrences(self, task: CareTask) -> list[dict[str, Any]]:
+        """Each occurrence with its window (a result collected in it may close it) and the
+        entries of the result that closed it."""
+        occurrences = list(task.occurrences.all())
+        spans = results.windows(task, occurrences)
         return [
             {
                 "id": o.pk,
                 "due_at": o.due_at,
+                "window_start": spans[o.pk].start,
+                "window_end": spans[o.pk].end,
                 "done_at": o.done_at,
                 "result_entry": o.result_entry.uuid if o.result_entry else None,
+                "result_entries": [link.entry.uuid for link in o.result_links.all()],
             }
-            for o in task.occurrences.all()
+            for o in occurrences
         ]
 
 
@@ -311,6 +321,14 @@ class TaskIn(serializers.Serializer):
     due_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
     recurrence = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     starts_at = serializers.DateTimeField(required=False, allow_null=True, default=None)
+    analytes = serializers.ListField(
+        child=serializers.CharField(max_length=40),
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="What a result must carry to answer the task (e.g. wbc, hgb, plt, neutrophils); "
+        "by default read from the code, title and instructions.",
+    )
 
 
 class LinkIn(serializers.Serializer):
@@ -336,7 +354,7 @@ class TaskListCreate(CareAPIView, ListAPIView):
 
     def get_queryset(self) -> Any:
         return selectors.tasks_for(user=self.request.user, organization=self.organization).prefetch_related(
-            "occurrences__result_entry"
+            "occurrences__result_entry", "occurrences__result_links__entry"
         )
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -363,6 +381,7 @@ class TaskListCreate(CareAPIView, ListAPIView):
             due_at=data["due_at"],
             recurrence=data["recurrence"],
             starts_at=data["starts_at"],
+            analytes=data["analytes"],
         )
         body = TaskOut(task).data
         body["warnings"] = [
@@ -380,7 +399,13 @@ class TaskListCreate(CareAPIView, ListAPIView):
 
 class TaskLinkResult(CareAPIView):
     @extend_schema(
-        operation_id="care_tasks_link_result", request=LinkIn, responses={200: TaskOut, **errors(400, 403, 404, 409)}
+        operation_id="care_tasks_link_result",
+        request=LinkIn,
+        responses={200: TaskOut, **errors(400, 403, 404, 409)},
+        description="Close an occurrence with the result that answers it: about the task's patient, of the "
+        "test the task asks for (the panel's entry, or every analyte it needs collected together; `entry` is "
+        "any entry of the result), collected in the occurrence's window, and closing no other occurrence. "
+        "Anything else is 400 with the reason in `errors.entry`.",
     )
     def post(self, request: Request, task_uuid: Any) -> Response:
         task = selectors.task_get_for_user(user=request.user, organization=self.organization, task_uuid=task_uuid)

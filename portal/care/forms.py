@@ -98,7 +98,26 @@ class CareTaskForm(forms.Form):
 
 class LinkResultForm(forms.Form):
     occurrence = forms.IntegerField()
-    entry = forms.UUIDField()
+    entry = forms.UUIDField(error_messages={"required": "Choose the result that answers this occurrence."})
+
+
+class OccurrenceResultForm(forms.Form):
+    """Closing one occurrence: only the results that answer it are offered, none chosen in
+    advance (``choices``: ``portal.care.selectors.LinkChoices``)."""
+
+    occurrence = forms.IntegerField(widget=forms.HiddenInput)
+    entry = forms.ChoiceField(label="Result on the shared record")
+
+    def __init__(self, *args: Any, choices: Any, **kwargs: Any) -> None:
+        super().__init__(*args, initial={"occurrence": choices.occurrence.pk}, **kwargs)
+        self.choice = choices
+        pk = choices.occurrence.pk
+        self.fields["entry"].choices = [  # type: ignore[attr-defined]
+            ("", "Choose the result…"),
+            *[(str(c.primary.uuid), c.label) for c in choices.offered],
+        ]
+        self.fields["entry"].widget.attrs.update({"id": f"link-entry-{pk}", "required": True})
+        self.fields["occurrence"].widget.attrs["id"] = f"link-occurrence-{pk}"
 
 
 class HandoffForm(forms.Form):

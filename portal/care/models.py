@@ -10,6 +10,7 @@ import uuid
 
 from django.conf import settings
 from django.db import models
+from django.db.models import Q
 from django.utils import timezone
 
 
@@ -91,6 +92,12 @@ class Referral(models.Model):
             models.Index(fields=["receiving_organization", "state"]),
             models.Index(fields=["referring_organization", "state"]),
         ]
+        constraints = [
+            # A consult report is the outcome of one referral only.
+            models.UniqueConstraint(
+                fields=["outcome_entry"], condition=Q(outcome_entry__isnull=False), name="one_referral_per_outcome"
+            )
+        ]
 
     def __str__(self) -> str:
         return f"Referral {self.uuid} ({self.state})"
@@ -162,6 +169,12 @@ class CareTask(models.Model):
     code = models.CharField(max_length=64, blank=True, help_text="LOINC code of the expected result")
     instructions = models.TextField(blank=True)
     recurrence = models.CharField(max_length=200, blank=True, help_text="An RFC 5545 RRULE, empty for once")
+    # What a result must carry to answer the task: analyte keys of ``portal.care.panels``
+    # (e.g. ["wbc", "hgb", "plt", "neutrophils"] for a CBC with ANC); empty: read from the
+    # code, title and instructions.
+    analytes = models.JSONField(default=list, blank=True)
+    # Where the first occurrence's window opens (a result collected before does not answer it).
+    starts_at = models.DateTimeField(default=timezone.now)
     status = models.CharField(max_length=10, choices=TaskStatus.choices, default=TaskStatus.OPEN)
     created_at = models.DateTimeField(default=timezone.now)
     completed_at = models.DateTimeField(null=True, blank=True)
@@ -173,11 +186,24 @@ class CareTask(models.Model):
         return f"Task {self.uuid}"
 
 
+# A result collected up to this long after an occurrence's due time still answers it.
+OCCURRENCE_GRACE_DAYS = 1
+
+
 class TaskOccurrence(models.Model):
+    """One time a task is due. Its window: from the previous occurrence's due time (the task's
+    start for the first) to its own due time plus the grace period; only a result collected
+    in it answers it."""
+
     task = models.ForeignKey(CareTask, on_delete=models.CASCADE, related_name="occurrences")
     due_at = models.DateTimeField(db_index=True)
+    # The result that closed it (a panel's own entry, or the first of its analytes); all its
+    # entries are in ``result_entries``.
     result_entry = models.ForeignKey(
         "patients.RegistryEntry", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    result_entries = models.ManyToManyField(
+        "patients.RegistryEntry", through="OccurrenceResult", blank=True, related_name="+"
     )
     done_at = models.DateTimeField(null=True, blank=True)
     done_by = models.ForeignKey(
@@ -208,6 +234,19 @@ class TaskOccurrence(models.Model):
         if timezone.localdate(self.due_at) == timezone.localdate():
             return "due_today"
         return "upcoming"
+
+
+class OccurrenceResult(models.Model):
+    """An entry of the result that closed an occurrence: an entry closes one occurrence at most."""
+
+    occurrence = models.ForeignKey(TaskOccurrence, on_delete=models.CASCADE, related_name="result_links")
+    entry = models.ForeignKey("patients.RegistryEntry", on_delete=models.PROTECT, related_name="+")
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["entry"], name="one_occurrence_per_result")]
+
+    def __str__(self) -> str:
+        return f"Entry {self.entry_id} closes occurrence {self.occurrence_id}"
 
 
 class HandoffKind(models.TextChoices):

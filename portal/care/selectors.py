@@ -10,25 +10,29 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import dataclass
 from typing import Any
 
+from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 
 from portal.accounts.models import Membership
+from portal.care import panels, results
 from portal.care.models import (
     CareTask,
     Escalation,
     Handoff,
     Referral,
     ReferralEvent,
+    ReferralState,
     Responsible,
     TaskOccurrence,
     TaskStatus,
 )
-from portal.care.services import referral_side
-from portal.care.transitions import Transition, allowed_actions, event_label
+from portal.care.services import CONSULT_KINDS, referral_side
+from portal.care.transitions import RECEIVER, REFERRER, Transition, allowed_actions, event_label
 from portal.patients.models import EntryStatus, NetworkPatient, RegistryEntry
 from portal.patients.selectors import (
     shared_entry_condition,
@@ -104,6 +108,97 @@ def referral_actions(*, referral: Referral, organization: Any) -> list[Transitio
     return allowed_actions(state=referral.state, side=referral_side(referral=referral, organization=organization))
 
 
+def referral_outcome_candidates(*, user: Any, organization: Any, referral: Referral) -> list[RegistryEntry]:
+    """The consult reports that may close the referral, newest first: about the referred
+    patient, published by the receiving organization (this one) after it accepted the
+    referral, and not the outcome of another referral. Empty for anyone else."""
+    if (
+        referral_side(referral=referral, organization=organization) != RECEIVER
+        or referral.accepted_at is None
+        or not _is_clinical_member(user=user, organization=organization)
+    ):
+        return []
+    taken = Referral.objects.exclude(outcome_entry=None).exclude(pk=referral.pk).values("outcome_entry_id")
+    return list(
+        _patient_entries(user=user, organization=organization, patient=referral.patient)
+        .filter(organization=organization, kind__in=CONSULT_KINDS, published_at__gte=referral.accepted_at)
+        .exclude(pk__in=taken)
+        .order_by("-published_at")[:20]
+    )
+
+
+def referral_outcome_get(*, user: Any, organization: Any, referral: Referral, entry_uuid: Any) -> RegistryEntry | None:
+    """The entry of the referred patient's record named as the outcome (the service says
+    whether it may close the referral), or None."""
+    return (
+        _patient_entries(user=user, organization=organization, patient=referral.patient).filter(uuid=entry_uuid).first()
+    )
+
+
+def referral_consult_prefill(*, user: Any, organization: Any, referral_uuid: Any) -> dict[str, Any] | None:
+    """What the consult report answering a referral starts with (the form of the records
+    app, at the receiver's address): the referral's question, read here from the referral
+    rather than carried in an address. None unless the referral is this organization's to
+    answer and open."""
+    try:
+        referral = referral_get_for_user(user=user, organization=organization, referral_uuid=referral_uuid)
+    except (Http404, ValueError, ValidationError):
+        return None
+    if referral_side(referral=referral, organization=organization) != RECEIVER or referral.accepted_at is None:
+        return None
+    if not referral.is_open:
+        return None
+    question = referral.reason.strip() or referral.specialty
+    return {
+        "referral": referral,
+        "initial": {
+            "effective_date": timezone.localdate(),
+            "note_type": "consult",
+            "subject": f"{referral.specialty}: consult report"[:150],
+            "text": f"Referred by {referral.referred_by.display_name} ({referral.referring_organization.name}).\n"
+            f"Question: {question}\n\n",
+        },
+    }
+
+
+# A declined or cancelled referral asks nothing any more: its receiver no longer reads what it
+# carries (the referrer's own access is the record's rule, unchanged).
+ATTACHMENTS_CLOSED_STATES = frozenset({ReferralState.DECLINED, ReferralState.CANCELLED})
+
+
+def referral_entry_get_for_user(
+    *, user: Any, organization: Any, referral_uuid: Any, entry_uuid: Any, request: Any = None
+) -> Any:
+    """Open an entry from a referral's page: for the receiving organization's navigators and
+    clinicians, an entry the referral carries (from the request until it is declined or
+    cancelled, before any care relationship exists); for the referring organization, the
+    referral's outcome once returned (whatever else of the receiver's entries it may read).
+    The item is read from its owner's schema and the read audited, as the record's own page
+    does. Anyone else, another entry, or a missing one: the same 404, nothing audited."""
+    from portal.records.selectors import entry_read
+
+    referral = referral_get_for_user(user=user, organization=organization, referral_uuid=referral_uuid)
+    side = referral_side(referral=referral, organization=organization)
+    entry = None
+    if side == RECEIVER and referral.state not in ATTACHMENTS_CLOSED_STATES:
+        entry = referral.attachments.filter(uuid=entry_uuid).exclude(status=EntryStatus.WITHDRAWN).first()
+    if entry is None and side in (RECEIVER, REFERRER) and referral.state == ReferralState.COMPLETED:
+        outcome = referral.outcome_entry
+        if outcome is not None and str(outcome.uuid) == str(entry_uuid):
+            entry = outcome
+    if entry is None:
+        raise Http404("No such entry")
+    entry = RegistryEntry.objects.select_related("organization", "published_by").get(pk=entry.pk)
+    return entry_read(
+        entry=entry,
+        patient=referral.patient,
+        user=user,
+        organization=organization,
+        request=request,
+        detail={"via": "referral", "referral": str(referral.uuid)},
+    )
+
+
 # --- Care tasks -----------------------------------------------------------------------
 
 
@@ -140,41 +235,89 @@ def occurrence_get_for_user(*, user: Any, organization: Any, task: CareTask, occ
     return occurrence
 
 
-def results_to_link(*, user: Any, organization: Any, task: CareTask) -> list[RegistryEntry]:
-    """Published results of the task's patient not yet linked to this task, newest first;
-    none unless this user may see the patient here."""
-    if not user_can_view_patient(user=user, organization=organization, patient=task.patient):
+@dataclass
+class LinkChoices:
+    """What the page offers to close one occurrence: only the results that answer it (none
+    chosen in advance), and why the others are not offered."""
+
+    occurrence: TaskOccurrence
+    window: results.Window
+    offered: list[results.Candidate]
+    not_offered: list[str]
+    asks_for: str
+
+
+def task_asks_for(*, task: CareTask) -> str:
+    """What a result must be to answer the task, in words ("a CBC with white blood cells, …")."""
+    return results.task_requirement(task).describe()
+
+
+# How far before the first window the results considered for a task go back.
+LINK_LOOKBACK_DAYS = 30
+LINK_MAX_ENTRIES = 500
+
+
+def _patient_entries(*, user: Any, organization: Any, patient: NetworkPatient) -> QuerySet[RegistryEntry]:
+    """The patient's published entries as this user reads them here: every read of entries
+    by the care pages starts from this (none unless the user may see the patient here)."""
+    if not user_can_view_patient(user=user, organization=organization, patient=patient):
+        return RegistryEntry.objects.none()
+    return visible_entries(user=user, organization=organization, patient=patient).exclude(status=EntryStatus.WITHDRAWN)
+
+
+def occurrence_link_choices(
+    *, user: Any, organization: Any, task: CareTask, occurrences: list[TaskOccurrence]
+) -> list[LinkChoices]:
+    """For each open occurrence whose window has opened: the results that would close it
+    (``portal.care.results``: the task's test, collected in its window, not already used),
+    newest first, and the others counted by why they are not offered."""
+    if task.status != TaskStatus.OPEN or not occurrences:
         return []
-    linked = task.occurrences.exclude(result_entry=None).values("result_entry_id")
-    return list(
-        visible_entries(user=user, organization=organization, patient=task.patient)
-        .filter(kind=task.result_kind)
-        .exclude(status=EntryStatus.WITHDRAWN)
-        .exclude(pk__in=linked)
+    now = timezone.now()
+    spans = results.windows(task, occurrences)
+    open_ones = [o for o in occurrences if o.done_at is None and spans[o.pk].start <= now]
+    if not open_ones:
+        return []
+    requirement = results.task_requirement(task)
+    since = min(spans[o.pk].start for o in open_ones) - dt.timedelta(days=LINK_LOOKBACK_DAYS)
+    entries = list(
+        _patient_entries(user=user, organization=organization, patient=task.patient)
+        .filter(kind=task.result_kind, effective_at__gte=since)
         .select_related("organization")
-        .order_by("-effective_at")[:20]
+        .order_by("-effective_at", "organization_id", "pk")[:LINK_MAX_ENTRIES]
     )
+    used = results.used_entry_ids(e.pk for e in entries)
+    mine, others = results.group(entries, requirement)
+    choices = []
+    for occurrence in open_ones:
+        window = spans[occurrence.pk]
+        judged = [
+            results.judge(results.Candidate(entries=c.entries), requirement=requirement, window=window, used=used)
+            for c in mine
+        ]
+        choices.append(
+            LinkChoices(
+                occurrence=occurrence,
+                window=window,
+                offered=[c for c in judged if not c.reason],
+                not_offered=results.not_offered([*judged, *others], requirement=requirement, window=window),
+                asks_for=requirement.describe(),
+            )
+        )
+    return choices
 
 
 def result_to_link_get(*, user: Any, organization: Any, task: CareTask, entry_uuid: Any) -> RegistryEntry | None:
-    """The entry of the task's patient to link (the service says whether it may be), or
-    None: not on this patient's record, or this user may not see the patient here."""
-    if not user_can_view_patient(user=user, organization=organization, patient=task.patient):
-        return None
-    return visible_entries(user=user, organization=organization, patient=task.patient).filter(uuid=entry_uuid).first()
+    """The entry of the task's patient to link (the service says whether it answers the
+    occurrence), or None: not on this patient's record, or this user may not see the patient here."""
+    return _patient_entries(user=user, organization=organization, patient=task.patient).filter(uuid=entry_uuid).first()
 
 
 # Panels are ordered as one test but published per analyte (Hemoglobin, ANC… each with the
-# panel's name in ``summary["panel"]``): a panel by its LOINC codes and the names it goes by.
+# panel's name in ``summary["panel"]``): a panel by its LOINC codes and the names it goes by
+# (defined once, in ``portal.care.panels``).
 PANELS: dict[str, tuple[frozenset[str], frozenset[str]]] = {
-    "CBC": (
-        frozenset({"58410-2", "57021-8", "57782-5"}),
-        frozenset({"cbc", "complete blood count", "full blood count", "blood count"}),
-    ),
-    "BMP": (frozenset({"51990-0", "24321-2"}), frozenset({"bmp", "basic metabolic panel", "chem 7"})),
-    "CMP": (frozenset({"24323-8"}), frozenset({"cmp", "comprehensive metabolic panel", "chem 14"})),
-    "Lipid panel": (frozenset({"57698-3", "24331-1"}), frozenset({"lipid panel", "lipids", "lipid profile"})),
-    "Hepatic function panel": (frozenset({"24325-3"}), frozenset({"hepatic function panel", "liver panel", "lft"})),
+    name: (panel.codes, panel.aliases) for name, panel in panels.PANELS.items()
 }
 
 

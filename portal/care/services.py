@@ -12,12 +12,15 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from portal.accounts.models import Membership
+from portal.care import results
 from portal.care.models import (
     CHECKLIST_ITEMS,
     HANDOFF_SECTIONS,
+    OCCURRENCE_GRACE_DAYS,
     CareTask,
     Escalation,
     Handoff,
+    OccurrenceResult,
     Priority,
     Referral,
     ReferralEvent,
@@ -27,6 +30,7 @@ from portal.care.models import (
     TaskOccurrence,
     TaskStatus,
 )
+from portal.care.panels import ANALYTES, analytes_asked
 from portal.care.transitions import RECEIVER, REFERRER, TRANSITIONS, notification_title
 from portal.notifications.services import notification_send
 from portal.patients.models import CareRelationship, EntryStatus, NetworkPatient, RegistryEntry, RelationshipKind
@@ -37,7 +41,8 @@ from portal.patients.services import care_relationship_end, care_relationship_st
 REFERRAL_ACCESS_DAYS = 180
 MAX_OCCURRENCES = 60
 RESULT_KINDS = frozenset({"lab_result", "imaging_report", "pathology_report"})
-CONSULT_KINDS = frozenset({"consult_note", "note"})
+# The outcome of a referral: the receiver's consult report.
+CONSULT_KINDS = frozenset({"consult_note"})
 
 
 class TransitionRefused(PermissionDenied):
@@ -229,21 +234,11 @@ def referral_transition(
             raise ValidationError({"note": ["Write the note."]})
         ReferralNote.objects.create(referral=referral, author=user, organization=organization, text=note.strip())
     elif action == "complete":
-        if outcome_entry is None:
-            raise ValidationError({"outcome_entry": ["Link the consult report published on the shared record."]})
-        if (
-            outcome_entry.patient_id != referral.patient_id
-            or outcome_entry.organization_id != referral.receiving_organization_id
-            or outcome_entry.kind not in CONSULT_KINDS
-            or outcome_entry.status == EntryStatus.WITHDRAWN
-        ):
-            raise ValidationError(
-                {
-                    "outcome_entry": [
-                        "The outcome must be a consult report of this patient published by your organization."
-                    ]
-                }
-            )
+        _check_outcome(referral=referral, outcome_entry=outcome_entry, now=now, reason=reason)
+        assert outcome_entry is not None
+        if referral.appointment_at is not None and now < referral.appointment_at:
+            when = timezone.localtime(referral.appointment_at)
+            reason = f"Closed before the appointment of {when:%-d %b %Y %H:%M}: {reason.strip()}"
         referral.outcome_entry = outcome_entry
         referral.closed_at = now
         fields += ["outcome_entry", "closed_at"]
@@ -265,7 +260,11 @@ def referral_transition(
     elif action == "refuse_cancel":
         referral.state = referral.state_before_cancel or ReferralState.REQUESTED
     referral.updated_at = now
-    referral.save(update_fields=fields)
+    try:
+        with transaction.atomic():
+            referral.save(update_fields=fields)
+    except IntegrityError as error:  # the same report returned for another referral at the same moment
+        raise ValidationError({"outcome_entry": ["This consult report is the outcome of another referral."]}) from error
     ReferralEvent.objects.create(
         referral=referral,
         action=action,
@@ -281,6 +280,45 @@ def referral_transition(
         referral=referral, organization=other, title=notification_title(action=action, specialty=referral.specialty)
     )
     return referral
+
+
+def _check_outcome(*, referral: Referral, outcome_entry: RegistryEntry | None, now: dt.datetime, reason: str) -> None:
+    """A referral closes only with its own outcome: a consult report about the referred
+    patient, published by the receiving organization after it accepted the referral, not
+    the outcome of another referral; and not before a scheduled appointment unless the
+    receiver says why."""
+    if outcome_entry is None:
+        raise ValidationError({"outcome_entry": ["Link the consult report published on the shared record."]})
+    if (
+        outcome_entry.patient_id != referral.patient_id
+        or outcome_entry.organization_id != referral.receiving_organization_id
+        or outcome_entry.kind not in CONSULT_KINDS
+        or outcome_entry.status == EntryStatus.WITHDRAWN
+    ):
+        raise ValidationError(
+            {"outcome_entry": ["The outcome must be a consult report of this patient published by your organization."]}
+        )
+    if referral.accepted_at is None or outcome_entry.published_at < referral.accepted_at:
+        raise ValidationError(
+            {
+                "outcome_entry": [
+                    "This consult report was published before the referral was accepted: "
+                    "return the report written for this referral."
+                ]
+            }
+        )
+    if Referral.objects.filter(outcome_entry=outcome_entry).exclude(pk=referral.pk).exists():
+        raise ValidationError({"outcome_entry": ["This consult report is the outcome of another referral."]})
+    if referral.appointment_at is not None and now < referral.appointment_at and not reason.strip():
+        when = timezone.localtime(referral.appointment_at)
+        raise ValidationError(
+            {
+                "reason": [
+                    f"The appointment is on {when:%-d %b %Y at %H:%M}: "
+                    "say why the referral closes before it (the reason is kept in its history)."
+                ]
+            }
+        )
 
 
 @transaction.atomic
@@ -338,7 +376,12 @@ def care_task_create(
     due_at: dt.datetime | None = None,
     recurrence: str = "",
     starts_at: dt.datetime | None = None,
+    analytes: Iterable[str] | None = None,
 ) -> CareTask:
+    """``analytes``: what a result must carry to answer the task (keys of
+    ``portal.care.panels.ANALYTES``); by default read from the code, title and instructions
+    (a CBC's white cells, hemoglobin and platelets, and the differential it names).
+    ``starts_at``: where the first occurrence's window opens (now by default)."""
     if not user_can_view_patient(user=user, organization=organization, patient=patient):
         raise PermissionDenied("You cannot create a task for this patient here.")
     errors: dict[str, list[str]] = {}
@@ -362,10 +405,20 @@ def care_task_create(
         errors["result_kind"] = [f"Results are one of: {', '.join(sorted(RESULT_KINDS))}."]
     if bool(due_at) == bool(recurrence):
         errors["due_at"] = ["Give either a due date or a recurrence."]
+    wanted = (
+        list(dict.fromkeys(analytes))
+        if analytes is not None
+        else analytes_asked(code=code, title=title, instructions=instructions)
+    )
+    unknown = [key for key in wanted if key not in ANALYTES]
+    if unknown:
+        errors["analytes"] = [f"Unknown analytes: {', '.join(unknown)}. Known: {', '.join(ANALYTES)}."]
     if errors:
         raise ValidationError(errors)
+    now = timezone.now()
+    starts_at = starts_at or now
     if recurrence:
-        dates = occurrence_dates(recurrence=recurrence, starts_at=starts_at or timezone.now())
+        dates = occurrence_dates(recurrence=recurrence, starts_at=starts_at)
     else:
         assert due_at is not None
         dates = [due_at]
@@ -380,6 +433,8 @@ def care_task_create(
         result_kind=result_kind,
         code=code.strip(),
         recurrence=recurrence,
+        analytes=wanted,
+        starts_at=min(starts_at, *dates),
     )
     TaskOccurrence.objects.bulk_create([TaskOccurrence(task=task, due_at=moment) for moment in dates])
     if owner_organization.pk != organization.pk:
@@ -398,7 +453,12 @@ def care_task_create(
 def occurrence_link_result(
     *, occurrence: TaskOccurrence, entry: RegistryEntry, user: Any, organization: Any
 ) -> TaskOccurrence:
-    """Mark an occurrence done by linking the published result; tell the task's creator."""
+    """Mark an occurrence done by the published result that answers it; tell the task's creator.
+
+    The result answers it when it is about the task's patient, of the test the task asks
+    for (the panel's own entry, or every analyte the task needs collected together), was
+    collected in the occurrence's window (``portal.care.results``), and closes no other
+    occurrence (also a constraint of the database). ``entry`` is any entry of the result."""
     occurrence = TaskOccurrence.objects.select_for_update().select_related("task").get(pk=occurrence.pk)
     task = occurrence.task
     if (
@@ -412,11 +472,30 @@ def occurrence_link_result(
     if task.status != TaskStatus.OPEN:
         raise TransitionRefused("This task is no longer open.")
     if entry.patient_id != task.patient_id or entry.kind not in RESULT_KINDS or entry.status == EntryStatus.WITHDRAWN:
-        raise ValidationError({"entry": ["Link a published result of this patient."]})
-    if TaskOccurrence.objects.filter(task=task, result_entry=entry).exists():
-        raise ValidationError({"entry": ["This result is already linked to another occurrence."]})
+        raise ValidationError({"entry": ["Link a published result of this task's patient."]})
+    requirement = results.task_requirement(task)
+    window = results.occurrence_window(occurrence)
+    if not requirement.relevant(entry):
+        candidate = results.Candidate(entries=[entry], reason="other_test")
+    else:
+        entries = results.result_of(entry, requirement)
+        candidate = results.judge(
+            results.Candidate(entries=entries),
+            requirement=requirement,
+            window=window,
+            used=results.used_entry_ids(e.pk for e in entries),
+        )
+    if candidate.reason:
+        raise ValidationError({"entry": [results.refusal(candidate, requirement=requirement, window=window)]})
+    try:
+        with transaction.atomic():
+            OccurrenceResult.objects.bulk_create(
+                [OccurrenceResult(occurrence=occurrence, entry=item) for item in candidate.entries]
+            )
+    except IntegrityError as error:  # linked to another occurrence at the same moment
+        raise ValidationError({"entry": ["This result already closes another occurrence."]}) from error
     now = timezone.now()
-    occurrence.result_entry = entry
+    occurrence.result_entry = candidate.primary
     occurrence.done_at = now
     occurrence.done_by = user
     occurrence.save(update_fields=["result_entry", "done_at", "done_by"])
@@ -580,7 +659,6 @@ def escalation_record(
 # Days before a step is overdue, and how many more before it reaches the navigators.
 REFERRAL_RECEIVE_DAYS = 2
 REFERRAL_ACCEPT_DAYS = 5
-OCCURRENCE_GRACE_DAYS = 1
 HANDOFF_ACK_DAYS = 7
 LEVEL_2_AFTER_DAYS = 2
 

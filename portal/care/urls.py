@@ -11,6 +11,12 @@ urlpatterns = [
     path("referrals/new/", views.referral_new, name="referral_new"),
     path("referrals/<uuid:referral_uuid>/", views.referral_detail, name="referral_detail"),
     path("referrals/<uuid:referral_uuid>/act/", views.referral_act, name="referral_act"),
+    path("referrals/<uuid:referral_uuid>/entries/<uuid:entry_uuid>/", views.referral_entry, name="referral_entry"),
+    path(
+        "referrals/<uuid:referral_uuid>/entries/<uuid:entry_uuid>/file",
+        views.referral_entry_file,
+        name="referral_entry_file",
+    ),
     path("tasks/", views.task_list, name="task_list"),
     path("tasks/new/", views.task_new, name="task_new"),
     path("tasks/<uuid:task_uuid>/", views.task_detail, name="task_detail"),

@@ -7,11 +7,13 @@ import datetime as dt
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -24,7 +26,7 @@ from portal.care.scorecard import scorecard, scorecard_csv_rows
 from portal.patients.models import RegistryEntry
 from portal.patients.selectors import patient_get_for_user, visible_entries, visible_patients
 
-View = Callable[..., HttpResponse]
+View = Callable[..., HttpResponseBase]
 
 
 def clinical_member(view: View) -> View:
@@ -33,7 +35,7 @@ def clinical_member(view: View) -> View:
     @wraps(view)
     @never_cache
     @login_required
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         membership = getattr(request, "membership", None)
         if membership is None or not membership.is_clinical:
             raise Http404("Not found")
@@ -46,7 +48,7 @@ def member(view: View) -> View:
     @wraps(view)
     @never_cache
     @login_required
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if getattr(request, "membership", None) is None:
             raise Http404("Not found")
         return view(request, *args, **kwargs)
@@ -197,13 +199,18 @@ def _render_referral(
     request: HttpRequest, referral: Any, org: Any, form: Any = None, status: int = 200
 ) -> HttpResponse:
     actions = selectors.referral_actions(referral=referral, organization=org)
-    consult_reports = []
+    consult_reports: list[RegistryEntry] = []
+    write_report_url = ""
+    closes_early = False
     if any(a.action == "complete" for a in actions):
-        consult_reports = list(
-            RegistryEntry.objects.filter(
-                patient=referral.patient, organization=org, kind__in=services.CONSULT_KINDS
-            ).order_by("-effective_at")[:10]
+        consult_reports = selectors.referral_outcome_candidates(user=request.user, organization=org, referral=referral)
+        back = reverse("care:referral_detail", kwargs={"referral_uuid": referral.uuid})
+        write_report_url = (
+            reverse("records:new", kwargs={"patient_uuid": referral.patient.uuid, "kind": "consult_note"})
+            + "?"
+            + urlencode({"referral": str(referral.uuid), "next": back})
         )
+        closes_early = referral.appointment_at is not None and timezone.now() < referral.appointment_at
     return render(
         request,
         "care/referral_detail.html",
@@ -216,12 +223,63 @@ def _render_referral(
             "attachments": selectors.referral_attachments(referral=referral),
             "checklist": [(label, referral.checklist.get(key, False)) for key, label in services.CHECKLIST_ITEMS],
             "consult_reports": consult_reports,
+            "write_report_url": write_report_url,
+            "attachments_open": referral.state not in selectors.ATTACHMENTS_CLOSED_STATES,
+            "closes_early": closes_early,
             "escalations": selectors.escalations_for(object_type="referral", object_ids=[referral.pk]),
             "form": form,
             "tab": "inbound" if referral.receiving_organization_id == org.pk else "outbound",
         },
         status=status,
     )
+
+
+@clinical_member
+def referral_entry(request: HttpRequest, referral_uuid: Any, entry_uuid: Any) -> HttpResponse:
+    """An entry the referral carries (for its receiver) or its outcome (for its referrer),
+    shown as the record shows an entry."""
+    from portal.records.display import entry_sections
+
+    org = _org(request)
+    opened = selectors.referral_entry_get_for_user(
+        user=request.user, organization=org, referral_uuid=referral_uuid, entry_uuid=entry_uuid, request=request
+    )
+    referral_url = reverse("care:referral_detail", kwargs={"referral_uuid": referral_uuid})
+    return render(
+        request,
+        "patients/entry.html",
+        {
+            "opened": opened,
+            "patient": opened.item.patient,
+            "sections": entry_sections(opened.item.kind, opened.item.data or {}, title=opened.item.title),
+            "history": None,
+            "is_owner": False,
+            "can_author": False,
+            "back_url": referral_url,
+            "back_label": "Referral",
+            "file_url": reverse(
+                "care:referral_entry_file", kwargs={"referral_uuid": referral_uuid, "entry_uuid": entry_uuid}
+            ),
+        },
+    )
+
+
+@clinical_member
+def referral_entry_file(request: HttpRequest, referral_uuid: Any, entry_uuid: Any) -> HttpResponseBase:
+    from django_tenants.utils import schema_context
+
+    opened = selectors.referral_entry_get_for_user(
+        user=request.user,
+        organization=_org(request),
+        referral_uuid=referral_uuid,
+        entry_uuid=entry_uuid,
+        request=request,
+    )
+    if opened.document is None:
+        raise Http404("No file")
+    with schema_context(opened.entry.organization.schema_name):
+        handle = opened.document.file.open("rb")
+    return FileResponse(handle, content_type=opened.document.content_type, filename=opened.document.original_name)
 
 
 @clinical_member
@@ -236,7 +294,9 @@ def referral_act(request: HttpRequest, referral_uuid: Any) -> HttpResponse:
     data = form.cleaned_data
     outcome = None
     if data.get("outcome_entry"):
-        outcome = RegistryEntry.objects.filter(uuid=data["outcome_entry"], patient=referral.patient).first()
+        outcome = selectors.referral_outcome_get(
+            user=request.user, organization=org, referral=referral, entry_uuid=data["outcome_entry"]
+        )
     try:
         services.referral_transition(
             referral=referral,
@@ -391,15 +451,25 @@ def task_detail(request: HttpRequest, task_uuid: Any) -> HttpResponse:
         data_owner=task.creating_organization,
     )
     occurrences = list(task.occurrences.select_related("result_entry", "done_by"))
+    may_link = org.pk in (task.owner_organization_id, task.creating_organization_id)
+    link_forms = []
+    if may_link:
+        link_forms = [
+            forms.OccurrenceResultForm(choices=choices)
+            for choices in selectors.occurrence_link_choices(
+                user=request.user, organization=org, task=task, occurrences=occurrences
+            )
+        ]
     return render(
         request,
         "care/task_detail.html",
         {
             "task": task,
             "occurrences": occurrences,
-            "results": selectors.results_to_link(user=request.user, organization=org, task=task),
+            "link_forms": link_forms,
+            "asks_for": selectors.task_asks_for(task=task),
             "escalations": selectors.escalations_for(object_type="occurrence", object_ids=[o.pk for o in occurrences]),
-            "may_link": org.pk in (task.owner_organization_id, task.creating_organization_id),
+            "may_link": may_link,
             "may_cancel": org.pk == task.creating_organization_id and task.status == "open",
             "form": form,
             "tab": "tasks",

@@ -231,6 +231,24 @@ def entry_open(*, user: Any, organization: Any, patient_uuid: Any, entry_uuid: A
     if entry is None:
         raise Http404("No such entry")
     entry.patient = patient  # the patient as the access check read it (what it may see included)
+    return entry_read(
+        entry=entry, patient=patient, user=user, organization=organization, request=request, emergency=emergency
+    )
+
+
+def entry_read(
+    *,
+    entry: RegistryEntry,
+    patient: NetworkPatient,
+    user: Any,
+    organization: Any,
+    request: Any = None,
+    emergency: Any = None,
+    detail: dict[str, Any] | None = None,
+) -> OpenedItem:
+    """Read an entry's item from its owner's schema and audit the read. Only for a caller that
+    has just decided this user may read this entry (``entry_open``, or a referral's side
+    reading what the referral carries: ``portal.care.selectors.referral_entry_get_for_user``)."""
     owner = entry.organization
     with schema_context(owner.schema_name):
         item = ClinicalItem.objects.select_related("author").filter(pk=entry.item_uuid, patient=patient).first()
@@ -252,6 +270,7 @@ def entry_open(*, user: Any, organization: Any, patient_uuid: Any, entry_uuid: A
         patient=patient,
         data_owner=owner,
         emergency=emergency is not None,
+        detail=detail,
     )
     return OpenedItem(entry=entry, item=item, versions=versions, document=document)
 

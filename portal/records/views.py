@@ -7,9 +7,11 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from portal.accounts.roles import AUTHOR_ROLES
+from portal.care.selectors import referral_consult_prefill
 from portal.patients.models import RegistryEntry
 from portal.patients.selectors import patient_get_for_user
 from portal.records.kinds import form_for
@@ -32,13 +34,39 @@ def _apply_errors(form, error: ValidationError) -> None:  # type: ignore[no-unty
         form.add_error(None, error.messages)
 
 
+def _local_next(request: HttpRequest) -> str:
+    """Where to go once the item is published: a path of this address only (``next``), never
+    another site (no open redirect); empty when absent or not safe."""
+    target = request.GET.get("next", "")
+    if (
+        not target.startswith("/")
+        or target.startswith("//")
+        or "\\" in target
+        or not url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=False)
+    ):
+        return ""
+    return target
+
+
 @login_required
 def item_new(request: HttpRequest, patient_uuid: str, kind: str) -> HttpResponse:
     _author(request)
     patient = patient_get_for_user(user=request.user, organization=request.tenant, patient_uuid=patient_uuid)
     if kind not in ItemKind.values:
         raise Http404("No such kind")
-    form = form_for(kind, request.POST or None, request.FILES or None)
+    # A consult report answering a referral starts with the referral's question, read from
+    # the referral (its uuid is all the address carries).
+    answering = None
+    if kind == ItemKind.CONSULT_NOTE and request.GET.get("referral"):
+        answering = referral_consult_prefill(
+            user=request.user, organization=request.tenant, referral_uuid=request.GET["referral"]
+        )
+        if answering is not None and answering["referral"].patient_id != patient.pk:
+            answering = None
+    form = form_for(
+        kind, request.POST or None, request.FILES or None, initial=answering["initial"] if answering else None
+    )
+    next_url = _local_next(request)
     if request.method == "POST" and form.is_valid():
         publish = request.POST.get("action") == "publish"
         try:
@@ -61,11 +89,21 @@ def item_new(request: HttpRequest, patient_uuid: str, kind: str) -> HttpResponse
             messages.success(
                 request, "Published to the shared record." if publish else "Saved as a draft (not shared yet)."
             )
+            if publish and next_url:
+                return redirect(next_url)
             return redirect("patients:chart", patient_uuid=patient.uuid)
     return render(
         request,
         "records/item_form.html",
-        {"form": form, "patient": patient, "kind": kind, "kind_label": ItemKind(kind).label, "mode": "new"},
+        {
+            "form": form,
+            "patient": patient,
+            "kind": kind,
+            "kind_label": ItemKind(kind).label,
+            "mode": "new",
+            "answering": answering["referral"] if answering else None,
+            "next_url": next_url,
+        },
     )
 
 

@@ -35,6 +35,17 @@ def entry(
     )
 
 
+def current_occurrence(task: Any) -> Any:
+    """The open occurrence of the task whose window holds this moment: a result collected now
+    answers it (an earlier occurrence's window may be over)."""
+    from portal.care.results import windows
+
+    occurrences = list(task.occurrences.all())
+    spans = windows(task, occurrences)
+    now = timezone.now()
+    return next(o for o in occurrences if o.done_at is None and now in spans[o.pk])
+
+
 def maple_to_northfield(cast: Any, **kwargs: Any) -> Any:
     """Dr. Park refers Maria Alvarez from Maple to Northfield."""
     return referral_create(
@@ -94,9 +105,11 @@ def step_arguments(cast: Any, referral: Any, action: str) -> dict[str, Any]:
     if action == "schedule":
         return {"appointment_at": timezone.now() + dt.timedelta(days=3)}
     if action == "complete":
+        # The appointment scheduled above is still to come: closing before it takes a reason.
         return {
             "outcome_entry": entry(
                 referral.patient, cast.organizations["northfield"], "consult_note", code="", title="Consult report"
-            )
+            ),
+            "reason": "Seen earlier: a slot opened",
         }
     return {}

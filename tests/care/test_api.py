@@ -60,7 +60,11 @@ def test_referral_transitions_through_the_api(cast, sign_in):
     when = (timezone.now() + dt.timedelta(days=4)).isoformat()
     assert _post(nina, url, {"action": "schedule", "appointment_at": when}).json()["state"] == "scheduled"
     report = entry(referral.patient, cast.organizations["northfield"], "consult_note", code="", title="Consult")
-    done = _post(nina, url, {"action": "complete", "outcome_entry": str(report.uuid)})
+    # The appointment is still to come: closing before it needs the receiver's reason.
+    early = _post(nina, url, {"action": "complete", "outcome_entry": str(report.uuid)})
+    assert early.status_code == 400 and "reason" in early.json()["errors"]
+    assert Referral.objects.get(pk=referral.pk).state == ReferralState.SCHEDULED
+    done = _post(nina, url, {"action": "complete", "outcome_entry": str(report.uuid), "reason": "Seen early"})
     assert done.json()["state"] == "completed" and done.json()["outcome_entry"] == str(report.uuid)
     detail = park.get(f"/api/v1/referrals/{referral.uuid}/").json()
     assert [e["action"] for e in detail["events"]] == ["request", "receive", "accept", "schedule", "complete"]

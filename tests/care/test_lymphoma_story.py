@@ -46,7 +46,7 @@ def test_lymphoma_story_result_returns_and_a_missed_draw_escalates_once(celery_w
         assert Notification.objects.filter(recipient=park, link=f"/care/tasks/{task.uuid}/").exists()
 
         # Maple posts the first result on the shared record and links it; Northfield is notified.
-        result = entry(maria, maple, title="CBC with differential", days_ago=10)
+        result = entry(maria, maple, title="CBC with differential", days_ago=10.5)
         entries.append(result)
         occurrence_link_result(occurrence=first, entry=result, user=park, organization=maple)
         assert Notification.objects.filter(

@@ -11,7 +11,7 @@ from portal.audit.models import AuditEvent
 from portal.care.models import CareTask, Handoff, Referral, ReferralState
 from portal.care.services import care_task_create, handoff_send, recurrence_rule
 from portal.notifications.models import Notification
-from tests.care.helpers import advance, entry, maple_to_northfield
+from tests.care.helpers import advance, current_occurrence, entry, maple_to_northfield
 
 
 def _task(cast):
@@ -92,7 +92,10 @@ def test_closing_with_the_consult_report_through_the_page(cast, sign_in):
     client = sign_in(cast.users["okafor"], cast.organizations["northfield"])
     page = client.get(f"/care/referrals/{referral.uuid}/")
     assert b"Consult report" in page.content and b"Return outcome" in page.content
-    client.post(f"/care/referrals/{referral.uuid}/act/", {"action": "complete", "outcome_entry": str(report.uuid)})
+    client.post(
+        f"/care/referrals/{referral.uuid}/act/",
+        {"action": "complete", "outcome_entry": str(report.uuid), "reason": "Seen earlier than booked"},
+    )
     referral.refresh_from_db()
     assert referral.state == ReferralState.COMPLETED and referral.outcome_entry == report
 
@@ -211,7 +214,7 @@ def test_task_list_and_detail_and_link_result(cast, sign_in, anonymous, django_a
     result = entry(cast.patients["maria"], maple, title="CBC with differential")
     page = park.get(url)
     assert b"Link result" in page.content and b"CBC with differential" in page.content
-    occurrence = task.occurrences.first()
+    occurrence = current_occurrence(task)
     for client in (
         sign_in(cast.users["chen"], cast.organizations["cedarvalley"]),
         sign_in(cast.users["maple_admin"], maple),

@@ -18,7 +18,7 @@ from portal.care import selectors
 from portal.care.models import CareTask, Handoff, Referral, TaskOccurrence
 from portal.care.services import care_task_create, handoff_send, recurrence_rule, referral_create, referral_transition
 from portal.notifications.models import Delivery, Notification
-from tests.care.helpers import entry
+from tests.care.helpers import current_occurrence, entry
 
 
 def _post(client, url, body):
@@ -153,7 +153,7 @@ def test_a_task_about_maria_four_actors_on_list_detail_and_api(cast, sign_in, an
     task = _cbc_for(cast, "maple")
     maple, cedarvalley = cast.organizations["maple"], cast.organizations["cedarvalley"]
     detail, link = f"/care/tasks/{task.uuid}/", f"/api/v1/care-tasks/{task.uuid}/link-result/"
-    occurrence = task.occurrences.first()
+    occurrence = current_occurrence(task)
     result = entry(cast.patients["maria"], maple, title="Basic metabolic panel", code="51990-0")
     link_body = {"occurrence": occurrence.pk, "entry": str(result.uuid)}
 
@@ -214,7 +214,12 @@ def test_a_task_written_before_the_rule_shows_chen_nothing_of_maria(cast, sign_i
         selectors.occurrence_get_for_user(
             user=chen_user, organization=cedarvalley, task=task, occurrence_id=occurrence.pk
         )
-    assert selectors.results_to_link(user=chen_user, organization=cedarvalley, task=task) == []
+    assert not any(
+        choices.offered
+        for choices in selectors.occurrence_link_choices(
+            user=chen_user, organization=cedarvalley, task=task, occurrences=list(task.occurrences.all())
+        )
+    )
     assert (
         selectors.result_to_link_get(user=chen_user, organization=cedarvalley, task=task, entry_uuid=result.uuid)
         is None

@@ -81,6 +81,8 @@ def test_referral_from_maple_accepted_by_nina_and_closed_with_the_consult_report
         )
         page.reload()
         page.get_by_label("Consult report on the shared record").select_option(str(report.uuid))
+        # The appointment (2030) is still to come: closing before it takes a reason.
+        page.get_by_label("why close before it?", exact=False).fill("Seen at an earlier slot")
         page.get_by_role("button", name="Return outcome").click()
         page.wait_for_load_state("networkidle")
         assert page.get_by_text("Closed with outcome").first.is_visible()

@@ -62,7 +62,10 @@ def test_a_task_needs_a_due_date_or_a_recurrence_but_not_both(cast):
 
 
 def test_an_occurrence_is_done_only_when_a_published_result_is_linked_and_the_creator_is_told(cast):
-    task = cbc_task(cast, recurrence=recurrence_rule(times_per_week=1, weeks=1))
+    # Started yesterday: a result collected now is in the occurrence's window.
+    task = cbc_task(
+        cast, recurrence=recurrence_rule(times_per_week=1, weeks=1), starts_at=timezone.now() - dt.timedelta(days=1)
+    )
     occurrence = task.occurrences.get()
     from portal.patients.models import NetworkPatient
 
