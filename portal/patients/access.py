@@ -132,3 +132,24 @@ def relationships_expire() -> int:
             permission.delete()
             removed += 1
     return removed
+
+
+def organizations_seeing(*, patient: NetworkPatient, now: Any = None) -> set[int]:
+    """Ids of the organizations whose clinicians may see this patient now: an active care
+    relationship and the permission derived from it — the selectors' rule, answered for
+    every organization at once (two queries), for lists of people to choose from."""
+    now = now or timezone.now()
+    organizations = {
+        relationship.organization_id: relationship.organization
+        for relationship in CareRelationship.objects.active(at=now)
+        .filter(patient=patient)
+        .select_related("organization")
+    }
+    if not organizations:
+        return set()
+    held = set(
+        NetworkPatientGroupObjectPermission.objects.filter(
+            content_object=patient, permission__codename=VIEW_CHART, permission__content_type__app_label="patients"
+        ).values_list("group__name", flat=True)
+    )
+    return {pk for pk, organization in organizations.items() if _clinical_group_name(organization) in held}
