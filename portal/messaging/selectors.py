@@ -18,7 +18,7 @@ from django.http import Http404
 from portal.accounts.models import Membership
 from portal.accounts.selectors import clinical_membership
 from portal.messaging.models import Message, MessageReceipt, Participant, ReadState, Thread
-from portal.patients.selectors import patient_viewers, user_can_view_patient, visible_entries, visible_patients
+from portal.patients.selectors import membership_sees_patient, user_can_view_patient, visible_entries, visible_patients
 
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
@@ -312,17 +312,11 @@ def recipient_choices(*, user: Any, organization: Any, patient: Any = None) -> d
         .select_related("user", "organization")
         .order_by("organization__name", "user__full_name")
     )
+    if patient is not None:
+        memberships = memberships.filter(membership_sees_patient(patient=patient))
     people: list[tuple[str, str]] = []
     pools: dict[int, tuple[str, str]] = {}
-    if patient is not None:
-        organizations_seeing, grants = patient_viewers(patient=patient)
     for membership in memberships:
-        if (
-            patient is not None
-            and membership.organization_id not in organizations_seeing
-            and (membership.organization_id, membership.user_id) not in grants
-        ):
-            continue
         org = membership.organization
         pools.setdefault(org.pk, (f"p:{org.pk}", f"{org.name} — care team"))
         if membership.user_id == user.pk:

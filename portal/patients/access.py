@@ -134,22 +134,26 @@ def relationships_expire() -> int:
     return removed
 
 
-def organizations_seeing(*, patient: NetworkPatient, now: Any = None) -> set[int]:
-    """Ids of the organizations whose clinicians may see this patient now: an active care
-    relationship and the permission derived from it — the selectors' rule, answered for
-    every organization at once (two queries), for lists of people to choose from."""
+def organization_sees_patient(
+    *, patient: NetworkPatient, organization_ref: str = "organization", now: Any = None
+) -> Any:
+    """For rows that name an organization (``organization_ref``): may that organization's
+    clinicians see this patient now — an active care relationship and the permission
+    derived from it, the selectors' rule, answered inside one query for many rows (lists of
+    people to choose from)."""
+    from django.db.models import Exists, OuterRef, Value
+    from django.db.models.functions import Concat
+
     now = now or timezone.now()
-    organizations = {
-        relationship.organization_id: relationship.organization
-        for relationship in CareRelationship.objects.active(at=now)
-        .filter(patient=patient)
-        .select_related("organization")
-    }
-    if not organizations:
-        return set()
-    held = set(
-        NetworkPatientGroupObjectPermission.objects.filter(
-            content_object=patient, permission__codename=VIEW_CHART, permission__content_type__app_label="patients"
-        ).values_list("group__name", flat=True)
+    relationship = CareRelationship.objects.active(at=now).filter(
+        patient=patient, organization=OuterRef(organization_ref)
     )
-    return {pk for pk, organization in organizations.items() if _clinical_group_name(organization) in held}
+    # The group's name as _clinical_group_name writes it, built in SQL from the row's organization.
+    group_name = Concat(Value("org:"), OuterRef(f"{organization_ref}__schema_name"), Value(":clinical"))
+    permission = NetworkPatientGroupObjectPermission.objects.filter(
+        content_object=patient,
+        permission__codename=VIEW_CHART,
+        permission__content_type__app_label="patients",
+        group__name=group_name,
+    )
+    return Exists(relationship) & Exists(permission)

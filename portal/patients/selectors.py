@@ -120,18 +120,23 @@ def user_can_view_patient(*, user: Any, organization: Any, patient: NetworkPatie
     return NetworkPatient.objects.filter(access, pk=patient.pk).exists()
 
 
-def patient_viewers(*, patient: NetworkPatient) -> tuple[set[int], set[tuple[int, int]]]:
-    """Who may see this patient, for listing many people at once (the rule of
-    ``user_can_view_patient``, for an active clinical membership): the ids of the
-    organizations whose clinicians may, and the (organization id, user id) pairs holding an
-    open emergency grant. Three queries, however many people are listed."""
-    from portal.patients.access import organizations_seeing
+def membership_sees_patient(*, patient: NetworkPatient) -> Any:
+    """For ``Membership`` rows (active and clinical): may that person see this patient at
+    that organization — the rule of ``user_can_view_patient``, inside one query for a whole
+    list of people: the organization's relationship and permission, or the person's own
+    open emergency grant there."""
+    from portal.patients.access import organization_sees_patient
 
     now = timezone.now()
-    grants = EmergencyAccess.objects.filter(
-        patient=patient, starts_at__lte=now, expires_at__gt=now, revoked_at__isnull=True
-    ).values_list("organization_id", "user_id")
-    return organizations_seeing(patient=patient, now=now), set(grants)
+    grant = EmergencyAccess.objects.filter(
+        patient=patient,
+        user=OuterRef("user"),
+        organization=OuterRef("organization"),
+        starts_at__lte=now,
+        expires_at__gt=now,
+        revoked_at__isnull=True,
+    )
+    return organization_sees_patient(patient=patient, now=now) | Exists(grant)
 
 
 def patient_get_for_user(*, user: Any, organization: Any, patient_uuid: Any) -> NetworkPatient:
