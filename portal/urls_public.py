@@ -12,3 +12,7 @@ urlpatterns = [
     path("support-admin/", admin.site.urls),
     *common,
 ]
+
+handler403 = "portal.errors.permission_denied"
+handler404 = "portal.errors.page_not_found"
+handler500 = "portal.errors.server_error"

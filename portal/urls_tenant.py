@@ -17,3 +17,7 @@ urlpatterns = [
     path("api/v1/", include("portal.api.urls")),
     *common,
 ]
+
+handler403 = "portal.errors.permission_denied"
+handler404 = "portal.errors.page_not_found"
+handler500 = "portal.errors.server_error"

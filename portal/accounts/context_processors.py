@@ -4,17 +4,28 @@ from django.http import HttpRequest
 
 
 def _nav_items(request: HttpRequest, membership: Any) -> list[dict[str, str]]:
-    """The main navigation at an organization's address, for the member's role."""
-    if membership is None:
-        return []
-    items = []
-    if membership.is_clinical:
-        items.append({"label": "Patients", "url": "/patients/"})
-    items.append({"label": "Messages", "url": "/messages/"})
-    items.append({"label": "Referrals & tasks", "url": "/care/"})
-    if membership.is_admin:
-        items.append({"label": "Users", "url": "/admin/users/"})
-        items.append({"label": "Access log", "url": "/audit/"})
+    """The main navigation, for what the signed-in person may use here: every item leads to
+    a page that answers them (tests/foundation/test_navigation.py walks them all).
+
+    Clinicians: the shared record, messages (clinical staff only) and referrals and tasks
+    (clinical roles only). Site admins: their users, the access log, and the scorecard (the
+    one care page open to every member). The network admin, at the network's address: the
+    partner console."""
+    tenant = getattr(request, "tenant", None)
+    items: list[dict[str, str]] = []
+    if tenant is not None and tenant.is_network:
+        if getattr(request.user, "is_network_admin", False):
+            items.append({"label": "Partners", "url": "/console/"})
+    elif membership is not None:
+        if membership.is_clinical:
+            items.append({"label": "Patients", "url": "/patients/"})
+            items.append({"label": "Messages", "url": "/messages/"})
+            items.append({"label": "Referrals & tasks", "url": "/care/"})
+        if membership.is_admin:
+            items.append({"label": "Users", "url": "/admin/users/"})
+            items.append({"label": "Access log", "url": "/audit/"})
+            if not membership.is_clinical:
+                items.append({"label": "Scorecard", "url": "/care/scorecard/"})
     for item in items:
         item["current"] = "page" if request.path.startswith(item["url"]) else ""
     return items

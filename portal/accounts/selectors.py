@@ -122,12 +122,12 @@ def home_summary_for(*, user: User, membership: Membership) -> dict[str, Any]:
         summary["handoffs_waiting"] = Handoff.objects.filter(
             to_organization=organization, acknowledged_at__isnull=True, patient__in=visible
         ).count()
-    try:
+    # Secure messaging is for clinical staff: no tile (and no link to a refusal) for others.
+    summary["unread_threads"] = None
+    if membership.is_clinical:
         from portal.messaging.selectors import unread_thread_count
 
         summary["unread_threads"] = unread_thread_count(user=user, organization=organization)
-    except ImportError:  # pragma: no cover - messaging is always installed
-        summary["unread_threads"] = None
     if membership.is_admin:
         members = Membership.objects.filter(organization=organization).aggregate(
             total=Count("pk"), active=Count("pk", filter=Q(status="active"))

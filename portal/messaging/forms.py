@@ -31,7 +31,7 @@ class ComposeForm(forms.Form):
     patient = forms.ChoiceField(label="Patient (optional)", required=False)
     recipients = forms.MultipleChoiceField(
         label="To",
-        widget=forms.SelectMultiple(attrs={"size": 8}),
+        widget=forms.CheckboxSelectMultiple,
         help_text="Clinicians and care teams who may see the patient.",
     )
     subject = forms.CharField(label="Subject", max_length=200)
@@ -55,12 +55,18 @@ class ComposeForm(forms.Form):
 
 
 class AddParticipantForm(forms.Form):
-    recipient = forms.ChoiceField(label="Add a participant")
+    """One person or care team to add. The list offers only who may be added (who may see
+    the thread's patient and does not take part yet); any other value still reaches the
+    service, which refuses it with the reason."""
+
+    recipient = forms.CharField(label="Add a participant", max_length=40)
 
     def __init__(self, *args: object, recipients: dict[str, list[tuple[str, str]]], **kwargs: object) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self.fields["recipient"].choices = [
-            ("", "— Choose a person or care team —"),
-            ("People", recipients["people"]),
-            ("Care teams", recipients["pools"]),
-        ]
+        choices: list[tuple[str, object]] = [("", "— Choose a person or care team —")]
+        if recipients["people"]:
+            choices.append(("People", recipients["people"]))
+        if recipients["pools"]:
+            choices.append(("Care teams", recipients["pools"]))
+        self.fields["recipient"].widget = forms.Select(choices=choices)
+        self.offered = bool(recipients["people"] or recipients["pools"])

@@ -18,7 +18,7 @@ from django.http import Http404
 from portal.accounts.models import Membership
 from portal.accounts.selectors import clinical_membership
 from portal.messaging.models import Message, MessageReceipt, Participant, ReadState, Thread
-from portal.patients.selectors import user_can_view_patient, visible_entries, visible_patients
+from portal.patients.selectors import membership_sees_patient, user_can_view_patient, visible_entries, visible_patients
 
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
@@ -312,13 +312,11 @@ def recipient_choices(*, user: Any, organization: Any, patient: Any = None) -> d
         .select_related("user", "organization")
         .order_by("organization__name", "user__full_name")
     )
+    if patient is not None:
+        memberships = memberships.filter(membership_sees_patient(patient=patient))
     people: list[tuple[str, str]] = []
     pools: dict[int, tuple[str, str]] = {}
     for membership in memberships:
-        if patient is not None and not user_can_view_patient(
-            user=membership.user, organization=membership.organization, patient=patient
-        ):
-            continue
         org = membership.organization
         pools.setdefault(org.pk, (f"p:{org.pk}", f"{org.name} — care team"))
         if membership.user_id == user.pk:
@@ -326,6 +324,18 @@ def recipient_choices(*, user: Any, organization: Any, patient: Any = None) -> d
         title = f", {membership.title}" if membership.title else ""
         people.append((f"u:{org.pk}:{membership.user_id}", f"{membership.user.display_name}{title} — {org.name}"))
     return {"people": people, "pools": list(pools.values())}
+
+
+def participant_choices(
+    *, user: Any, organization: Any, thread: Thread, participants: list[Participant]
+) -> dict[str, list[tuple[str, str]]]:
+    """Who may be added to this thread: people and care teams who may see its patient
+    (when it has one) and do not take part yet."""
+    choices = recipient_choices(user=user, organization=organization, patient=thread.patient)
+    taking_part = {
+        f"u:{p.organization_id}:{p.user_id}" if p.user_id else f"p:{p.organization_id}" for p in participants
+    }
+    return {group: [(v, label) for v, label in values if v not in taking_part] for group, values in choices.items()}
 
 
 def registry_entries_for(*, user: Any, organization: Any, patient: Any) -> QuerySet[Any]:

@@ -159,17 +159,25 @@ def compose(request: HttpRequest) -> HttpResponse:
 def _thread_context(request: HttpRequest, thread: Any, **extra: Any) -> dict[str, Any]:
     """``thread`` was read through ``selectors.thread_get_for_user``, which gives a thread
     about a patient only to someone who may see that patient here."""
-    all_recipients = selectors.recipient_choices(user=request.user, organization=request.tenant)
+    participants = selectors.thread_participants(thread=thread)
     return {
         "thread": thread,
         "may_see_patient": thread.patient_id is not None,
         "thread_messages": selectors.thread_messages(thread=thread),
-        "participants": selectors.thread_participants(thread=thread),
+        "participants": participants,
         "archived": selectors.is_archived_for(thread=thread, user=request.user),
         "reply_form": extra.pop("reply_form", None) or ReplyForm(),
-        "add_form": extra.pop("add_form", None) or AddParticipantForm(recipients=all_recipients),
+        "add_form": extra.pop("add_form", None) or _add_form(request, thread, participants),
         **extra,
     }
+
+
+def _add_form(request: HttpRequest, thread: Any, participants: list[Any], data: Any = None) -> AddParticipantForm:
+    """The participant picker: only who may be added to this thread."""
+    addable = selectors.participant_choices(
+        user=request.user, organization=request.tenant, thread=thread, participants=participants
+    )
+    return AddParticipantForm(data, recipients=addable)
 
 
 def _audit_read(request: HttpRequest, thread: Any) -> None:
@@ -227,11 +235,19 @@ def thread_reply(request: HttpRequest, thread_uuid: Any) -> HttpResponse:
             form = ReplyForm()
     else:
         status = 400
-    if request.POST.get("from") == "inbox":
+    if request.POST.get("from") == "inbox" and request.htmx:  # type: ignore[attr-defined]
         if status == 200:
             return HttpResponse('<p class="alert alert-info" role="status">Reply sent.</p>')
-        return HttpResponse(
-            '<p class="alert alert-error" role="alert">The reply was not sent: write a message.</p>', status=400
+        # The quick-reply form again, with the reason and what was typed.
+        return render(
+            request,
+            "messaging/partials/quick_reply.html",
+            {
+                "thread": thread,
+                "quick_reply_errors": [error for errors in form.errors.values() for error in errors],
+                "quick_reply_body": request.POST.get("body", "")[:10_000],
+            },
+            status=status,
         )
     context = _thread_context(request, thread, reply_form=form)
     if request.htmx:  # type: ignore[attr-defined]
@@ -244,9 +260,7 @@ def thread_reply(request: HttpRequest, thread_uuid: Any) -> HttpResponse:
 def thread_add_participant(request: HttpRequest, thread_uuid: Any) -> HttpResponse:
     _member(request)
     thread = selectors.thread_get_for_user(user=request.user, organization=request.tenant, thread_uuid=thread_uuid)
-    all_recipients = selectors.recipient_choices(user=request.user, organization=request.tenant)
-    form = AddParticipantForm(request.POST, recipients=all_recipients)
-    status = 400
+    form = _add_form(request, thread, selectors.thread_participants(thread=thread), request.POST)
     if form.is_valid():
         try:
             recipient = services.recipients_parse(values=[form.cleaned_data["recipient"]])[0]
@@ -257,15 +271,14 @@ def thread_add_participant(request: HttpRequest, thread_uuid: Any) -> HttpRespon
             for message in _errors(error):
                 form.add_error("recipient", message)
         else:
-            status = 200
             flash.success(request, f"{participant.label} was added.")
             if not request.htmx:  # type: ignore[attr-defined]
                 return redirect("messaging:thread", thread_uuid=thread.uuid)
-            form = AddParticipantForm(recipients=all_recipients)
+            # A fresh picker, without whoever was just added.
+            return render(request, "messaging/partials/participants.html", _thread_context(request, thread))
     context = _thread_context(request, thread, add_form=form)
-    if request.htmx:  # type: ignore[attr-defined]
-        return render(request, "messaging/partials/participants.html", context, status=status)
-    return render(request, "messaging/thread.html", context, status=status)
+    template = "messaging/partials/participants.html" if request.htmx else "messaging/thread.html"  # type: ignore[attr-defined]
+    return render(request, template, context, status=400)
 
 
 @require_POST

@@ -132,3 +132,28 @@ def relationships_expire() -> int:
             permission.delete()
             removed += 1
     return removed
+
+
+def organization_sees_patient(
+    *, patient: NetworkPatient, organization_ref: str = "organization", now: Any = None
+) -> Any:
+    """For rows that name an organization (``organization_ref``): may that organization's
+    clinicians see this patient now — an active care relationship and the permission
+    derived from it, the selectors' rule, answered inside one query for many rows (lists of
+    people to choose from)."""
+    from django.db.models import Exists, OuterRef, Value
+    from django.db.models.functions import Concat
+
+    now = now or timezone.now()
+    relationship = CareRelationship.objects.active(at=now).filter(
+        patient=patient, organization=OuterRef(organization_ref)
+    )
+    # The group's name as _clinical_group_name writes it, built in SQL from the row's organization.
+    group_name = Concat(Value("org:"), OuterRef(f"{organization_ref}__schema_name"), Value(":clinical"))
+    permission = NetworkPatientGroupObjectPermission.objects.filter(
+        content_object=patient,
+        permission__codename=VIEW_CHART,
+        permission__content_type__app_label="patients",
+        group__name=group_name,
+    )
+    return Exists(relationship) & Exists(permission)

@@ -14,6 +14,7 @@ Forbidden and missing give the same answer (``Http404``), so a guessed id reveal
 
 from __future__ import annotations
 
+import datetime as _dt
 from typing import Any
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
@@ -33,6 +34,10 @@ from portal.patients.models import (
 # Set on a patient by the selectors below: whether the asking user sees what other
 # organizations share about them (a sharing relationship or the user's emergency grant).
 SHARED_ATTRIBUTE = "record_shared_here"
+
+
+# "Never opened": every entry is new.
+_NEVER = _dt.datetime(1900, 1, 1, tzinfo=_dt.UTC)
 
 
 def _open_grants(*, user: Any, organization: Any, now: Any) -> QuerySet[EmergencyAccess]:
@@ -115,6 +120,25 @@ def user_can_view_patient(*, user: Any, organization: Any, patient: NetworkPatie
     return NetworkPatient.objects.filter(access, pk=patient.pk).exists()
 
 
+def membership_sees_patient(*, patient: NetworkPatient) -> Any:
+    """For ``Membership`` rows (active and clinical): may that person see this patient at
+    that organization — the rule of ``user_can_view_patient``, inside one query for a whole
+    list of people: the organization's relationship and permission, or the person's own
+    open emergency grant there."""
+    from portal.patients.access import organization_sees_patient
+
+    now = timezone.now()
+    grant = EmergencyAccess.objects.filter(
+        patient=patient,
+        user=OuterRef("user"),
+        organization=OuterRef("organization"),
+        starts_at__lte=now,
+        expires_at__gt=now,
+        revoked_at__isnull=True,
+    )
+    return organization_sees_patient(patient=patient, now=now) | Exists(grant)
+
+
 def patient_get_for_user(*, user: Any, organization: Any, patient_uuid: Any) -> NetworkPatient:
     """The patient, if this user may see them at this address; else ``Http404``."""
     if clinical_membership(user=user, organization=organization) is None:
@@ -193,7 +217,7 @@ def has_regular_access(*, organization: Any, patient: NetworkPatient) -> bool:
 def my_patients(*, user: Any, organization: Any, only_mine: bool = False) -> QuerySet[NetworkPatient]:
     """The clinician's patients here, each with its MRN here and the count of entries
     published since the user last opened the chart (all of them if never)."""
-    from django.db.models import Count, F, Subquery
+    from django.db.models import BooleanField, Case, Count, F, Subquery, Value, When
     from django.db.models.functions import Coalesce
 
     from portal.patients.models import PatientIdentifier, PatientView
@@ -205,12 +229,16 @@ def my_patients(*, user: Any, organization: Any, only_mine: bool = False) -> Que
         )
     last_view = PatientView.objects.filter(user=user, patient=OuterRef("pk")).values("last_viewed_at")[:1]
     mrn = PatientIdentifier.objects.filter(organization=organization, patient=OuterRef("pk")).values("mrn")[:1]
+    # Entries of other organizations published after the mark on *this* patient. The mark
+    # is read on the patient's row (the ``last_viewed_at`` annotation) and compared from the
+    # entries' subquery through ``OuterRef``: a ``PatientView`` subquery nested inside the
+    # entries' subquery would resolve ``OuterRef("pk")`` to the entry's id, not the patient's.
     entry_counts = shared_entry_condition(organization=organization)
     new_entries = (
         RegistryEntry.objects.filter(patient=OuterRef("pk"))
         .filter(entry_counts)
         .exclude(organization=organization)
-        .filter(published_at__gt=Coalesce(Subquery(last_view), timezone.now() - timezone.timedelta(days=36500)))
+        .filter(published_at__gt=Coalesce(OuterRef("last_viewed_at"), Value(_NEVER)))
         .values("patient")
         .annotate(n=Count("pk"))
         .values("n")
@@ -222,14 +250,14 @@ def my_patients(*, user: Any, organization: Any, only_mine: bool = False) -> Que
         .values("published_at")[:1]
     )
     return (
-        patients.annotate(
-            mrn_here=Subquery(mrn),
-            last_viewed_at=Subquery(last_view),
-            new_count=Coalesce(Subquery(new_entries), 0),
-            last_entry_at=Subquery(latest),
+        patients.annotate(mrn_here=Subquery(mrn), last_viewed_at=Subquery(last_view))
+        .annotate(new_count=Coalesce(Subquery(new_entries), 0), last_entry_at=Subquery(latest))
+        .annotate(
+            has_new=Case(When(new_count__gt=0, then=Value(True)), default=Value(False), output_field=BooleanField())
         )
         .distinct()
-        .order_by(F("last_entry_at").desc(nulls_last=True), "family_name")
+        # Something new first, then the latest entry, then by name.
+        .order_by(F("has_new").desc(), F("last_entry_at").desc(nulls_last=True), "family_name", "given_name")
     )
 
 

@@ -172,6 +172,7 @@ SESSION_COOKIE_AGE = env_int("SESSION_IDLE_SECONDS", 30 * 60, minimum=60)
 # at most once a minute, not on every request (portal.accounts.middleware.session_keep_alive).
 SESSION_SAVE_EVERY_REQUEST = False
 CSRF_COOKIE_DOMAIN = None
+CSRF_FAILURE_VIEW = "portal.errors.csrf_failure"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env_str("TIME_ZONE", "America/New_York")

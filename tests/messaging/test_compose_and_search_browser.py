@@ -1,6 +1,7 @@
 """In a real browser: Enter in the compose form sends the message; the inbox search updates
 the list without putting its words in the address bar; the docs page draws Swagger UI."""
 
+import re
 import uuid
 
 import pytest
@@ -24,7 +25,14 @@ def test_enter_in_the_subject_sends_and_the_inbox_search_keeps_words_out_of_the_
     try:
         browser_sign_in(page, portal_server, "northfield", "olivia.okafor@northfield.example")
         page.goto(org_url(portal_server, "northfield", f"/messages/new/?patient={cast.patients['maria'].uuid}"))
-        page.get_by_label("To", exact=True).select_option(f"u:{maple.pk}:{park.pk}")
+        # Recipients are checkboxes (no Ctrl-click); the filter narrows them and Enter in it sends nothing.
+        page.get_by_label("Find a recipient").fill("park maple")
+        assert page.locator(".recipient-option:visible").count() == 1
+        page.get_by_label("Find a recipient").press("Enter")
+        assert "/messages/new/" in page.url
+        page.get_by_role("checkbox", name=re.compile("^Peter Park")).check()
+        page.screenshot(path="test-artifacts/screenshots/compose_recipient_picker.png", full_page=True)
+        assert page.locator(f"input[name=recipients][value='u:{maple.pk}:{park.pk}']").is_checked()
         page.get_by_label("Message", exact=True).fill("Check the ANC twice weekly.")
         page.get_by_label("Subject").fill(subject)
         page.get_by_label("Subject").press("Enter")
