@@ -45,7 +45,7 @@ def default_error_responses(result: dict, generator: object, request: object, pu
         "description": "An error: a sentence, and the reasons per field (may be empty).",
     }
     for operations in result.get("paths", {}).values():
-        for method, operation in operations.items():
+        for operation in operations.values():
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
             for code in DEFAULT_ERROR_CODES:

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import time
-from collections import defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,7 +20,6 @@ from typing import Any
 import pytest
 from django.conf import settings
 from django.db import transaction
-from django_tenants.utils import schema_context
 
 from tests.isolation.routes import (
     CONSTANT_KINDS,
@@ -139,7 +137,9 @@ def _send(client: Any, method: str, url: str, route: Route, body: Any) -> Any:
             return client.post(url, body)
         from urllib.parse import urlencode
 
-        return client.generic(method, url, data=urlencode(body, doseq=True), content_type="application/x-www-form-urlencoded")
+        return client.generic(
+            method, url, data=urlencode(body, doseq=True), content_type="application/x-www-form-urlencoded"
+        )
 
 
 def _json(body: Any) -> str:
@@ -250,13 +250,37 @@ def test_no_hostile_actor_reads_or_changes_anything_of_maria_on_any_route(
         Actor("Cedar Valley's site admin", holt(), READS + WRITES, every_marker, holt, ("GET", "POST")),
         Actor("anonymous at Cedar Valley", _anonymous(anonymous, cedar), light, every_marker, every_id=()),
         Actor("anonymous at Northfield", _anonymous(anonymous, northfield), light, every_marker, every_id=()),
-        Actor("Dr. Park's session at Cedar Valley", _replayed(sign_in, users["park"], maple, cedar), light, every_marker, every_id=()),
-        Actor("Dr. Chen's session at Northfield", _replayed(sign_in, users["chen"], cedar, northfield), light, every_marker, every_id=()),
-        Actor("Dr. Chen's session at Maple", _replayed(sign_in, users["chen"], cedar, maple), light, every_marker, every_id=()),
+        Actor(
+            "Dr. Park's session at Cedar Valley",
+            _replayed(sign_in, users["park"], maple, cedar),
+            light,
+            every_marker,
+            every_id=(),
+        ),
+        Actor(
+            "Dr. Chen's session at Northfield",
+            _replayed(sign_in, users["chen"], cedar, northfield),
+            light,
+            every_marker,
+            every_id=(),
+        ),
+        Actor(
+            "Dr. Chen's session at Maple",
+            _replayed(sign_in, users["chen"], cedar, maple),
+            light,
+            every_marker,
+            every_id=(),
+        ),
     ]
     public_actors = [
         Actor("anonymous at the network", _anonymous(anonymous, cast.network), light, every_marker, every_id=()),
-        Actor("Dr. Chen's session at the network", _replayed(sign_in, users["chen"], cedar, cast.network), light, every_marker, every_id=()),
+        Actor(
+            "Dr. Chen's session at the network",
+            _replayed(sign_in, users["chen"], cedar, cast.network),
+            light,
+            every_marker,
+            every_id=(),
+        ),
     ]
     tenant_routes, _ = routes_of(settings.ROOT_URLCONF)
     public_routes, _ = routes_of(settings.PUBLIC_SCHEMA_URLCONF)
@@ -265,7 +289,9 @@ def test_no_hostile_actor_reads_or_changes_anything_of_maria_on_any_route(
     crawl(tenant_routes, tenant_actors, world.ids, _all_schemas(cast), findings)
     crawl(public_routes, public_actors, world.ids, _all_schemas(cast), findings)
     elapsed = time.monotonic() - started
-    print(f"adversary: {findings.requests} requests in {elapsed:.1f} s ({findings.checksum_seconds:.1f} s of checksums)")
+    print(
+        f"adversary: {findings.requests} requests in {elapsed:.1f} s ({findings.checksum_seconds:.1f} s of checksums)"
+    )
     # The crawl really was signed in: Dr. Chen still sees her own home page.
     home = tenant_actors[0].client.get("/")
     assert home.status_code == 200 and b"Carla Chen" in home.content

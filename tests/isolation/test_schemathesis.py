@@ -36,7 +36,8 @@ def test_the_api_answers_as_its_schema_says_for_generated_requests(
 ) -> None:
     import schemathesis
     from django.middleware.csrf import _get_new_csrf_string
-    from hypothesis import HealthCheck, given, settings as hypothesis_settings
+    from hypothesis import HealthCheck, given
+    from hypothesis import settings as hypothesis_settings
     from schemathesis.checks import not_a_server_error
     from schemathesis.specs.openapi.checks import (
         content_type_conformance,

@@ -252,9 +252,7 @@ def _markers(world: World, maria: Any, entries: list[Any]) -> None:
     # examples), numbers, units and doses.
     from tests.isolation.routes import FORM_FIELDS
 
-    printed = " ".join(
-        f"{f.label} {f.help_text}" for fields in FORM_FIELDS.values() for f in fields.values()
-    ).lower()
+    printed = " ".join(f"{f.label} {f.help_text}" for fields in FORM_FIELDS.values() for f in fields.values()).lower()
     found = {
         m.strip()
         for m in found
