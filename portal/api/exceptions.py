@@ -11,6 +11,27 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 
+def flat_errors(errors: Any, prefix: str = "") -> dict[str, list[str]]:
+    """``{"field": ["reason", ...]}`` at one level: the errors of a list's items or of a
+    nested object get dotted keys (``participants.0.user_id``), as the schema declares."""
+    if isinstance(errors, dict):
+        flat: dict[str, list[str]] = {}
+        for key, value in errors.items():
+            flat.update(flat_errors(value, f"{prefix}.{key}" if prefix else str(key)))
+        return flat
+    if isinstance(errors, list) and any(isinstance(item, dict | list) for item in errors):
+        flat = {}
+        for index, item in enumerate(errors):
+            if isinstance(item, dict | list):
+                flat.update(flat_errors(item, f"{prefix}.{index}" if prefix else str(index)))
+            elif item:
+                flat.setdefault(prefix or "non_field_errors", []).append(str(item))
+        return flat
+    if isinstance(errors, list):
+        return {prefix or "non_field_errors": [str(item) for item in errors]}
+    return {prefix or "non_field_errors": [str(errors)]}
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, DjangoValidationError):
         errors = exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
@@ -21,7 +42,7 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
     if response is None:
         return None
     if isinstance(response.data, dict) and "detail" not in response.data:
-        response.data = {"detail": "The request is not valid.", "errors": response.data}
+        response.data = {"detail": "The request is not valid.", "errors": flat_errors(response.data)}
     elif isinstance(response.data, dict):
         response.data = {**response.data, "detail": str(response.data["detail"])}
         response.data.setdefault("errors", {})

@@ -256,6 +256,11 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Every operation declares the API's error answers (portal/api/schema.py).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "portal.api.schema.default_error_responses",
+    ],
     # One name per choice set, where several serializers share a field name.
     "ENUM_NAME_OVERRIDES": {
         "ChannelEnum": "portal.notifications.models.Channel",
