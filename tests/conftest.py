@@ -105,7 +105,7 @@ def second_factor_session(user: Any) -> dict[str, Any]:
     from django_otp import DEVICE_ID_SESSION_KEY
 
     from portal.accounts.demo import demo_user_ready
-    from portal.accounts.middleware import OTP_SESSION_KEY, SEEN_SESSION_KEY
+    from portal.accounts.middleware import OTP_SESSION_KEY, SEEN_SESSION_KEY, SESSION_REFRESHED_KEY
     from portal.accounts.services import demo_totp_device_ensure
 
     demo_user_ready(user=user)
@@ -114,6 +114,8 @@ def second_factor_session(user: Any) -> dict[str, Any]:
         OTP_SESSION_KEY: device.persistent_id,
         DEVICE_ID_SESSION_KEY: device.persistent_id,
         SEEN_SESSION_KEY: int(time.time()),
+        # Just renewed, as a session is by the request that signs in.
+        SESSION_REFRESHED_KEY: time.time(),
     }
 
 

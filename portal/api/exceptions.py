@@ -11,25 +11,32 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 
-def flat_errors(errors: Any, prefix: str = "") -> dict[str, list[str]]:
-    """``{"field": ["reason", ...]}`` at one level: the errors of a list's items or of a
-    nested object get dotted keys (``participants.0.user_id``), as the schema declares."""
+def flat_errors(errors: Any) -> dict[str, list[str]]:
+    """``{"field": ["reason", ...]}`` at one level, keyed by the request's own top-level
+    fields: the errors of a list's items or of a nested object stay under their field, each
+    message saying where (``"item 2, user_id: This field is required."``), as the schema
+    declares."""
     if isinstance(errors, dict):
-        flat: dict[str, list[str]] = {}
-        for key, value in errors.items():
-            flat.update(flat_errors(value, f"{prefix}.{key}" if prefix else str(key)))
-        return flat
-    if isinstance(errors, list) and any(isinstance(item, dict | list) for item in errors):
-        flat = {}
-        for index, item in enumerate(errors):
+        return {str(key): _messages(value) for key, value in errors.items()}
+    return {"non_field_errors": _messages(errors)}
+
+
+def _messages(value: Any, where: str = "") -> list[str]:
+    if isinstance(value, dict):
+        found: list[str] = []
+        for key, inner in value.items():
+            place = "" if key == "non_field_errors" else str(key)
+            found += _messages(inner, ", ".join(part for part in (where, place) if part))
+        return found
+    if isinstance(value, list):
+        found = []
+        for index, item in enumerate(value):
             if isinstance(item, dict | list):
-                flat.update(flat_errors(item, f"{prefix}.{index}" if prefix else str(index)))
+                found += _messages(item, ", ".join(part for part in (where, f"item {index + 1}") if part))
             elif item:
-                flat.setdefault(prefix or "non_field_errors", []).append(str(item))
-        return flat
-    if isinstance(errors, list):
-        return {prefix or "non_field_errors": [str(item) for item in errors]}
-    return {prefix or "non_field_errors": [str(errors)]}
+                found.append(f"{where}: {item}" if where else str(item))
+        return found
+    return [f"{where}: {value}" if where else str(value)]
 
 
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:

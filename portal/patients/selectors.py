@@ -33,7 +33,16 @@ from portal.patients.models import (
 
 # Set on a patient by the selectors below: whether the asking user sees what other
 # organizations share about them (a sharing relationship or the user's emergency grant).
+# The query annotates ``SHARED_ATTRIBUTE``; the answer is then kept per (user, organization)
+# under ``SHARED_ANSWERS``, so a patient object passed on to a call for someone else is
+# asked again rather than answered with another person's access.
 SHARED_ATTRIBUTE = "record_shared_here"
+SHARED_ANSWERS = "_record_shared_answers"
+
+
+def _shared_answer_keep(*, patient: NetworkPatient, user: Any, organization: Any, shared: bool) -> None:
+    answers = patient.__dict__.setdefault(SHARED_ANSWERS, {})
+    answers[(getattr(user, "pk", None), getattr(organization, "pk", None))] = bool(shared)
 
 
 # "Never opened": every entry is new.
@@ -150,6 +159,9 @@ def patient_get_for_user(*, user: Any, organization: Any, patient_uuid: Any) -> 
     patient = NetworkPatient.objects.filter(access, uuid=patient_uuid).annotate(**{SHARED_ATTRIBUTE: shared}).first()
     if patient is None:
         raise Http404("No such patient")
+    _shared_answer_keep(
+        patient=patient, user=user, organization=organization, shared=getattr(patient, SHARED_ATTRIBUTE)
+    )
     return patient
 
 
@@ -171,8 +183,8 @@ def patient_access_for_user(
     if patient is None:
         raise Http404("No such patient")
     emergency = next((grant for grant in grants if grant.patient_id == patient.pk), None)
-    if emergency is not None:
-        setattr(patient, SHARED_ATTRIBUTE, True)
+    shared = emergency is not None or bool(getattr(patient, SHARED_ATTRIBUTE))
+    _shared_answer_keep(patient=patient, user=user, organization=organization, shared=shared)
     return patient, emergency
 
 
@@ -180,7 +192,7 @@ def record_shared_with(*, user: Any, organization: Any, patient: NetworkPatient)
     """Whether this user at this address sees what other organizations share about the
     patient (a sharing relationship, or the user's own emergency grant). Read from the
     patient when a selector of this module has just answered it."""
-    known = getattr(patient, SHARED_ATTRIBUTE, None)
+    known = patient.__dict__.get(SHARED_ANSWERS, {}).get((getattr(user, "pk", None), getattr(organization, "pk", None)))
     if known is not None:
         return bool(known)
     now = timezone.now()
@@ -188,7 +200,7 @@ def record_shared_with(*, user: Any, organization: Any, patient: NetworkPatient)
     shared = NetworkPatient.objects.filter(
         _shared_access(organization=organization, now=now) | Exists(grant), pk=patient.pk
     ).exists()
-    setattr(patient, SHARED_ATTRIBUTE, shared)
+    _shared_answer_keep(patient=patient, user=user, organization=organization, shared=shared)
     return shared
 
 

@@ -381,3 +381,17 @@ def test_hand_offs_role_changes_and_pools_give_a_registering_clinic_nothing(cast
         response = chen.get(path)
         assert response.status_code == 200, path
         assert not _leaks(response.content.decode(), markers), path
+
+
+def test_a_patient_object_answered_for_one_person_is_asked_again_for_another(cast, sign_in):
+    """What a user sees is kept on the patient object per (user, organization): passing the
+    same object on to a call for someone else never lends them the first one's access."""
+    from portal.patients.selectors import patient_get_for_user, visible_entries
+
+    maria, maple, cedar = cast.patients["maria"], cast.organizations["maple"], cast.organizations["cedarvalley"]
+    _chen_registers_maria(cast, sign_in)
+    seen_by_park = patient_get_for_user(user=cast.users["park"], organization=maple, patient_uuid=maria.uuid)
+    assert record_shared_with(user=cast.users["park"], organization=maple, patient=seen_by_park)
+    assert not record_shared_with(user=cast.users["chen"], organization=cedar, patient=seen_by_park)
+    chen_sees = visible_entries(user=cast.users["chen"], organization=cedar, patient=seen_by_park)
+    assert not chen_sees.exclude(organization=cedar).exists()
