@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 
 from portal.api.permissions import IsOrganizationMember
 from portal.api.schema import errors
+from portal.api.serializers import InputSerializer
 from portal.audit.services import AuditAction, audit_record
 from portal.care import results, selectors, services
 from portal.care.models import (
@@ -101,7 +102,7 @@ class ReferralOut(serializers.ModelSerializer):
         ]
 
 
-class ReferralIn(serializers.Serializer):
+class ReferralIn(InputSerializer):
     patient = serializers.UUIDField()
     receiving_organization = serializers.UUIDField()
     specialty = serializers.CharField(max_length=100)
@@ -113,7 +114,7 @@ class ReferralIn(serializers.Serializer):
     attachments = serializers.ListField(child=serializers.UUIDField(), required=False, default=list)
 
 
-class TransitionIn(serializers.Serializer):
+class TransitionIn(InputSerializer):
     action = serializers.ChoiceField(choices=list(TRANSITIONS))
     reason = serializers.CharField(required=False, allow_blank=True, default="")
     note = serializers.CharField(required=False, allow_blank=True, default="")
@@ -312,7 +313,7 @@ class TaskOut(serializers.ModelSerializer):
         ]
 
 
-class TaskIn(serializers.Serializer):
+class TaskIn(InputSerializer):
     patient = serializers.UUIDField()
     owner_organization = serializers.UUIDField()
     title = serializers.CharField(max_length=200)
@@ -331,7 +332,7 @@ class TaskIn(serializers.Serializer):
     )
 
 
-class LinkIn(serializers.Serializer):
+class LinkIn(InputSerializer):
     occurrence = serializers.IntegerField()
     entry = serializers.UUIDField()
 
@@ -457,13 +458,13 @@ class HandoffOut(serializers.ModelSerializer):
         ]
 
 
-class HandoffItemIn(serializers.Serializer):
+class HandoffItemIn(InputSerializer):
     section = serializers.CharField()
     text = serializers.CharField()
     responsible = serializers.CharField()
 
 
-class HandoffIn(serializers.Serializer):
+class HandoffIn(InputSerializer):
     patient = serializers.UUIDField()
     to_organization = serializers.UUIDField()
     kind = serializers.ChoiceField(choices=HandoffKind.choices, default=HandoffKind.SURVIVORSHIP)

@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 
 from portal.api.permissions import IsOrganizationMember
 from portal.api.schema import errors
+from portal.api.serializers import InputSerializer
 from portal.audit.services import AuditAction, audit_record
 from portal.messaging import selectors, services
 from portal.patients.models import RegistryEntry
@@ -129,7 +130,7 @@ class ThreadOut(serializers.Serializer):
 # --- input --------------------------------------------------------------------------
 
 
-class ParticipantIn(serializers.Serializer):
+class ParticipantIn(InputSerializer):
     organization = serializers.SlugField(help_text="The organization's slug")
     user_id = serializers.IntegerField(required=False, allow_null=True, help_text="Empty: the care-team pool")
 
@@ -159,7 +160,7 @@ def _entries(uuids: list[Any]) -> list[Any]:
     return entries
 
 
-class ThreadCreateIn(serializers.Serializer):
+class ThreadCreateIn(InputSerializer):
     subject = serializers.CharField(max_length=200)
     body = serializers.CharField(max_length=10_000)
     patient = serializers.UUIDField(required=False, allow_null=True)
@@ -168,13 +169,13 @@ class ThreadCreateIn(serializers.Serializer):
     entries = serializers.ListField(child=serializers.UUIDField(), required=False, default=list)
 
 
-class MessageCreateIn(serializers.Serializer):
+class MessageCreateIn(InputSerializer):
     body = serializers.CharField(max_length=10_000)
     urgent = serializers.BooleanField(default=False)
     entries = serializers.ListField(child=serializers.UUIDField(), required=False, default=list)
 
 
-class ArchiveIn(serializers.Serializer):
+class ArchiveIn(InputSerializer):
     archived = serializers.BooleanField(default=True)
 
 
@@ -204,7 +205,7 @@ def _thread_out(request: Request, thread: Any) -> dict[str, Any]:
     return out
 
 
-class ThreadSearchIn(serializers.Serializer):
+class ThreadSearchIn(InputSerializer):
     q = serializers.CharField(max_length=100, help_text="Words of the subject or of a message")
     archived = serializers.BooleanField(default=False, help_text="Search the archived threads instead of the inbox")
     page = serializers.IntegerField(min_value=1, default=1)

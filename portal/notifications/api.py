@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 
 from portal.api.permissions import IsOrganizationMember
 from portal.api.schema import errors
+from portal.api.serializers import InputSerializer
 from portal.notifications import selectors, services
 from portal.notifications.models import Channel, Kind
 
@@ -27,7 +28,7 @@ class NotificationOut(serializers.Serializer):
     read_at = serializers.DateTimeField(allow_null=True)
 
 
-class MarkReadIn(serializers.Serializer):
+class MarkReadIn(InputSerializer):
     """Either ``{"ids": [...]}`` (your notifications' ids; others are ignored) or ``{"all": true}``."""
 
     ids = serializers.ListField(
@@ -61,7 +62,7 @@ class NotificationListOut(serializers.Serializer):
     results = NotificationOut(many=True)
 
 
-class PreferencesIn(serializers.Serializer):
+class PreferencesIn(InputSerializer):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for kind in Kind.values:

@@ -13,6 +13,7 @@ from rest_framework.response import Response
 
 from portal.api.base import OrganizationAPIView, PatientScopedAPIView
 from portal.api.permissions import IsClinicalMember, IsOrganizationMember
+from portal.api.serializers import InputSerializer
 from portal.audit.services import AuditAction, audit_record
 from portal.patients.selectors import patient_search
 from portal.records.models import ItemKind
@@ -72,7 +73,7 @@ class ItemOut(serializers.Serializer):
     author = serializers.CharField(source="author.display_name")
 
 
-class ItemIn(serializers.Serializer):
+class ItemIn(InputSerializer):
     kind = serializers.ChoiceField(choices=ItemKind.choices)
     values = serializers.DictField(
         help_text="The item's fields, as on the form for its kind (effective_date included)."
@@ -85,7 +86,7 @@ def _validation(error: ValidationError) -> Response:
     return Response({"detail": "The item is not valid.", "errors": errors}, status=status.HTTP_400_BAD_REQUEST)
 
 
-class PatientSearchIn(serializers.Serializer):
+class PatientSearchIn(InputSerializer):
     q = serializers.CharField(max_length=100, help_text="Name (typos are fine), date of birth or MRN")
 
 

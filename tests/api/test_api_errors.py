@@ -84,3 +84,35 @@ def test_a_server_error_under_the_api_leaves_as_json_too():
     assert APIErrorMiddleware(lambda r: ok)(request) is ok
     page = HttpResponseNotFound("<html>missing</html>")
     assert APIErrorMiddleware(lambda r: page)(RequestFactory().get("/messages/x/")) is page
+
+
+def test_a_field_the_endpoint_does_not_take_is_refused_the_same_way_everywhere(cast, sign_in):
+    """Unknown fields are one rule for the whole API: 400 naming each field, nothing written."""
+    from portal.care.models import Referral
+    from portal.messaging.models import Thread
+
+    park = sign_in(cast.users["park"], cast.organizations["maple"])
+    okafor = cast.users["okafor"]
+    threads, referrals = Thread.objects.count(), Referral.objects.count()
+    cases = [
+        ("/api/v1/patients/search/", {"q": "alvarez", "limit": 5}, "limit"),
+        (
+            "/api/v1/threads/",
+            {
+                "subject": "CBC",
+                "body": "Results attached",
+                "participants": [{"organization": "northfield", "user_id": okafor.pk, "role": "x"}],
+                "urgnet": True,
+            },
+            "urgnet",
+        ),
+        ("/api/v1/notifications/read/", {"all": True, "everyone": True}, "everyone"),
+    ]
+    for path, data, field in cases:
+        body = _assert_api_error(park.post(path, data, content_type="application/json"), 400)
+        assert field in body["errors"], (path, body)
+        assert "does not take this field" in " ".join(body["errors"][field])
+    without_top_level_extra = {key: value for key, value in cases[1][1].items() if key != "urgnet"}
+    nested = _assert_api_error(park.post(cases[1][0], without_top_level_extra, content_type="application/json"), 400)
+    assert "role" in " ".join(nested["errors"]["participants"])
+    assert Thread.objects.count() == threads and Referral.objects.count() == referrals
