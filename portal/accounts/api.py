@@ -16,6 +16,8 @@ from portal.accounts.models import Membership
 from portal.accounts.roles import Role
 from portal.accounts.selectors import members_for_admin, membership_for_admin, site_admin_membership
 from portal.accounts.services import invitation_create, membership_deactivate, membership_set_role
+from portal.api.pagination import limit_offset_parameters, paged
+from portal.api.schema import errors
 
 
 class IsSiteAdminHere(BasePermission):
@@ -40,6 +42,13 @@ class MemberSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+class MemberPageOut(serializers.Serializer):
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = MemberSerializer(many=True)
+
+
 class InviteSerializer(serializers.Serializer):
     email = serializers.EmailField()
     full_name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
@@ -55,10 +64,14 @@ class RoleSerializer(serializers.Serializer):
 class UserListView(APIView):
     permission_classes = [IsSiteAdminHere]
 
-    @extend_schema(operation_id="users_list", responses=MemberSerializer(many=True))
+    @extend_schema(
+        operation_id="users_list",
+        parameters=limit_offset_parameters(),
+        responses={200: MemberPageOut, **errors(400, 404)},
+    )
     def get(self, request: Request) -> Response:
         members = members_for_admin(organization=request.tenant, status=request.query_params.get("status", ""))
-        return Response({"results": MemberSerializer(members, many=True).data})
+        return paged(request, members, self, serialize=lambda rows: MemberSerializer(rows, many=True).data)
 
 
 class InvitationCreateView(APIView):

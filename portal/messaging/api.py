@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from portal.api.pagination import NUMBER_MAX, PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX, page_number, page_size
 from portal.api.permissions import IsOrganizationMember
 from portal.api.schema import errors
 from portal.api.serializers import InputSerializer
@@ -208,8 +209,10 @@ def _thread_out(request: Request, thread: Any) -> dict[str, Any]:
 class ThreadSearchIn(InputSerializer):
     q = serializers.CharField(max_length=100, help_text="Words of the subject or of a message")
     archived = serializers.BooleanField(default=False, help_text="Search the archived threads instead of the inbox")
-    page = serializers.IntegerField(min_value=1, default=1)
-    limit = serializers.IntegerField(min_value=1, max_value=200, default=50)
+    page = serializers.IntegerField(min_value=1, max_value=NUMBER_MAX, default=1)
+    limit = serializers.IntegerField(
+        min_value=1, max_value=NUMBER_MAX, default=PAGE_SIZE_DEFAULT, help_text=f"At most {PAGE_SIZE_MAX} are given"
+    )
 
 
 def _thread_page(request: Request, *, page_number: Any, per_page: int, archived: bool, query: str = "") -> Response:
@@ -237,22 +240,24 @@ class ThreadListCreate(MessagingView):
         operation_id="threads_list",
         parameters=[
             OpenApiParameter("page", int, description="Page number, from 1"),
-            OpenApiParameter("limit", int, description="Threads per page (at most 200; 50 by default)"),
+            OpenApiParameter(
+                "limit", int, description=f"Threads per page ({PAGE_SIZE_DEFAULT} by default, at most {PAGE_SIZE_MAX})"
+            ),
             OpenApiParameter("archived", bool, description="The archived threads instead of the inbox"),
         ],
         responses={200: ThreadPageOut, **errors(400, 403)},
     )
     def get(self, request: Request) -> Response:
+        per_page = page_size(request.query_params)
+        number = page_number(request.query_params)
         if "q" in request.query_params:
             raise ValidationError(
                 {"q": 'Search with POST /api/v1/threads/search/ and {"q": ...}: search words never go in a URL.'}
             )
-        raw_limit = request.query_params.get("limit", "50")
-        limit = min(int(raw_limit), 200) if raw_limit.isdigit() and int(raw_limit) > 0 else 50
         return _thread_page(
             request,
-            page_number=request.query_params.get("page"),
-            per_page=limit,
+            page_number=number,
+            per_page=per_page,
             archived=request.query_params.get("archived") in {"1", "true"},
         )
 
@@ -296,7 +301,11 @@ class ThreadSearch(MessagingView):
         incoming.is_valid(raise_exception=True)
         data = incoming.validated_data
         return _thread_page(
-            request, page_number=data["page"], per_page=data["limit"], archived=data["archived"], query=data["q"]
+            request,
+            page_number=data["page"],
+            per_page=min(data["limit"], PAGE_SIZE_MAX),
+            archived=data["archived"],
+            query=data["q"],
         )
 
 

@@ -10,6 +10,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from portal.api.pagination import limit_offset_parameters, paged
 from portal.api.permissions import IsOrganizationMember
 from portal.api.schema import errors
 from portal.api.serializers import InputSerializer
@@ -59,6 +60,9 @@ class MarkedReadOut(serializers.Serializer):
 
 class NotificationListOut(serializers.Serializer):
     unread = serializers.IntegerField()
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
     results = NotificationOut(many=True)
 
 
@@ -73,18 +77,22 @@ class NotificationList(APIView):
     permission_classes = [IsOrganizationMember]
 
     @extend_schema(
-        parameters=[OpenApiParameter("unread", bool, description="Only the unread ones")],
-        responses={200: NotificationListOut, **errors(403)},
+        parameters=[
+            OpenApiParameter("unread", bool, description="Only the unread ones"),
+            *limit_offset_parameters(),
+        ],
+        responses={200: NotificationListOut, **errors(400, 403)},
     )
     def get(self, request: Request) -> Response:
         rows = selectors.notifications_for(user=request.user)
         if request.query_params.get("unread") in {"1", "true"}:
             rows = rows.filter(read_at__isnull=True)
-        return Response(
-            {
-                "unread": selectors.unread_count(user=request.user),
-                "results": NotificationOut(rows[:100], many=True).data,
-            }
+        return paged(
+            request,
+            rows,
+            self,
+            serialize=lambda page: NotificationOut(page, many=True).data,
+            unread=selectors.unread_count(user=request.user),
         )
 
 
