@@ -28,7 +28,7 @@ from portal.care.models import (
     Referral,
 )
 from portal.care.transitions import TRANSITIONS
-from portal.patients.selectors import patient_get_for_user, visible_entries
+from portal.patients.selectors import patient_get_for_user
 from tenants.models import Organization, OrganizationKind, OrganizationStatus
 
 
@@ -181,8 +181,8 @@ class ReferralListCreate(CareAPIView, ListAPIView):
             reason=data["reason"],
             priority=data["priority"],
             checklist=data["checklist"],
-            attachments=visible_entries(user=request.user, organization=self.organization, patient=patient).filter(
-                uuid__in=data["attachments"]
+            attachments=selectors.referral_attachments_get(
+                user=request.user, organization=self.organization, patient=patient, entry_uuids=data["attachments"]
             ),
         )
         return Response(ReferralOut(referral).data, status=status.HTTP_201_CREATED)

@@ -104,6 +104,37 @@ def referral_attachments(*, referral: Referral) -> QuerySet[RegistryEntry]:
     return referral.attachments.select_related("organization").order_by("-effective_at")
 
 
+# The same words for an entry that does not exist and for one the asker may not use.
+ATTACH_ONLY_CURRENT = "Attach only current entries of this patient's record."
+
+
+def referral_attachments_get(
+    *, user: Any, organization: Any, patient: NetworkPatient, entry_uuids: Any
+) -> list[RegistryEntry]:
+    """The entries to attach to a referral about ``patient`` (whom the referrer sees): current
+    entries of that patient that this user sees here. Another patient's entry, one the user
+    may not see, a withdrawn one and an id that is no entry get the same answer."""
+    import uuid
+
+    from django.core.exceptions import ValidationError
+
+    wanted = {str(value).strip() for value in entry_uuids}
+    if not wanted:
+        return []
+    try:
+        ids = {uuid.UUID(value) for value in wanted}
+    except ValueError as error:
+        raise ValidationError({"attachments": [ATTACH_ONLY_CURRENT]}) from error
+    entries = list(
+        visible_entries(user=user, organization=organization, patient=patient)
+        .filter(uuid__in=ids)
+        .exclude(status=EntryStatus.WITHDRAWN)
+    )
+    if len(entries) != len(ids):
+        raise ValidationError({"attachments": [ATTACH_ONLY_CURRENT]})
+    return entries
+
+
 def referral_actions(*, referral: Referral, organization: Any) -> list[Transition]:
     return allowed_actions(state=referral.state, side=referral_side(referral=referral, organization=organization))
 

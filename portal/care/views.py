@@ -121,8 +121,11 @@ def referral_new(request: HttpRequest) -> HttpResponse:
                 reason=data["reason"],
                 priority=data["priority"],
                 checklist=data["checklist"],
-                attachments=visible_entries(user=request.user, organization=org, patient=data["patient"]).filter(
-                    uuid__in=[value for value in request.POST.getlist("attachments") if _is_uuid(value)]
+                attachments=selectors.referral_attachments_get(
+                    user=request.user,
+                    organization=org,
+                    patient=data["patient"],
+                    entry_uuids=request.POST.getlist("attachments"),
                 ),
             )
         except ValidationError as error:

@@ -20,7 +20,6 @@ from portal.api.schema import errors
 from portal.api.serializers import InputSerializer
 from portal.audit.services import AuditAction, audit_record
 from portal.messaging import selectors, services
-from portal.patients.models import RegistryEntry
 from portal.patients.selectors import patient_get_for_user
 
 
@@ -137,28 +136,35 @@ class ParticipantIn(InputSerializer):
 
 
 def _recipients(items: list[dict[str, Any]]) -> list[services.Recipient]:
+    """The participants named by slug and user id. A person who does not exist and a person
+    who takes no messages at that organization get the same answer (the service's)."""
     from portal.accounts.models import User
     from tenants.models import Organization
 
     recipients = []
     for item in items:
         organization = Organization.objects.filter(slug=item["organization"]).first()
+        if organization is None:
+            raise ValidationError({"participants": selectors.NOT_AN_ORGANIZATION})
         user = None
         if item.get("user_id") is not None:
             user = User.objects.filter(pk=item["user_id"]).first()
             if user is None:
-                raise ValidationError({"participants": f"No person with id {item['user_id']}."})
-        if organization is None:
-            raise ValidationError({"participants": f"No organization {item['organization']!r} in the network."})
+                raise ValidationError({"participants": selectors.NOT_A_RECIPIENT})
         recipients.append(services.Recipient(organization=organization, user=user))
     return recipients
 
 
-def _entries(uuids: list[Any]) -> list[Any]:
-    entries = list(RegistryEntry.objects.filter(uuid__in=uuids))
-    if len(entries) != len(set(uuids)):
-        raise ValidationError({"entries": "An entry is not on the shared record."})
-    return entries
+def _entries(request: Request, uuids: list[Any], *, patient: Any) -> list[Any]:
+    """The entries a message points at: entries of the thread's patient that the sender sees.
+    An entry of another patient, one the sender may not see and an id that is no entry get
+    the same answer."""
+    return selectors.message_entries_get(
+        user=request.user,
+        organization=request.tenant,  # type: ignore[attr-defined]
+        patient=patient,
+        entry_uuids=uuids,
+    )
 
 
 class ThreadCreateIn(InputSerializer):
@@ -284,7 +290,7 @@ class ThreadListCreate(MessagingView):
             patient=patient,
             urgent=data["urgent"],
             recipients=_recipients(data["participants"]),
-            entries=_entries(data["entries"]),
+            entries=_entries(request, data["entries"], patient=patient),
         )
         return Response(_thread_out(request, thread), status=status.HTTP_201_CREATED)
 
@@ -330,7 +336,7 @@ class MessageCreate(MessagingView):
             organization=request.tenant,
             body=data["body"],
             urgent=data["urgent"],
-            entries=_entries(data["entries"]),
+            entries=_entries(request, data["entries"], patient=thread.patient),
             access_checked=True,  # self.thread() has just read it through thread_get_for_user
         )
         message.read_by = []

@@ -20,6 +20,12 @@ from portal.accounts.selectors import clinical_membership
 from portal.messaging.models import Message, MessageReceipt, Participant, ReadState, Thread
 from portal.patients.selectors import membership_sees_patient, user_can_view_patient, visible_entries, visible_patients
 
+# One answer for a recipient or an entry that does not exist and for one the sender may
+# not use, so an error never tells more about someone else's object than about nothing.
+NOT_A_RECIPIENT = "A recipient is not a clinician who takes messages at that organization."
+NOT_AN_ORGANIZATION = "Messages go to active organizations of the network only."
+ENTRY_NOT_ON_RECORD = "An entry is not on the shared record of the thread's patient."
+
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
@@ -346,3 +352,21 @@ def registry_entries_for(*, user: Any, organization: Any, patient: Any) -> Query
         return RegistryEntry.objects.none()
     entries = visible_entries(user=user, organization=organization, patient=patient)
     return entries.filter(status="current").order_by("-effective_at")[:50]
+
+
+def message_entries_get(*, user: Any, organization: Any, patient: Any, entry_uuids: list[Any]) -> list[Any]:
+    """The entries a message about ``patient`` points at: entries of that patient this user
+    sees here (the caller has checked that they see the patient). An entry of another
+    patient, one the user may not see and an id that is no entry at all are refused with
+    the same words."""
+    from django.core.exceptions import ValidationError
+
+    wanted = set(entry_uuids)
+    if not wanted:
+        return []
+    entries = []
+    if patient is not None:
+        entries = list(visible_entries(user=user, organization=organization, patient=patient).filter(uuid__in=wanted))
+    if len(entries) != len(wanted):
+        raise ValidationError({"entries": ENTRY_NOT_ON_RECORD})
+    return entries

@@ -17,7 +17,14 @@ from django.utils import timezone
 
 from portal.messaging import attachments as files
 from portal.messaging.models import Attachment, Message, MessageReceipt, Participant, ReadState, Thread
-from portal.messaging.selectors import messaging_membership, pool_members, takes_part_in
+from portal.messaging.selectors import (
+    ENTRY_NOT_ON_RECORD,
+    NOT_A_RECIPIENT,
+    NOT_AN_ORGANIZATION,
+    messaging_membership,
+    pool_members,
+    takes_part_in,
+)
 from portal.notifications.models import Kind
 from portal.notifications.services import notification_mark_read, notification_send
 from portal.patients.selectors import user_can_view_patient, visible_entries
@@ -43,16 +50,15 @@ def participant_check(*, patient: Any, recipient: Recipient) -> None:
     """Refuse, with a reason, anyone who may not take part (in a thread about this patient)."""
     organization = recipient.organization
     if organization is None or organization.is_network or not organization.is_active:
-        raise ValidationError({"participants": "Messages go to active organizations of the network only."})
+        raise ValidationError({"participants": NOT_AN_ORGANIZATION})
     if recipient.user is None:
         if not pool_members(organization=organization, patient=patient):
             reason = "nobody there may see this patient's record" if patient is not None else "it has no clinicians"
             raise ValidationError({"participants": f"The care team of {organization.name} cannot be added: {reason}."})
         return
     if messaging_membership(user=recipient.user, organization=organization) is None:
-        raise ValidationError(
-            {"participants": f"{_describe(recipient)} cannot be added: they have no active clinical account there."}
-        )
+        # The same words as for a person who does not exist: never a name by a guessed id.
+        raise ValidationError({"participants": NOT_A_RECIPIENT})
     if patient is not None and not user_can_view_patient(
         user=recipient.user, organization=organization, patient=patient
     ):
@@ -85,7 +91,7 @@ def _check_content(*, body: str, uploads: Sequence[Any], entries: Sequence[Any],
         raise ValidationError(errors)
     for entry in entries:
         if patient is None or entry.patient_id != patient.pk:
-            raise ValidationError({"entries": "A message may point only at entries of its thread's patient."})
+            raise ValidationError({"entries": ENTRY_NOT_ON_RECORD})
     return [files.sniff(upload) for upload in uploads]
 
 
@@ -102,7 +108,7 @@ def _check_entries_visible(*, sender: Any, organization: Any, patient: Any, entr
         .values_list("pk", flat=True)
     )
     if wanted - seen:
-        raise ValidationError({"entries": "An entry is not on the shared record."})
+        raise ValidationError({"entries": ENTRY_NOT_ON_RECORD})
 
 
 def _post(
