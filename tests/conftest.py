@@ -360,6 +360,7 @@ def browser() -> Iterator[Any]:
     executable = shutil.which("chromium") or "/usr/bin/chromium"
     with sync_playwright() as playwright:
         instance = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
+        instance.new_context = _watching_new_context(instance.new_context)  # type: ignore[method-assign]
         yield instance
         instance.close()
 
@@ -377,6 +378,50 @@ def page(browser: Any, request: Any) -> Iterator[Any]:
         new_page.screenshot(path=os.path.join(folder, f"{request.node.name}.png"), full_page=True)
     finally:
         context.close()
+
+
+# --- No Content-Security-Policy violation on any page a browser test opens -------------
+
+CSP_VIOLATION_MARKERS = ("Content Security Policy", "Content-Security-Policy", "Refused to")
+CSP_VIOLATIONS: list[str] = []
+
+
+def watch_for_csp_violations(page: Any) -> None:
+    """Keep every console message and page error of ``page`` that reports a refused resource."""
+
+    def console(message: Any) -> None:
+        if any(marker in message.text for marker in CSP_VIOLATION_MARKERS):
+            CSP_VIOLATIONS.append(f"console {message.type} at {page.url}: {message.text}")
+
+    def page_error(error: Any) -> None:
+        text = str(error)
+        if any(marker in text for marker in CSP_VIOLATION_MARKERS):
+            CSP_VIOLATIONS.append(f"page error at {page.url}: {text}")
+
+    page.on("console", console)
+    page.on("pageerror", page_error)
+
+
+def _watching_new_context(new_context: Callable[..., Any]) -> Callable[..., Any]:
+    """``browser.new_context`` whose every page (``page`` fixture's, a test's own, popups) is watched."""
+
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        context = new_context(*args, **kwargs)
+        context.on("page", watch_for_csp_violations)
+        return context
+
+    return wrapped
+
+
+@pytest.fixture(autouse=True)
+def _no_csp_violation() -> Iterator[None]:
+    """Fails a test at teardown when a page it opened logged a CSP violation (after the
+    ``page`` fixture has closed its context, so every message is in)."""
+    CSP_VIOLATIONS.clear()
+    yield
+    found = list(CSP_VIOLATIONS)
+    CSP_VIOLATIONS.clear()
+    assert not found, "Content-Security-Policy violations:\n" + "\n".join(found)
 
 
 def org_url(port: str, slug: str | None, path: str = "/") -> str:

@@ -4,7 +4,8 @@ DRF's exception handler (``portal.api.exceptions``) shapes the errors of the API
 this middleware shapes all the others — an unknown route (Django's 404 page), a method a
 route does not take, an address that is no organization, a server error — whichever
 URLconf (the network's or an organization's) answered. It is the outermost middleware, so
-it sees the responses of every other one."""
+it sees the responses of every other one but the header middlewares (portal/headers.py), which
+wrap it so its answers carry the security headers too."""
 
 from __future__ import annotations
 

@@ -145,7 +145,7 @@ def _recipients(items: list[dict[str, Any]]) -> list[services.Recipient]:
     for item in items:
         organization = Organization.objects.filter(slug=item["organization"]).first()
         if organization is None:
-            raise ValidationError({"participants": selectors.NOT_AN_ORGANIZATION})
+            raise ValidationError({"participants": selectors.NOT_AN_ORGANIZATION.format(slug=item["organization"])})
         user = None
         if item.get("user_id") is not None:
             user = User.objects.filter(pk=item["user_id"]).first()

@@ -23,7 +23,9 @@ from portal.patients.selectors import membership_sees_patient, user_can_view_pat
 # One answer for a recipient or an entry that does not exist and for one the sender may
 # not use, so an error never tells more about someone else's object than about nothing.
 NOT_A_RECIPIENT = "A recipient is not a clinician who takes messages at that organization."
-NOT_AN_ORGANIZATION = "Messages go to active organizations of the network only."
+NOT_AN_ORGANIZATION = (
+    "No organization {slug!r} takes messages: messages go to active organizations of the network only."
+)
 ENTRY_NOT_ON_RECORD = "An entry is not on the shared record of the thread's patient."
 
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)

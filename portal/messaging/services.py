@@ -50,7 +50,8 @@ def participant_check(*, patient: Any, recipient: Recipient) -> None:
     """Refuse, with a reason, anyone who may not take part (in a thread about this patient)."""
     organization = recipient.organization
     if organization is None or organization.is_network or not organization.is_active:
-        raise ValidationError({"participants": NOT_AN_ORGANIZATION})
+        slug = getattr(organization, "slug", "")
+        raise ValidationError({"participants": NOT_AN_ORGANIZATION.format(slug=slug)})
     if recipient.user is None:
         if not pool_members(organization=organization, patient=patient):
             reason = "nobody there may see this patient's record" if patient is not None else "it has no clinicians"

@@ -121,9 +121,12 @@ def test_messaging_entries_participants_threads_and_attachments_answer_as_missin
     )
     network = cast.network  # the network's own organization takes no messages
     if network is not None:
+        nowhere = f"x{uuid.uuid4().hex[:8]}"
         assert_same_answer(
             start([], [{"organization": network.slug}]),
-            start([], [{"organization": f"x{uuid.uuid4().hex[:8]}"}]),
+            start([], [{"organization": nowhere}]),
+            network.slug,
+            nowhere,
         )
 
     # A reply in Park's own thread, pointing at another patient's entry.
