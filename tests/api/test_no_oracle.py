@@ -341,7 +341,8 @@ def test_record_ids_of_others_answer_as_missing_ones(cast, sign_in, django_db_bl
     nothing = uuid.uuid4()
     with schema_context(cast.organizations["northfield"].schema_name):
         northfield_item = ClinicalItem.objects.first()
-    reads = AuditEvent.objects.filter(action="read").count()
+    # Allowed reads only: a refused read may be audited as denied (issue 12, item 4).
+    reads = AuditEvent.objects.filter(action="read", outcome="allowed").count()
     before = _rows()
     for actor, hidden, template in (
         (park, theirs.uuid, f"/api/v1/patients/{maria.uuid}/entries/{{}}/"),
@@ -366,7 +367,7 @@ def test_record_ids_of_others_answer_as_missing_ones(cast, sign_in, django_db_bl
                 nothing,
             )
     assert _rows() == before
-    assert AuditEvent.objects.filter(action="read").count() == reads
+    assert AuditEvent.objects.filter(action="read", outcome="allowed").count() == reads
 
 
 # --- notifications --------------------------------------------------------------------
