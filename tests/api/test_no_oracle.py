@@ -53,13 +53,18 @@ def assert_same_answer(not_yours: Any, missing: Any, *probes: Any) -> None:
 
 
 def _rows() -> tuple[int, ...]:
-    models = (Thread, Message, Participant, Referral, CareTask, TaskOccurrence, Handoff, Notification, Delivery)
+    """What a refused request must not change. A refused read is audited, and repeated ones
+    tell the asker's site admins (issue 12, item 4): those notifications are left out."""
+    notifications = Notification.objects.exclude(kind="denied_reads")
+    models = (Thread, Message, Participant, Referral, CareTask, TaskOccurrence, Handoff)
     counts = tuple(model.objects.count() for model in models)
     return (
         *counts,
+        notifications.count(),
+        Delivery.objects.filter(notification__in=notifications).count(),
         CareRelationship.objects.count(),
         Membership.objects.filter(status="active").count(),
-        Notification.objects.filter(read_at__isnull=True).count(),
+        notifications.filter(read_at__isnull=True).count(),
         TaskOccurrence.objects.filter(done_at__isnull=False).count(),
         Referral.objects.filter(outcome_entry__isnull=False).count(),
     )
