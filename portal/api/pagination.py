@@ -22,6 +22,11 @@ NUMBER_MAX = 2_147_483_647
 WHOLE_NUMBER = re.compile(r"[0-9]{1,10}")
 
 
+def number_schema(*, minimum: int) -> dict[str, Any]:
+    """The OpenAPI schema of a paging number."""
+    return {"type": "integer", "minimum": minimum, "maximum": NUMBER_MAX}
+
+
 def paging_number(query_params: Any, name: str, *, default: int, minimum: int) -> int:
     """The value of ``name`` in the query string (``default`` when absent), or a 400."""
     if name not in query_params:
@@ -50,6 +55,13 @@ class BoundedLimitOffsetPagination(LimitOffsetPagination):
     limit_query_description = f"Rows per page, from 1 ({PAGE_SIZE_DEFAULT} by default, at most {PAGE_SIZE_MAX})."
     offset_query_description = "How many rows to skip, from 0."
 
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        """The schema says the bounds, so a client (or a generated test) knows the 400s."""
+        parameters = super().get_schema_operation_parameters(view)
+        for parameter in parameters:
+            parameter["schema"] = number_schema(minimum=1 if parameter["name"] == self.limit_query_param else 0)
+        return parameters
+
     def get_limit(self, request: Any) -> int:
         return page_size(request.query_params, default=self.default_limit)
 
@@ -68,8 +80,12 @@ def limit_offset_parameters() -> list[Any]:
     from drf_spectacular.utils import OpenApiParameter
 
     return [
-        OpenApiParameter("limit", int, description=BoundedLimitOffsetPagination.limit_query_description),
-        OpenApiParameter("offset", int, description=BoundedLimitOffsetPagination.offset_query_description),
+        OpenApiParameter(
+            "limit", number_schema(minimum=1), description=BoundedLimitOffsetPagination.limit_query_description
+        ),
+        OpenApiParameter(
+            "offset", number_schema(minimum=0), description=BoundedLimitOffsetPagination.offset_query_description
+        ),
     ]
 
 

@@ -14,7 +14,14 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from portal.api.pagination import NUMBER_MAX, PAGE_SIZE_DEFAULT, PAGE_SIZE_MAX, page_number, page_size
+from portal.api.pagination import (
+    NUMBER_MAX,
+    PAGE_SIZE_DEFAULT,
+    PAGE_SIZE_MAX,
+    number_schema,
+    page_number,
+    page_size,
+)
 from portal.api.permissions import IsOrganizationMember
 from portal.api.schema import errors
 from portal.api.serializers import InputSerializer
@@ -245,9 +252,11 @@ class ThreadListCreate(MessagingView):
     @extend_schema(
         operation_id="threads_list",
         parameters=[
-            OpenApiParameter("page", int, description="Page number, from 1"),
+            OpenApiParameter("page", number_schema(minimum=1), description="Page number, from 1"),
             OpenApiParameter(
-                "limit", int, description=f"Threads per page ({PAGE_SIZE_DEFAULT} by default, at most {PAGE_SIZE_MAX})"
+                "limit",
+                number_schema(minimum=1),
+                description=f"Threads per page ({PAGE_SIZE_DEFAULT} by default, at most {PAGE_SIZE_MAX})",
             ),
             OpenApiParameter("archived", bool, description="The archived threads instead of the inbox"),
         ],
