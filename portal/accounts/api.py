@@ -16,6 +16,7 @@ from portal.accounts.models import Membership
 from portal.accounts.roles import Role
 from portal.accounts.selectors import members_for_admin, membership_for_admin, site_admin_membership
 from portal.accounts.services import invitation_create, membership_deactivate, membership_set_role
+from portal.api.serializers import InputSerializer
 
 
 class IsSiteAdminHere(BasePermission):
@@ -40,14 +41,14 @@ class MemberSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class InviteSerializer(serializers.Serializer):
+class InviteSerializer(InputSerializer):
     email = serializers.EmailField()
     full_name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     role = serializers.ChoiceField(choices=Role.choices)
     is_site_admin = serializers.BooleanField(required=False, default=False)
 
 
-class RoleSerializer(serializers.Serializer):
+class RoleSerializer(InputSerializer):
     role = serializers.ChoiceField(choices=Role.choices)
     is_site_admin = serializers.BooleanField(required=False, default=False)
 
