@@ -172,7 +172,7 @@ def upload_check(upload: Any, *, kinds: tuple[Kind, ...], max_bytes: int, field:
     upload.seek(0)
     kind = next((k for k in kinds if head.startswith(k.magic)), None)
     if kind is None:
-        labels = sorted({k.label.split()[0] for k in kinds}, key=lambda label: label != "PDF")
+        labels = list(dict.fromkeys(k.label.split()[0] for k in kinds))
         allowed = ", ".join(labels[:-1]) + f" or {labels[-1]}"
         raise _refuse(field, f"{name} is not a {allowed} file (checked by its content).")
     try:

@@ -264,3 +264,23 @@ def test_the_api_stores_text_without_direction_controls_and_keeps_the_rest(cast,
     assert sent.status_code == 201, sent.content
     stored = Message.objects.filter(thread=thread).latest("created_at").body
     assert stored == "Give 10 mg 01 daily — Zoë, 李, 👩🏽\u200d⚕️"
+
+
+def test_invisible_characters_around_an_email_neither_sign_in_past_a_lockout_nor_make_a_fresh_count(cast, settings):
+    from django.test import Client
+
+    from portal.demo.cast import DEMO_PASSWORD
+
+    def login(email, password):
+        return Client(HTTP_HOST="maple.localhost").post("/accounts/login/", {"username": email, "password": password})
+
+    disguises = [
+        "\u200bpeter.park@maple.example",
+        "peter.park@maple.example\u2060",
+        "\ufeffpeter.park@maple.example\u202e",
+    ]
+    for number in range(settings.AXES_FAILURE_LIMIT):
+        login(disguises[number % len(disguises)], "wrong-password-here")
+    for email in ["peter.park@maple.example", *disguises]:
+        locked = login(email, DEMO_PASSWORD)
+        assert locked.status_code == 429, email
