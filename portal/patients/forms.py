@@ -51,7 +51,7 @@ class EmergencyAccessForm(_NamedPatientForm):
     )
 
 
-class AccessRequestForm(forms.Form):
+class AccessRequestForm(Form):
     reason = forms.CharField(
         label="Why your organization needs the shared record",
         widget=forms.Textarea(attrs={"rows": 3}),

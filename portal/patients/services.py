@@ -461,7 +461,7 @@ def access_request_create(
     told (no clinical detail); the asker is told the same whether anyone is asked or not."""
     from portal.patients.selectors import record_shared_with, user_can_view_patient
 
-    reason = (reason or "").strip()
+    reason = text_clean(reason or "")
     if len(reason) < ACCESS_REQUEST_REASON_MIN:
         raise ValidationError(
             {
@@ -537,7 +537,7 @@ def access_request_decide(
         raise PermissionDenied("No such request.")
     if access_request.status != AccessRequestStatus.PENDING:
         raise ValidationError("This request was already answered.")
-    reason = (reason or "").strip()
+    reason = text_clean(reason or "")
     if not confirm and not reason:
         raise ValidationError({"reason": "Give a reason for declining."})
     now = timezone.now()
