@@ -102,7 +102,7 @@ class LinkResultForm(Form):
     entry = forms.UUIDField(error_messages={"required": "Choose the result that answers this occurrence."})
 
 
-class OccurrenceResultForm(forms.Form):
+class OccurrenceResultForm(Form):
     """Closing one occurrence: only the results that answer it are offered, none chosen in
     advance (``choices``: ``portal.care.selectors.LinkChoices``)."""
 

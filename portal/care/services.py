@@ -239,7 +239,7 @@ def referral_transition(
         assert outcome_entry is not None
         if referral.appointment_at is not None and now < referral.appointment_at:
             when = timezone.localtime(referral.appointment_at)
-            reason = f"Closed before the appointment of {when:%-d %b %Y %H:%M}: {reason.strip()}"
+            reason = f"Closed before the appointment of {when:%-d %b %Y %H:%M}: {text_clean(reason)}"
         referral.outcome_entry = outcome_entry
         referral.closed_at = now
         fields += ["outcome_entry", "closed_at"]
@@ -310,7 +310,7 @@ def _check_outcome(*, referral: Referral, outcome_entry: RegistryEntry | None, n
         )
     if Referral.objects.filter(outcome_entry=outcome_entry).exclude(pk=referral.pk).exists():
         raise ValidationError({"outcome_entry": ["This consult report is the outcome of another referral."]})
-    if referral.appointment_at is not None and now < referral.appointment_at and not reason.strip():
+    if referral.appointment_at is not None and now < referral.appointment_at and not text_clean(reason):
         when = timezone.localtime(referral.appointment_at)
         raise ValidationError(
             {
