@@ -17,10 +17,11 @@ def _pdf(writer: PdfWriter) -> bytes:
     return out.getvalue()
 
 
-def pdf_bytes() -> bytes:
+def pdf_bytes(title: str = "Consult report") -> bytes:
+    """A valid one-page PDF; its title is stored as plain text in the file."""
     writer = PdfWriter()
     writer.add_blank_page(width=612, height=792)
-    writer.add_metadata({"/Title": "Consult report"})
+    writer.add_metadata({"/Title": title})
     return _pdf(writer)
 
 
