@@ -5,14 +5,16 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
+from portal import uploads
 from portal.accounts.roles import Role
+from portal.forms import Form
 from tenants.models import AgreementKind, OrganizationKind
 from tenants.validators import validate_npi, validate_slug_available
 
 PARTNER_KINDS = [(value, label) for value, label in OrganizationKind.choices if value != OrganizationKind.NETWORK]
 
 
-class OrganizationCreateForm(forms.Form):
+class OrganizationCreateForm(Form):
     name = forms.CharField(label="Organization name", max_length=200)
     kind = forms.ChoiceField(
         label="Kind",
@@ -40,7 +42,7 @@ class OrganizationCreateForm(forms.Form):
         return npi
 
 
-class AgreementForm(forms.Form):
+class AgreementForm(Form):
     kind = forms.ChoiceField(label="Agreement", choices=AgreementKind.choices)
     document = forms.FileField(label="Signed document (PDF)")
     signer_name = forms.CharField(label="Signed by", max_length=200)
@@ -51,10 +53,7 @@ class AgreementForm(forms.Form):
 
     def clean_document(self) -> Any:
         document = self.cleaned_data["document"]
-        if document.size > self.MAX_BYTES:
-            raise forms.ValidationError("The document is larger than 10 MB.")
-        if not document.name.lower().endswith((".pdf", ".png", ".jpg", ".jpeg")):
-            raise forms.ValidationError("Upload the signed agreement as a PDF or an image.")
+        uploads.upload_check(document, kinds=(uploads.PDF, uploads.PNG, uploads.JPEG), max_bytes=self.MAX_BYTES)
         return document
 
     def clean_signed_on(self) -> Any:
@@ -64,13 +63,13 @@ class AgreementForm(forms.Form):
         return signed_on
 
 
-class SiteAdminInviteForm(forms.Form):
+class SiteAdminInviteForm(Form):
     email = forms.EmailField(label="Site admin's email")
     full_name = forms.CharField(label="Full name", max_length=200, required=False)
     role = forms.ChoiceField(label="Role", choices=Role.choices, initial=Role.ORG_ADMIN)
 
 
-class ConfirmForm(forms.Form):
+class ConfirmForm(Form):
     """Type the organization's address to confirm a step that cannot be undone lightly."""
 
     confirm = forms.CharField(label="Type the organization's address to confirm")

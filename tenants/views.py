@@ -162,7 +162,12 @@ def agreement_new(request: HttpRequest, uuid: Any) -> HttpResponse:
         )
         messages.success(request, "The agreement is recorded.")
         return redirect("console:organization", uuid=organization.uuid)
-    return render(request, "tenants/console/agreement_new.html", {"org": organization, "form": form})
+    return render(
+        request,
+        "tenants/console/agreement_new.html",
+        {"org": organization, "form": form},
+        status=400 if request.method == "POST" else 200,
+    )
 
 
 @network_admin_required

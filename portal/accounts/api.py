@@ -18,6 +18,7 @@ from portal.accounts.selectors import members_for_admin, membership_for_admin, s
 from portal.accounts.services import invitation_create, membership_deactivate, membership_set_role
 from portal.api.pagination import limit_offset_parameters, paged
 from portal.api.schema import errors
+from portal.api.serializers import InputSerializer
 
 
 class IsSiteAdminHere(BasePermission):
@@ -49,14 +50,14 @@ class MemberPageOut(serializers.Serializer):
     results = MemberSerializer(many=True)
 
 
-class InviteSerializer(serializers.Serializer):
+class InviteSerializer(InputSerializer):
     email = serializers.EmailField()
     full_name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     role = serializers.ChoiceField(choices=Role.choices)
     is_site_admin = serializers.BooleanField(required=False, default=False)
 
 
-class RoleSerializer(serializers.Serializer):
+class RoleSerializer(InputSerializer):
     role = serializers.ChoiceField(choices=Role.choices)
     is_site_admin = serializers.BooleanField(required=False, default=False)
 

@@ -10,6 +10,7 @@ from django.http import HttpRequest
 
 from portal.accounts.models import User
 from portal.accounts.selectors import may_sign_in_at
+from portal.text import text_clean
 
 
 class OrganizationMembershipBackend(ModelBackend):
@@ -21,7 +22,7 @@ class OrganizationMembershipBackend(ModelBackend):
     def authenticate(
         self, request: HttpRequest | None, username: str | None = None, password: str | None = None, **kwargs: Any
     ) -> User | None:
-        email = (username or kwargs.get("email") or "").strip().lower()
+        email = text_clean(username or kwargs.get("email") or "").lower()
         if not email or password is None:
             return None
         user = super().authenticate(request, username=email, password=password, **kwargs)
@@ -37,9 +38,10 @@ class OrganizationMembershipBackend(ModelBackend):
 
 
 def axes_username(request: HttpRequest | None, credentials: dict[str, Any] | None) -> str:
-    """The key django-axes counts failures under: the email as typed, normalized like sign-in."""
+    """The key django-axes counts failures under: the email as typed, normalized like sign-in
+    (so invisible characters around it never make a fresh key)."""
     credentials = credentials or {}
     value = credentials.get("username") or credentials.get("email")
     if not value and request is not None:
         value = request.POST.get("username", "")
-    return str(value or "").strip().lower()
+    return text_clean(str(value or "")).lower()

@@ -10,9 +10,10 @@ from django.db import connection
 
 from portal.accounts.models import User
 from portal.accounts.selectors import may_sign_in_at
+from portal.forms import CleanTextMixin, Form
 
 
-class SignInForm(AuthenticationForm):
+class SignInForm(CleanTextMixin, AuthenticationForm):
     username = forms.EmailField(
         label="Email",
         widget=forms.EmailInput(attrs={"autofocus": True, "autocomplete": "username"}),
@@ -33,7 +34,7 @@ class SignInForm(AuthenticationForm):
             raise
 
 
-class PasswordResetForm(DjangoPasswordResetForm):
+class PasswordResetForm(CleanTextMixin, DjangoPasswordResetForm):
     """Sends a reset link only to people who may sign in at this address."""
 
     def get_users(self, email: str) -> Iterator[User]:
@@ -44,11 +45,11 @@ class PasswordResetForm(DjangoPasswordResetForm):
                 yield user  # type: ignore[misc]
 
 
-class TermsForm(forms.Form):
+class TermsForm(Form):
     accept = forms.BooleanField(label="I have read and accept the terms of use", required=True)
 
 
-class TokenForm(forms.Form):
+class TokenForm(Form):
     token = forms.CharField(
         label="6-digit code",
         min_length=6,
@@ -57,7 +58,7 @@ class TokenForm(forms.Form):
     )
 
 
-class InvitationAcceptForm(forms.Form):
+class InvitationAcceptForm(Form):
     full_name = forms.CharField(label="Full name", max_length=200, required=False)
     password = forms.CharField(label="Password", widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}))
     password_again = forms.CharField(
@@ -94,7 +95,7 @@ def _role_choices_blank() -> list[tuple[str, str]]:
     return [("", "Choose…"), *_role_choices()]
 
 
-class InviteForm(forms.Form):
+class InviteForm(Form):
     email = forms.EmailField(label="Email")
     full_name = forms.CharField(label="Full name", max_length=200, required=False)
     role = forms.ChoiceField(
@@ -103,12 +104,12 @@ class InviteForm(forms.Form):
     is_site_admin = forms.BooleanField(label="Also a site admin (manages users)", required=False)
 
 
-class RoleForm(forms.Form):
+class RoleForm(Form):
     role = forms.ChoiceField(label="Role", choices=_role_choices)
     is_site_admin = forms.BooleanField(label="Site admin", required=False)
 
 
-class BulkInviteForm(forms.Form):
+class BulkInviteForm(Form):
     file = forms.FileField(label="CSV file", help_text="Columns: email, full_name, role, site_admin (yes/no).")
 
     MAX_BYTES = 512 * 1024

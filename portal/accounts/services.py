@@ -24,6 +24,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from portal.accounts.models import BulkInvitation, BulkInvitationStatus, Invitation, Membership, User
 from portal.accounts.roles import MembershipStatus, Role
 from portal.audit.services import AuditAction, audit_record
+from portal.text import text_clean
 from tenants.addresses import absolute_url, organization_host
 
 # ---- invitations -------------------------------------------------------------------
@@ -92,7 +93,7 @@ def invitation_create(
         invitation = Invitation.objects.create(
             organization=organization,
             email=email,
-            full_name=full_name.strip(),
+            full_name=text_clean(full_name),
             role=role,
             is_site_admin=is_site_admin or role == Role.ORG_ADMIN,
             token_hash=_token_hash(token),
@@ -160,7 +161,7 @@ def invitation_accept(
         user = User.objects.filter(email=locked.email).first()
         now = timezone.now()
         if user is None:
-            candidate = User(email=locked.email, full_name=full_name.strip() or locked.full_name)
+            candidate = User(email=locked.email, full_name=text_clean(full_name) or locked.full_name)
             if not candidate.full_name:
                 raise ValidationError({"full_name": ["Enter your full name."]})
             try:
@@ -423,7 +424,7 @@ def _csv_rows(csv_text: str) -> list[dict[str, str]]:
     reader = csv.DictReader(io.StringIO(csv_text.lstrip("\ufeff")))
     rows = []
     for row in reader:
-        cleaned = {(key or "").strip().lower(): (value or "").strip() for key, value in row.items() if key}
+        cleaned = {(key or "").strip().lower(): text_clean(value or "") for key, value in row.items() if key}
         if any(cleaned.values()):
             rows.append(cleaned)
     return rows

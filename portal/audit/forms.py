@@ -9,13 +9,14 @@ from typing import Any
 from django import forms
 
 from portal.audit.labels import action_choices
+from portal.forms import Form
 
 
 def _action_filter_choices() -> list[tuple[str, str]]:
     return [("", "Any action"), *action_choices()]
 
 
-class AccessLogFilterForm(forms.Form):
+class AccessLogFilterForm(Form):
     person = forms.CharField(
         label="Person",
         max_length=100,

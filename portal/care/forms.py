@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 
 from portal.care.models import CHECKLIST_ITEMS, HANDOFF_SECTIONS, HandoffKind, Priority, Responsible
+from portal.forms import Form
 from portal.patients.models import CareRelationship, NetworkPatient
 from tenants.models import Organization, OrganizationKind, OrganizationStatus
 
@@ -27,7 +28,7 @@ def _organizations_caring_for(patient: Any) -> Any:
     return _active_organizations().filter(pk__in=caring).order_by("name")
 
 
-class ReferralForm(forms.Form):
+class ReferralForm(Form):
     patient = forms.ModelChoiceField(queryset=NetworkPatient.objects.none(), to_field_name="uuid")
     receiving_organization = forms.ModelChoiceField(queryset=Organization.objects.none(), label="Refer to")
     specialty = forms.CharField(max_length=100, label="Referred for", help_text="e.g. Hematology/oncology consult")
@@ -46,7 +47,7 @@ class ReferralForm(forms.Form):
         self.fields["receiving_organization"].queryset = _partner_organizations(organization)  # type: ignore[attr-defined]
 
 
-class TransitionForm(forms.Form):
+class TransitionForm(Form):
     action = forms.CharField(max_length=30)
     reason = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
     note = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
@@ -57,7 +58,7 @@ class TransitionForm(forms.Form):
 RECURRENCE_CHOICES = [("once", "Once, by the due date"), ("weekly", "Repeating")]
 
 
-class CareTaskForm(forms.Form):
+class CareTaskForm(Form):
     patient = forms.ModelChoiceField(queryset=NetworkPatient.objects.none(), to_field_name="uuid")
     owner_organization = forms.ModelChoiceField(
         queryset=Organization.objects.none(),
@@ -96,12 +97,12 @@ class CareTaskForm(forms.Form):
             )
 
 
-class LinkResultForm(forms.Form):
+class LinkResultForm(Form):
     occurrence = forms.IntegerField()
     entry = forms.UUIDField(error_messages={"required": "Choose the result that answers this occurrence."})
 
 
-class OccurrenceResultForm(forms.Form):
+class OccurrenceResultForm(Form):
     """Closing one occurrence: only the results that answer it are offered, none chosen in
     advance (``choices``: ``portal.care.selectors.LinkChoices``)."""
 
@@ -120,7 +121,7 @@ class OccurrenceResultForm(forms.Form):
         self.fields["occurrence"].widget.attrs["id"] = f"link-occurrence-{pk}"
 
 
-class HandoffForm(forms.Form):
+class HandoffForm(Form):
     kind = forms.ChoiceField(choices=HandoffKind.choices)
     to_organization = forms.ModelChoiceField(queryset=Organization.objects.none(), label="Hand off to")
     treatment_summary = forms.CharField(widget=forms.Textarea(attrs={"rows": 5}))
@@ -153,7 +154,7 @@ SECTION_CHOICES = HANDOFF_SECTIONS
 RESPONSIBLE_CHOICES = Responsible.choices
 
 
-class ScorecardFilter(forms.Form):
+class ScorecardFilter(Form):
     start = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     end = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}))
     scope = forms.ChoiceField(

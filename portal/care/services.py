@@ -36,6 +36,7 @@ from portal.notifications.services import notification_send
 from portal.patients.models import CareRelationship, EntryStatus, NetworkPatient, RegistryEntry, RelationshipKind
 from portal.patients.selectors import has_regular_access, user_can_view_patient, visible_entries
 from portal.patients.services import care_relationship_end, care_relationship_start
+from portal.text import text_clean
 
 # How long a receiving organization may read the record of a referred patient.
 REFERRAL_ACCESS_DAYS = 180
@@ -86,7 +87,7 @@ def referral_create(
         errors["receiving_organization"] = ["Choose another organization of the network."]
     elif receiving_organization.is_network or not receiving_organization.is_active:
         errors["receiving_organization"] = ["This organization does not take referrals."]
-    if not specialty.strip():
+    if not text_clean(specialty):
         errors["specialty"] = ["Say what the patient is referred for."]
     if priority not in Priority.values:
         errors["priority"] = ["Choose routine or urgent."]
@@ -113,8 +114,8 @@ def referral_create(
         referring_organization=organization,
         receiving_organization=receiving_organization,
         referred_by=user,
-        specialty=specialty.strip(),
-        reason=reason.strip(),
+        specialty=text_clean(specialty),
+        reason=text_clean(reason),
         priority=priority,
         checklist={key: key in wanted for key, _ in CHECKLIST_ITEMS},
         created_at=now,
@@ -218,9 +219,9 @@ def referral_transition(
         referral.relationship = relationship
         fields += ["accepted_at", "relationship"]
     elif action == "decline":
-        if not reason.strip():
+        if not text_clean(reason):
             raise ValidationError({"reason": ["Give a reason for declining."]})
-        referral.decline_reason = reason.strip()
+        referral.decline_reason = text_clean(reason)
         referral.declined_at = now
         fields += ["decline_reason", "declined_at"]
     elif action == "schedule":
@@ -230,22 +231,22 @@ def referral_transition(
         referral.scheduled_at = now
         fields += ["appointment_at", "scheduled_at"]
     elif action == "note":
-        if not note.strip():
+        if not text_clean(note):
             raise ValidationError({"note": ["Write the note."]})
-        ReferralNote.objects.create(referral=referral, author=user, organization=organization, text=note.strip())
+        ReferralNote.objects.create(referral=referral, author=user, organization=organization, text=text_clean(note))
     elif action == "complete":
         _check_outcome(referral=referral, outcome_entry=outcome_entry, now=now, reason=reason)
         assert outcome_entry is not None
         if referral.appointment_at is not None and now < referral.appointment_at:
             when = timezone.localtime(referral.appointment_at)
-            reason = f"Closed before the appointment of {when:%-d %b %Y %H:%M}: {reason.strip()}"
+            reason = f"Closed before the appointment of {when:%-d %b %Y %H:%M}: {text_clean(reason)}"
         referral.outcome_entry = outcome_entry
         referral.closed_at = now
         fields += ["outcome_entry", "closed_at"]
     elif action == "request_cancel":
-        if not reason.strip():
+        if not text_clean(reason):
             raise ValidationError({"reason": ["Give a reason for cancelling."]})
-        referral.cancel_reason = reason.strip()
+        referral.cancel_reason = text_clean(reason)
         referral.state_before_cancel = referral.state
         fields += ["cancel_reason", "state_before_cancel"]
     elif action == "confirm_cancel":
@@ -272,7 +273,7 @@ def referral_transition(
         to_state=referral.state,
         actor=user,
         organization=organization,
-        note=(reason or note).strip(),
+        note=text_clean(reason or note),
         at=now,
     )
     other = referral.referring_organization if side == RECEIVER else referral.receiving_organization
@@ -309,7 +310,7 @@ def _check_outcome(*, referral: Referral, outcome_entry: RegistryEntry | None, n
         )
     if Referral.objects.filter(outcome_entry=outcome_entry).exclude(pk=referral.pk).exists():
         raise ValidationError({"outcome_entry": ["This consult report is the outcome of another referral."]})
-    if referral.appointment_at is not None and now < referral.appointment_at and not reason.strip():
+    if referral.appointment_at is not None and now < referral.appointment_at and not text_clean(reason):
         when = timezone.localtime(referral.appointment_at)
         raise ValidationError(
             {
@@ -385,7 +386,7 @@ def care_task_create(
     if not user_can_view_patient(user=user, organization=organization, patient=patient):
         raise PermissionDenied("You cannot create a task for this patient here.")
     errors: dict[str, list[str]] = {}
-    if not title.strip():
+    if not text_clean(title):
         errors["title"] = ["Say what is to be done."]
     if owner_organization is None or owner_organization.is_network or not owner_organization.is_active:
         errors["owner_organization"] = ["Choose an organization of the network."]
@@ -428,10 +429,10 @@ def care_task_create(
         creating_organization=organization,
         owner_organization=owner_organization,
         owner_user=owner_user,
-        title=title.strip(),
-        instructions=instructions.strip(),
+        title=text_clean(title),
+        instructions=text_clean(instructions),
         result_kind=result_kind,
-        code=code.strip(),
+        code=text_clean(code),
         recurrence=recurrence,
         analytes=wanted,
         starts_at=min(starts_at, *dates),
@@ -532,7 +533,7 @@ def _clean_items(items: Iterable[dict[str, Any]]) -> list[dict[str, str]]:
     sections = {key for key, _ in HANDOFF_SECTIONS}
     cleaned = []
     for item in items:
-        text = str(item.get("text", "")).strip()
+        text = text_clean(str(item.get("text", "")))
         if not text:
             continue
         section = item.get("section")
@@ -574,7 +575,7 @@ def handoff_send(
         and not Membership.objects.active().clinical().filter(user=to_user, organization=to_organization).exists()
     ):
         errors["to_user"] = ["This clinician does not work at the receiving organization."]
-    if not treatment_summary.strip():
+    if not text_clean(treatment_summary):
         errors["treatment_summary"] = ["Summarize the treatment."]
     try:
         cleaned = _clean_items(items)
@@ -594,7 +595,7 @@ def handoff_send(
         from_user=user,
         to_organization=to_organization,
         to_user=to_user,
-        treatment_summary=treatment_summary.strip(),
+        treatment_summary=text_clean(treatment_summary),
         items=cleaned,
     )
     notification_send(

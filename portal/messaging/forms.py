@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django import forms
 
+from portal.forms import Form
+
 
 class MultipleFileInput(forms.ClearableFileInput):
     allow_multiple_selected = True
@@ -21,13 +23,13 @@ class MultipleFileField(forms.FileField):
         return [single(data, initial)] if data else []
 
 
-class ReplyForm(forms.Form):
+class ReplyForm(Form):
     body = forms.CharField(label="Your reply", widget=forms.Textarea(attrs={"rows": 4}), max_length=10_000)
     urgent = forms.BooleanField(label="Urgent", required=False)
     attachments = MultipleFileField(label="Attach files (PDF, PNG, JPEG or GIF, up to 10 MB)", required=False)
 
 
-class ComposeForm(forms.Form):
+class ComposeForm(Form):
     patient = forms.ChoiceField(label="Patient (optional)", required=False)
     recipients = forms.MultipleChoiceField(
         label="To",
@@ -54,7 +56,7 @@ class ComposeForm(forms.Form):
         self.fields["entries"].choices = entries
 
 
-class AddParticipantForm(forms.Form):
+class AddParticipantForm(Form):
     """One person or care team to add. The list offers only who may be added (who may see
     the thread's patient and does not take part yet); any other value still reaches the
     service, which refuses it with the reason."""

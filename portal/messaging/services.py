@@ -28,6 +28,7 @@ from portal.messaging.selectors import (
 from portal.notifications.models import Kind
 from portal.notifications.services import notification_mark_read, notification_send
 from portal.patients.selectors import user_can_view_patient, visible_entries
+from portal.text import text_clean
 
 MAX_BODY = 10_000
 
@@ -82,7 +83,7 @@ def _check_sender(*, sender: Any, organization: Any, patient: Any) -> None:
 
 def _check_content(*, body: str, uploads: Sequence[Any], entries: Sequence[Any], patient: Any) -> list[tuple[str, str]]:
     errors: dict[str, str] = {}
-    if not (body or "").strip():
+    if not text_clean(body or ""):
         errors["body"] = "Write a message."
     elif len(body) > MAX_BODY:
         errors["body"] = f"A message holds at most {MAX_BODY:,} characters."
@@ -125,7 +126,7 @@ def _post(
 ) -> Message:
     now = timezone.now()
     message = Message.objects.create(
-        thread=thread, sender=sender, sender_organization=organization, body=body.strip(), urgent=urgent
+        thread=thread, sender=sender, sender_organization=organization, body=text_clean(body), urgent=urgent
     )
     if entries:
         message.entries.set(entries)
@@ -207,7 +208,7 @@ def thread_start(
     entries: Sequence[Any] = (),
 ) -> Thread:
     _check_sender(sender=sender, organization=organization, patient=patient)
-    subject = (subject or "").strip()
+    subject = text_clean(subject or "")
     if not subject:
         raise ValidationError({"subject": "Give the thread a subject."})
     if len(subject) > 200:

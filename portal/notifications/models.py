@@ -3,6 +3,8 @@ clinical details: a title that says what is waiting, and a link into the portal.
 
 from __future__ import annotations
 
+import uuid
+
 from django.conf import settings
 from django.db import models
 
@@ -62,14 +64,18 @@ class NotificationPreference(models.Model):
 
 class DeliveryStatus(models.TextChoices):
     PENDING = "pending", "Pending"
+    SENDING = "sending", "Being sent"
     SENT = "sent", "Sent"
     FAILED = "failed", "Failed"
 
 
 class Delivery(models.Model):
     """One email owed for a notification (the outbox). Written with the notification;
-    a task delivers it once; a periodic task re-sends what stays pending."""
+    a task delivers it once; a periodic task re-sends what stays pending, or what stays
+    "sending" past its lease (a worker that died while sending). Its ``uuid`` names the
+    email (its Message-ID), so an email sent again carries the same id."""
 
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     notification = models.ForeignKey(Notification, on_delete=models.CASCADE, related_name="deliveries")
     channel = models.CharField(max_length=16, default="email")
     digest = models.BooleanField(default=False, help_text="Goes out with the daily digest.")
@@ -77,7 +83,9 @@ class Delivery(models.Model):
         max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING, db_index=True
     )
     attempts = models.PositiveSmallIntegerField(default=0)
-    next_attempt_at = models.DateTimeField(db_index=True)
+    next_attempt_at = models.DateTimeField(
+        db_index=True, help_text="When pending: when it is due. When sending: when the worker's lease on it ends."
+    )
     last_error = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)

@@ -34,7 +34,9 @@ def deliveries_failed_for_organization(*, organization: Any) -> QuerySet[Deliver
 
 
 def deliveries_pending_count(*, organization: Any) -> int:
-    return Delivery.objects.filter(status=DeliveryStatus.PENDING, notification__organization=organization).count()
+    return Delivery.objects.filter(
+        status__in=[DeliveryStatus.PENDING, DeliveryStatus.SENDING], notification__organization=organization
+    ).count()
 
 
 def delivery_get_for_admin(*, organization: Any, delivery_id: int) -> Delivery:

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import smtplib
+import uuid
 from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from portal.notifications.models import (
@@ -26,6 +29,10 @@ from tenants.addresses import absolute_url, organization_host
 logger = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 6
+# How long a worker holds a delivery it is sending. Longer than one SMTP exchange can take
+# (EMAIL_TIMEOUT bounds each step), so a live worker is never raced; a dead worker's
+# delivery goes out again (with the same Message-ID) once it runs out.
+SENDING_LEASE_SECONDS = 300
 DIGEST_HOUR = 7  # local time of the daily digest
 
 
@@ -149,12 +156,75 @@ def _email_for(notification: Notification) -> tuple[str, str]:
     return subject, body
 
 
+def message_id_for(*, kind: str, key: uuid.UUID) -> str:
+    """The Message-ID of an email owed by the outbox: derived from the delivery (or the
+    digest's deliveries), never from what it is about. Sent again, it has the same id, and
+    mail clients show it once."""
+    return f"<{kind}-{key}@{settings.BASE_DOMAIN}>"
+
+
+def digest_key(deliveries: Iterable[Delivery]) -> uuid.UUID:
+    """One digest's key: the same deliveries give the same key, other deliveries another."""
+    return uuid.uuid5(uuid.NAMESPACE_URL, "continuum-digest:" + ",".join(sorted(str(d.uuid) for d in deliveries)))
+
+
+def _claimable(now: dt.datetime) -> Q:
+    """Pending and due, or being sent by a worker whose lease has run out (it died)."""
+    return Q(status=DeliveryStatus.PENDING, next_attempt_at__lte=now + dt.timedelta(seconds=2)) | Q(
+        status=DeliveryStatus.SENDING, next_attempt_at__lte=now
+    )
+
+
+def _close_quietly(connection: Any) -> None:
+    try:
+        connection.close()
+    except Exception:  # the message was accepted (or refused) already; QUIT failing changes nothing
+        logger.info("mail connection did not close cleanly")
+
+
+def _send_accepted(email: EmailMessage) -> Any:
+    """Hand one email to the mail server; returns the still open connection once the server
+    has accepted it (so the caller marks the delivery sent before anything else can fail)."""
+    connection = get_connection(fail_silently=False)
+    try:
+        connection.open()
+        if connection.send_messages([email]) != 1:
+            raise smtplib.SMTPException("the mail server accepted nothing")
+    except Exception:
+        _close_quietly(connection)
+        raise
+    return connection
+
+
+def _attempt_failed(*, pks: list[int], attempts: int, error: Exception, now: dt.datetime) -> tuple[str, int | None]:
+    last_error = f"{type(error).__name__}: {error}"[:300]
+    claimed = Delivery.objects.filter(pk__in=pks, status=DeliveryStatus.SENDING)
+    if attempts >= MAX_ATTEMPTS:
+        claimed.update(status=DeliveryStatus.FAILED, failed_at=now, last_error=last_error)
+        logger.error("deliveries %s failed after %s attempts", pks, attempts)
+        return "failed", None
+    wait = backoff_seconds(attempts)
+    claimed.update(
+        status=DeliveryStatus.PENDING, next_attempt_at=now + dt.timedelta(seconds=wait), last_error=last_error
+    )
+    return "retry", wait
+
+
 def delivery_attempt(*, delivery_id: int) -> tuple[str, int | None]:
     """Deliver one email, once. Returns (outcome, retry_in_seconds).
 
-    The row is locked for the attempt, and only a pending, due delivery is sent: a task
-    sent twice, or a re-send racing the first task, delivers once.
+    1. Claim: in a transaction of its own, the row (locked) moves from pending (and due) to
+       "sending", with a lease of ``SENDING_LEASE_SECONDS``. A task sent twice, or a re-send
+       racing the first task, finds it claimed and sends nothing.
+    2. Send, with a Message-ID derived from the delivery (``message_id_for``).
+    3. The moment the mail server has accepted it, mark it sent (one UPDATE, committed on
+       its own), before the SMTP session is even closed.
+
+    A worker killed between 2 and 3 leaves the row "sending"; once the lease has run out the
+    periodic re-send sends it again with the same Message-ID, so the recipient's mail client
+    shows it once. At least once, never twice with different ids.
     """
+    now = timezone.now()
     with transaction.atomic():
         delivery = (
             Delivery.objects.select_for_update(of=("self",))
@@ -162,39 +232,43 @@ def delivery_attempt(*, delivery_id: int) -> tuple[str, int | None]:
             .filter(pk=delivery_id)
             .first()
         )
-        if delivery is None or delivery.status != DeliveryStatus.PENDING:
+        if delivery is None or delivery.status in (DeliveryStatus.SENT, DeliveryStatus.FAILED):
             return "done", None
-        now = timezone.now()
-        if delivery.next_attempt_at > now + dt.timedelta(seconds=2):
+        if delivery.status == DeliveryStatus.PENDING and delivery.next_attempt_at > now + dt.timedelta(seconds=2):
             return "not_due", None
-        subject, body = _email_for(delivery.notification)
+        if delivery.status == DeliveryStatus.SENDING and delivery.next_attempt_at > now:
+            return "busy", None  # a live worker holds it
+        delivery.status = DeliveryStatus.SENDING
         delivery.attempts += 1
-        try:
-            send_mail(subject, body, None, [delivery.notification.recipient.email], fail_silently=False)
-        except Exception as error:
-            delivery.last_error = f"{type(error).__name__}: {error}"[:300]
-            if delivery.attempts >= MAX_ATTEMPTS:
-                delivery.status = DeliveryStatus.FAILED
-                delivery.failed_at = now
-                delivery.save(update_fields=["attempts", "last_error", "status", "failed_at"])
-                logger.error("delivery %s failed after %s attempts", delivery.pk, delivery.attempts)
-                return "failed", None
-            wait = backoff_seconds(delivery.attempts)
-            delivery.next_attempt_at = now + dt.timedelta(seconds=wait)
-            delivery.save(update_fields=["attempts", "last_error", "next_attempt_at"])
-            return "retry", wait
-        delivery.status = DeliveryStatus.SENT
-        delivery.sent_at = timezone.now()
-        delivery.last_error = ""
-        delivery.save(update_fields=["attempts", "status", "sent_at", "last_error"])
-        return "sent", None
+        delivery.next_attempt_at = now + dt.timedelta(seconds=SENDING_LEASE_SECONDS)
+        delivery.save(update_fields=["status", "attempts", "next_attempt_at"])
+    subject, body = _email_for(delivery.notification)
+    email = EmailMessage(
+        subject,
+        body,
+        to=[delivery.notification.recipient.email],
+        headers={"Message-ID": message_id_for(kind="delivery", key=delivery.uuid)},
+    )
+    try:
+        connection = _send_accepted(email)
+    except Exception as error:
+        return _attempt_failed(pks=[delivery.pk], attempts=delivery.attempts, error=error, now=timezone.now())
+    Delivery.objects.filter(pk=delivery.pk).update(status=DeliveryStatus.SENT, sent_at=timezone.now(), last_error="")
+    _close_quietly(connection)
+    return "sent", None
 
 
 def deliveries_resend_pending(*, older_than_seconds: int = 60, limit: int = 500) -> int:
-    """Hand over again every immediate delivery that stayed pending past its time."""
-    cutoff = timezone.now() - dt.timedelta(seconds=older_than_seconds)
+    """Hand over again every immediate delivery that stayed pending past its time, and every
+    one left "sending" by a worker that died (its lease ran out)."""
+    now = timezone.now()
+    cutoff = now - dt.timedelta(seconds=older_than_seconds)
     ids = list(
-        Delivery.objects.filter(status=DeliveryStatus.PENDING, digest=False, next_attempt_at__lte=cutoff)
+        Delivery.objects.filter(
+            Q(status=DeliveryStatus.PENDING, next_attempt_at__lte=cutoff)
+            | Q(status=DeliveryStatus.SENDING, next_attempt_at__lte=now),
+            digest=False,
+        )
         .order_by("next_attempt_at")
         .values_list("pk", flat=True)[:limit]
     )
@@ -202,54 +276,57 @@ def deliveries_resend_pending(*, older_than_seconds: int = 60, limit: int = 500)
 
 
 def digest_send(*, user_id: int) -> int:
-    """One email for all of a user's digest deliveries that are due. Returns how many it covered."""
+    """One email for all of a user's digest deliveries that are due. Returns how many it covered.
+
+    Claimed, sent and marked like ``delivery_attempt``. Deliveries left "sending" by a worker
+    that died go out again first and alone: the same deliveries, so the same Message-ID."""
     now = timezone.now()
     with transaction.atomic():
-        due = list(
+        candidates = list(
             Delivery.objects.select_for_update(of=("self",))
             .select_related("notification__recipient", "notification__organization")
-            .filter(
-                notification__recipient_id=user_id,
-                status=DeliveryStatus.PENDING,
-                digest=True,
-                next_attempt_at__lte=now,
-            )
+            .filter(_claimable(now), notification__recipient_id=user_id, digest=True)
+            .order_by("pk")
         )
+        stuck = [d for d in candidates if d.status == DeliveryStatus.SENDING]
+        due = stuck or candidates
         if not due:
             return 0
-        recipient = due[0].notification.recipient
-        places = sorted({d.notification.organization.name for d in due if d.notification.organization is not None})
-        first = due[0].notification
-        host = organization_host(first.organization.slug) if first.organization is not None else settings.BASE_DOMAIN
-        subject = f"Your Continuum digest: {len(due)} item{'s' if len(due) != 1 else ''} waiting"
-        body = (
-            f"Hello {recipient.get_short_name()},\n\n"
-            f"{len(due)} item{'s are' if len(due) != 1 else ' is'} waiting for you in Continuum"
-            + (f" ({', '.join(places)})" if places else "")
-            + ".\nFor your patients' privacy this email carries no details. Sign in to read them:\n\n"
-            + f"{absolute_url(host, '/notifications/')}\n"
-        )
-        try:
-            send_mail(subject, body, None, [recipient.email], fail_silently=False)
-        except Exception as error:
-            for delivery in due:
-                delivery.attempts += 1
-                delivery.last_error = f"{type(error).__name__}: {error}"[:300]
-                delivery.next_attempt_at = now + dt.timedelta(seconds=backoff_seconds(delivery.attempts))
-                if delivery.attempts >= MAX_ATTEMPTS:
-                    delivery.status = DeliveryStatus.FAILED
-                    delivery.failed_at = now
-            Delivery.objects.bulk_update(due, ["attempts", "last_error", "next_attempt_at", "status", "failed_at"])
-            return 0
+        attempts = max(d.attempts for d in due) + 1
         Delivery.objects.filter(pk__in=[d.pk for d in due]).update(
-            status=DeliveryStatus.SENT, sent_at=timezone.now(), attempts=1
+            status=DeliveryStatus.SENDING,
+            attempts=F("attempts") + 1,
+            next_attempt_at=now + dt.timedelta(seconds=SENDING_LEASE_SECONDS),
         )
-        return len(due)
+    recipient = due[0].notification.recipient
+    places = sorted({d.notification.organization.name for d in due if d.notification.organization is not None})
+    first = due[0].notification
+    host = organization_host(first.organization.slug) if first.organization is not None else settings.BASE_DOMAIN
+    subject = f"Your Continuum digest: {len(due)} item{'s' if len(due) != 1 else ''} waiting"
+    body = (
+        f"Hello {recipient.get_short_name()},\n\n"
+        f"{len(due)} item{'s are' if len(due) != 1 else ' is'} waiting for you in Continuum"
+        + (f" ({', '.join(places)})" if places else "")
+        + ".\nFor your patients' privacy this email carries no details. Sign in to read them:\n\n"
+        + f"{absolute_url(host, '/notifications/')}\n"
+    )
+    email = EmailMessage(
+        subject, body, to=[recipient.email], headers={"Message-ID": message_id_for(kind="digest", key=digest_key(due))}
+    )
+    pks = [d.pk for d in due]
+    try:
+        connection = _send_accepted(email)
+    except Exception as error:
+        _attempt_failed(pks=pks, attempts=attempts, error=error, now=timezone.now())
+        return 0
+    Delivery.objects.filter(pk__in=pks).update(status=DeliveryStatus.SENT, sent_at=timezone.now(), last_error="")
+    _close_quietly(connection)
+    return len(due)
 
 
 def digest_user_ids_due() -> list[int]:
     return list(
-        Delivery.objects.filter(status=DeliveryStatus.PENDING, digest=True, next_attempt_at__lte=timezone.now())
+        Delivery.objects.filter(_claimable(timezone.now()), digest=True)
         .values_list("notification__recipient_id", flat=True)
         .distinct()
     )

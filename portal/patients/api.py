@@ -76,7 +76,9 @@ class ItemOut(serializers.Serializer):
 class ItemIn(InputSerializer):
     kind = serializers.ChoiceField(choices=ItemKind.choices)
     values = serializers.DictField(
-        help_text="The item's fields, as on the form for its kind (effective_date included)."
+        # Each value is text (numbers are taken as their text), as a form posts it.
+        child=serializers.CharField(allow_blank=True, allow_null=True, trim_whitespace=False),
+        help_text="The item's fields, as on the form for its kind (effective_date included).",
     )
     publish = serializers.BooleanField(default=False)
 

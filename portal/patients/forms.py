@@ -1,5 +1,6 @@
 from django import forms
 
+from portal.forms import Form
 from portal.patients.models import Sex
 
 # A name longer than this is a paste, not a name: refused before any matching runs.
@@ -21,7 +22,7 @@ def _clean_name(value: str) -> str:
     return value
 
 
-class _NamedPatientForm(forms.Form):
+class _NamedPatientForm(Form):
     given_name = _name_field("Given name")
     family_name = _name_field("Family name")
 
@@ -50,7 +51,7 @@ class EmergencyAccessForm(_NamedPatientForm):
     )
 
 
-class AccessRequestForm(forms.Form):
+class AccessRequestForm(Form):
     reason = forms.CharField(
         label="Why your organization needs the shared record",
         widget=forms.Textarea(attrs={"rows": 3}),

@@ -30,6 +30,7 @@ from portal.patients.models import (
     RegistryEntry,
     RelationshipKind,
 )
+from portal.text import text_clean
 
 EMERGENCY_ACCESS_HOURS = 4
 PROBABLE_MATCH_SCORE = 80.0
@@ -44,8 +45,8 @@ class Registration:
 
 def _new_patient(*, given_name: str, family_name: str, date_of_birth: dt.date, sex: str) -> NetworkPatient:
     return NetworkPatient.objects.create(
-        given_name=given_name.strip(),
-        family_name=family_name.strip(),
+        given_name=text_clean(given_name),
+        family_name=text_clean(family_name),
         date_of_birth=date_of_birth,
         sex=sex,
         match_key=normalize_name(given_name, family_name),
@@ -78,7 +79,7 @@ def patient_register(
     same thing whatever the outcome, so a registration reveals nothing about who else
     knows the person.
     """
-    mrn = mrn.strip()
+    mrn = text_clean(mrn)
     if not mrn:
         raise ValidationError({"mrn": "The medical record number is required."})
     if date_of_birth > timezone.localdate():
@@ -364,7 +365,7 @@ def emergency_access_request(
     The patient must be named exactly (name and date of birth); the grant notifies the
     admins of every organization that cares for the patient.
     """
-    reason = (reason or "").strip()
+    reason = text_clean(reason or "")
     if len(reason) < 15:
         raise ValidationError({"reason": "Say why you need emergency access (at least 15 characters)."})
     membership = Membership.objects.active().clinical().filter(user=user, organization=organization).first()
@@ -460,7 +461,7 @@ def access_request_create(
     told (no clinical detail); the asker is told the same whether anyone is asked or not."""
     from portal.patients.selectors import record_shared_with, user_can_view_patient
 
-    reason = (reason or "").strip()
+    reason = text_clean(reason or "")
     if len(reason) < ACCESS_REQUEST_REASON_MIN:
         raise ValidationError(
             {
@@ -536,7 +537,7 @@ def access_request_decide(
         raise PermissionDenied("No such request.")
     if access_request.status != AccessRequestStatus.PENDING:
         raise ValidationError("This request was already answered.")
-    reason = (reason or "").strip()
+    reason = text_clean(reason or "")
     if not confirm and not reason:
         raise ValidationError({"reason": "Give a reason for declining."})
     now = timezone.now()

@@ -12,12 +12,13 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
+from portal.forms import Form
 from portal.records.models import ItemKind
 
 RESPONSIBLE = [("oncology", "Oncology"), ("primary_care", "Primary care")]
 
 
-class ItemForm(forms.Form):
+class ItemForm(Form):
     effective_date = forms.DateField(
         label="Date", widget=forms.DateInput(attrs={"type": "date"}), help_text="When it happened clinically."
     )

@@ -16,6 +16,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import connection, transaction
 from django.utils import timezone
 
+from portal import uploads
 from portal.accounts.models import Membership
 from portal.accounts.roles import AUTHOR_ROLES
 from portal.audit.services import AuditAction, audit_record
@@ -23,14 +24,11 @@ from portal.patients.models import EntryStatus, NetworkPatient, RegistryEntry
 from portal.patients.selectors import user_can_view_patient
 from portal.records.kinds import describe, form_for, to_data
 from portal.records.models import ClinicalItem, Document, ItemKind, ItemStatus
+from portal.text import text_clean
 from tenants.selectors import organization_may_share
 
 MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
-ALLOWED_SIGNATURES = {
-    b"%PDF-": "application/pdf",
-    b"\x89PNG\r\n\x1a\n": "image/png",
-    b"\xff\xd8\xff": "image/jpeg",
-}
+DOCUMENT_KINDS = (uploads.PDF, uploads.PNG, uploads.JPEG)
 
 
 def _require_author(*, user: Any, organization: Any, patient: NetworkPatient) -> None:
@@ -45,17 +43,9 @@ def _require_author(*, user: Any, organization: Any, patient: NetworkPatient) ->
 
 
 def document_check(upload: UploadedFile) -> str:
-    """The content type of an upload, by its first bytes; refuse anything but PDF, PNG, JPEG."""
-    if upload.size is None or upload.size == 0:
-        raise ValidationError({"file": "The file is empty."})
-    if upload.size > MAX_DOCUMENT_BYTES:
-        raise ValidationError({"file": "The file is larger than 10 MB."})
-    head = upload.read(16)
-    upload.seek(0)
-    for signature, content_type in ALLOWED_SIGNATURES.items():
-        if head.startswith(signature):
-            return content_type
-    raise ValidationError({"file": "Only PDF, PNG and JPEG files are accepted (checked by their content)."})
+    """The content type of an upload, read from its whole content (``portal.uploads``): a PDF
+    that parses and carries no scripts or embedded files, or a PNG or JPEG that decodes."""
+    return uploads.upload_check(upload, kinds=DOCUMENT_KINDS, max_bytes=MAX_DOCUMENT_BYTES, field="file").content_type
 
 
 def _validated(kind: str, values: dict[str, Any], files: Any = None) -> tuple[dict[str, Any], dt.date]:
@@ -90,6 +80,7 @@ def item_create(
     """Write a draft item (and publish it at once when asked)."""
     _require_author(user=user, organization=organization, patient=patient)
     data, effective = _validated(kind, values, files)
+    content_type = document_check(files["file"]) if kind == ItemKind.DOCUMENT else ""
     title, code, _summary = describe(kind, data)
     item = ClinicalItem.objects.create(
         patient=patient,
@@ -103,7 +94,6 @@ def item_create(
     )
     if kind == ItemKind.DOCUMENT:
         upload = files["file"]
-        content_type = document_check(upload)
         digest = hashlib.sha256()
         for chunk in upload.chunks():
             digest.update(chunk)
@@ -247,7 +237,7 @@ def item_withdraw(
 ) -> ClinicalItem:
     """Withdraw a published item: it stays on the record, marked withdrawn, with the reason."""
     _require_author(user=user, organization=organization, patient=item.patient)
-    reason = (reason or "").strip()
+    reason = text_clean(reason or "")
     if not reason:
         raise ValidationError({"reason": "Say why the item is withdrawn."})
     item = ClinicalItem.objects.select_for_update().get(pk=item.pk)

@@ -104,6 +104,7 @@ def item_new(request: HttpRequest, patient_uuid: str, kind: str) -> HttpResponse
             "answering": answering["referral"] if answering else None,
             "next_url": next_url,
         },
+        status=400 if request.method == "POST" else 200,
     )
 
 
@@ -149,6 +150,7 @@ def correct(request: HttpRequest, item_id: str) -> HttpResponse:
             "mode": "correct",
             "item": item,
         },
+        status=400 if request.method == "POST" else 200,
     )
 
 

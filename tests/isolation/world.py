@@ -21,6 +21,8 @@ from django.db import connection
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
+from tests.files import pdf_bytes
+
 # Strings of the objects created here: none of them may reach a hostile actor.
 CANARY = "Zephyrine"  # a word no page of the portal uses
 
@@ -67,7 +69,7 @@ def world_build(cast: Any) -> World:
 
     # The repository: a published PDF document and an unpublished draft at Northfield.
     with schema_context(northfield.schema_name):
-        pdf = SimpleUploadedFile(f"{CANARY}-scan.pdf", b"%PDF-1.7\n%" + CANARY.encode() + b"\n", "application/pdf")
+        pdf = SimpleUploadedFile(f"{CANARY}-scan.pdf", pdf_bytes(title=CANARY), "application/pdf")
         document = item_create(
             user=users["okafor"],
             organization=northfield,
@@ -109,7 +111,7 @@ def world_build(cast: Any) -> World:
         world.ids["entry"].append(str(entry.uuid))
 
     # Messages: a thread about Maria with an attachment, a reply, and a thread to a pool.
-    attachment = SimpleUploadedFile(f"{CANARY}-labs.pdf", b"%PDF-1.7\n%labs\n", "application/pdf")
+    attachment = SimpleUploadedFile(f"{CANARY}-labs.pdf", pdf_bytes(title="labs"), "application/pdf")
     thread = thread_start(
         sender=users["okafor"],
         organization=northfield,

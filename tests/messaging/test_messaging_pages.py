@@ -7,6 +7,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 
 from portal.messaging.models import Attachment, Message, MessageReceipt, Participant, Thread
 from portal.notifications.models import Delivery, Notification
+from tests.files import pdf_bytes
 from tests.messaging.helpers import okafor_writes_park, snapshot
 
 
@@ -210,7 +211,7 @@ def test_attachments_are_checked_by_content_and_stored_under_the_sender_organiza
     response = okafor.post(f"/messages/{thread.uuid}/reply/", {"body": "See attached", "attachments": [fake]})
     assert response.status_code == 400 and "is not a PDF, PNG, JPEG or GIF file" in response.content.decode()
     assert snapshot() == before
-    pdf = SimpleUploadedFile("labs.pdf", b"%PDF-1.7\n%fake but well-formed header\n", content_type="text/plain")
+    pdf = SimpleUploadedFile("labs.pdf", pdf_bytes(), content_type="text/plain")
     assert (
         okafor.post(f"/messages/{thread.uuid}/reply/", {"body": "See attached", "attachments": [pdf]}).status_code
         == 302

@@ -16,6 +16,7 @@ from portal.patients.models import CareRelationship
 from tenants.models import Organization
 from tenants.selectors import onboarding_missing
 from tenants.services import agreement_record, organization_create
+from tests.files import pdf_bytes
 
 PASSWORD = "a-long-enough-passphrase-42"
 
@@ -39,7 +40,7 @@ def _agreements(organization, who):
         agreement_record(
             organization=organization,
             kind=kind,
-            document=SimpleUploadedFile(f"{kind}.pdf", b"%PDF-1.4 signed", content_type="application/pdf"),
+            document=SimpleUploadedFile(f"{kind}.pdf", pdf_bytes(), content_type="application/pdf"),
             signer_name="Dana Birch",
             signed_on=dt.date(2026, 11, 1),
             recorded_by=who,
@@ -81,7 +82,7 @@ def test_agreements_are_recorded_through_the_console_with_file_signer_and_date(c
         f"/console/organizations/{birch.uuid}/agreements/",
         {
             "kind": "business_associate",
-            "document": SimpleUploadedFile("baa.pdf", b"%PDF-1.4 baa", content_type="application/pdf"),
+            "document": SimpleUploadedFile("baa.pdf", pdf_bytes(), content_type="application/pdf"),
             "signer_name": "Dana Birch",
             "signer_title": "Practice manager",
             "signed_on": "2026-10-30",
@@ -90,7 +91,7 @@ def test_agreements_are_recorded_through_the_console_with_file_signer_and_date(c
     assert response.status_code == 302
     agreement = birch.agreements.get()
     assert agreement.kind == "business_associate" and agreement.signer_name == "Dana Birch"
-    assert agreement.document.read() == b"%PDF-1.4 baa"
+    assert agreement.document.read() == pdf_bytes()
     future = client.post(
         f"/console/organizations/{birch.uuid}/agreements/",
         {

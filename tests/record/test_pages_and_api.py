@@ -58,7 +58,7 @@ def test_a_clinician_writes_a_draft_then_publishes_it_from_the_chart(cast, sign_
         f"/records/new/{maria.uuid}/lab_result/",
         {"effective_date": "2026-11-20", "test": "", "value": "x", "unit": "g/dL", "action": "draft"},
     )
-    assert bad.status_code == 200 and "This field is required" in bad.content.decode()
+    assert bad.status_code == 400 and "This field is required" in bad.content.decode()
     response = park.post(
         f"/records/new/{maria.uuid}/lab_result/",
         {

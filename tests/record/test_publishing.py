@@ -9,6 +9,7 @@ from django_tenants.utils import schema_context
 from portal.patients.models import EntryStatus, RegistryEntry
 from portal.records.models import ClinicalItem, Document, ItemStatus
 from portal.records.services import item_correct, item_create, item_publish, item_withdraw
+from tests.files import pdf_bytes
 
 CBC = {
     "effective_date": "2026-11-20",
@@ -116,7 +117,7 @@ def test_documents_are_checked_by_content_and_stored_under_the_organization(cast
     values = {"effective_date": "2026-11-20", "description": "Outside CT report"}
     with schema_context(maple.schema_name):
         fake = SimpleUploadedFile("report.pdf", b"MZ\x90\x00 not a pdf at all", content_type="application/pdf")
-        with pytest.raises(ValidationError, match="checked by their content"):
+        with pytest.raises(ValidationError, match="checked by its content"):
             item_create(
                 user=cast.users["park"],
                 organization=maple,
@@ -125,7 +126,7 @@ def test_documents_are_checked_by_content_and_stored_under_the_organization(cast
                 values=values,
                 files={"file": fake},
             )
-        pdf = SimpleUploadedFile("report.pdf", b"%PDF-1.7\n%synthetic\n", content_type="application/pdf")
+        pdf = SimpleUploadedFile("report.pdf", pdf_bytes(), content_type="application/pdf")
         item = item_create(
             user=cast.users["park"],
             organization=maple,
@@ -233,7 +234,7 @@ def test_the_lab_form_shows_the_errors_and_the_api_answers_400_writing_nothing(c
         before = ClinicalItem.objects.count()
     bad = {**CBC, "test": "Hemoglobin", "loinc": "not-a-loinc", "value": "-5", "unit": "g/dL"}
     page = park.post(f"/records/new/{maria.uuid}/lab_result/", bad)
-    assert page.status_code == 200
+    assert page.status_code == 400
     html = page.content.decode()
     assert "A LOINC code is 1 to 7 digits" in html and "This test cannot be negative" in html
     assert "Negative values are refused except where a test can be below zero" in html  # the rule, as help text
