@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.db.models import Q, QuerySet
+from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
 from django.http import Http404
 from django.utils import timezone
 
@@ -24,6 +24,7 @@ from portal.care.models import (
     CareTask,
     Escalation,
     Handoff,
+    Priority,
     Referral,
     ReferralEvent,
     ReferralState,
@@ -72,6 +73,12 @@ def referrals_for(*, user: Any, organization: Any, direction: str = "inbound") -
     else:
         referrals = Referral.objects.filter(_referrals_sent(user=user, organization=organization))
     return referrals.select_related("patient", "referring_organization", "receiving_organization", "referred_by")
+
+
+def urgent_first(referrals: QuerySet[Referral]) -> QuerySet[Referral]:
+    """The navigator's order: urgent referrals first, then the oldest waiting."""
+    urgent = Case(When(priority=Priority.URGENT, then=Value(0)), default=Value(1), output_field=IntegerField())
+    return referrals.order_by(urgent, "created_at")
 
 
 def referral_get_for_user(*, user: Any, organization: Any, referral_uuid: Any) -> Referral:

@@ -32,7 +32,7 @@ from portal.care.models import (
 )
 from portal.care.panels import ANALYTES, analytes_asked
 from portal.care.transitions import RECEIVER, REFERRER, TRANSITIONS, notification_title
-from portal.notifications.services import notification_send
+from portal.notifications.services import notification_send, notifications_mark_read_for
 from portal.patients.models import CareRelationship, EntryStatus, NetworkPatient, RegistryEntry, RelationshipKind
 from portal.patients.selectors import has_regular_access, user_can_view_patient, visible_entries
 from portal.patients.services import care_relationship_end, care_relationship_start
@@ -162,6 +162,8 @@ def _notify_side(*, referral: Referral, organization: Any, title: str, urgent: b
         link=f"/care/referrals/{referral.uuid}/",
         organization=organization,
         urgent=urgent,
+        subject=referral,
+        subject_label=referral.specialty,
     )
 
 
@@ -280,6 +282,8 @@ def referral_transition(
     _notify_side(
         referral=referral, organization=other, title=notification_title(action=action, specialty=referral.specialty)
     )
+    # Acting on the referral answers what this side was told about it.
+    notifications_mark_read_for(user=user, subject=referral, organization=organization)
     return referral
 
 
@@ -446,6 +450,8 @@ def care_task_create(
             title="New care task for your organization",
             link=f"/care/tasks/{task.uuid}/",
             organization=owner_organization,
+            subject=task,
+            subject_label=task.title,
         )
     return task
 
@@ -510,7 +516,11 @@ def occurrence_link_result(
         title="A result for your care task is on the shared record",
         link=f"/care/tasks/{task.uuid}/",
         organization=task.creating_organization,
+        subject=task,
+        subject_label=task.title,
     )
+    # Closing the occurrence answers what this side was told about the task.
+    notifications_mark_read_for(user=user, subject=task, organization=organization)
     return occurrence
 
 
@@ -604,6 +614,8 @@ def handoff_send(
         title="A hand-off waits for your acknowledgement",
         link=f"/care/handoffs/{handoff.uuid}/",
         organization=to_organization,
+        subject=handoff,
+        subject_label=handoff.get_kind_display(),
     )
     return handoff
 
@@ -626,7 +638,10 @@ def handoff_acknowledge(*, handoff: Handoff, user: Any, organization: Any) -> Ha
         title="Your hand-off was acknowledged",
         link=f"/care/handoffs/{handoff.uuid}/",
         organization=handoff.from_organization,
+        subject=handoff,
+        subject_label=handoff.get_kind_display(),
     )
+    notifications_mark_read_for(user=user, subject=handoff, organization=organization)
     return handoff
 
 
@@ -634,7 +649,15 @@ def handoff_acknowledge(*, handoff: Handoff, user: Any, organization: Any) -> Ha
 
 
 def escalation_record(
-    *, object_type: str, object_id: int, level: int, reason: str, organization: Any, recipients: list[Any], link: str
+    *,
+    object_type: str,
+    object_id: int,
+    level: int,
+    reason: str,
+    organization: Any,
+    recipients: list[Any],
+    link: str,
+    subject: Any = None,
 ) -> bool:
     """Record one escalation and notify, once: False if this level was already escalated."""
     try:
@@ -649,6 +672,7 @@ def escalation_record(
                 link=link,
                 organization=organization,
                 urgent=level >= 2,
+                subject=subject,
             )
             escalation.recipient_count = len(sent)
             escalation.save(update_fields=["recipient_count"])
@@ -686,6 +710,7 @@ def _escalate(
     owners: list[Any],
     navigators: list[Any],
     link: str,
+    subject: Any = None,
 ) -> int:
     sent = 0
     if (
@@ -700,6 +725,7 @@ def _escalate(
             organization=organization,
             recipients=owners,
             link=link,
+            subject=subject,
         )
     if (
         overdue_since + dt.timedelta(days=LEVEL_2_AFTER_DAYS) <= now
@@ -713,6 +739,7 @@ def _escalate(
             organization=organization,
             recipients=navigators,
             link=link,
+            subject=subject,
         )
     return sent
 
@@ -740,6 +767,7 @@ def escalations_run(*, now: dt.datetime | None = None) -> int:
             owners=_navigators_and_clinicians(receiver),
             navigators=_navigators(receiver, referral.referring_organization) + [referral.referred_by],
             link=f"/care/referrals/{referral.uuid}/",
+            subject=referral,
         )
     occurrences = TaskOccurrence.objects.filter(
         done_at__isnull=True, task__status=TaskStatus.OPEN, due_at__lte=now - OCCURRENCE_GRACE_DAYS * day
@@ -757,6 +785,7 @@ def escalations_run(*, now: dt.datetime | None = None) -> int:
             owners=[task.owner_user] if task.owner_user else _navigators_and_clinicians(owner_org),
             navigators=_navigators(owner_org, task.creating_organization),
             link=f"/care/tasks/{task.uuid}/",
+            subject=task,
         )
     for handoff in Handoff.objects.filter(acknowledged_at__isnull=True).select_related(
         "to_organization", "from_organization", "to_user"
@@ -772,5 +801,6 @@ def escalations_run(*, now: dt.datetime | None = None) -> int:
             owners=[handoff.to_user] if handoff.to_user else _navigators_and_clinicians(receiver),
             navigators=_navigators(receiver, handoff.from_organization),
             link=f"/care/handoffs/{handoff.uuid}/",
+            subject=handoff,
         )
     return count

@@ -76,7 +76,7 @@ def queue(request: HttpRequest) -> HttpResponse:
     if not show_all:
         inbound = inbound.filter(state__in=OPEN_REFERRAL_STATES)
     groups: dict[str, list[Any]] = {state.value: [] for state in ReferralState}
-    for referral in inbound.order_by("created_at")[:300]:
+    for referral in selectors.urgent_first(inbound)[:300]:
         referral.age_days = _age_days(referral.created_at)  # type: ignore[attr-defined]
         groups[referral.state].append(referral)
     audit_record(action=AuditAction.SEARCH, request=request, object_type="referral_queue")

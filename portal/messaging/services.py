@@ -26,7 +26,7 @@ from portal.messaging.selectors import (
     takes_part_in,
 )
 from portal.notifications.models import Kind
-from portal.notifications.services import notification_mark_read, notification_send
+from portal.notifications.services import notification_mark_read, notification_send, notifications_mark_read_for
 from portal.patients.selectors import user_can_view_patient, visible_entries
 from portal.text import text_clean
 
@@ -191,6 +191,8 @@ def _notify(*, thread: Thread, message: Message) -> None:
                 link=f"/messages/{thread.uuid}/",
                 organization=organization,
                 urgent=message.urgent,
+                subject=thread,
+                subject_label=thread.subject,
             )
 
 
@@ -317,6 +319,7 @@ def thread_mark_read(*, thread: Thread, user: Any, organization: Any) -> int:
         ignore_conflicts=True,
     )
     notification_mark_read(user=user, link=f"/messages/{thread.uuid}/")
+    notifications_mark_read_for(user=user, subject=thread)
     return len(created)
 
 

@@ -23,12 +23,22 @@ class Notification(models.Model):
     title = models.CharField(max_length=200, help_text="No patient names or clinical details.")
     link = models.CharField(max_length=300, blank=True, help_text="A path at the organization's address.")
     urgent = models.BooleanField(default=False)
+    subject_type = models.CharField(
+        max_length=30, blank=True, help_text='What it is about: "thread", "referral", "caretask", "handoff"…'
+    )
+    subject_id = models.UUIDField(null=True, blank=True, help_text="The UUID of what it is about.")
+    subject_label = models.CharField(
+        max_length=200, blank=True, help_text="In-app only, never emailed: the thread's subject, the specialty…"
+    )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     read_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
-        indexes = [models.Index(fields=["recipient", "read_at"])]
+        indexes = [
+            models.Index(fields=["recipient", "read_at"]),
+            models.Index(fields=["subject_type", "subject_id", "read_at"]),
+        ]
 
     def __str__(self) -> str:
         return self.title

@@ -58,6 +58,12 @@ def channel_for(*, user: Any, kind: str, urgent: bool, preferences: dict[tuple[i
     return preference or Channel.IMMEDIATE
 
 
+def subject_key(subject: Any) -> tuple[str, Any]:
+    """(type, uuid) naming what a notification is about: a thread, a referral, a care
+    task, a hand-off — any model with a ``uuid``."""
+    return subject._meta.model_name, subject.uuid
+
+
 @transaction.atomic
 def notification_send(
     *,
@@ -68,10 +74,15 @@ def notification_send(
     organization: Any = None,
     urgent: bool = False,
     email: bool = True,
+    subject: Any = None,
+    subject_label: str = "",
 ) -> list[Notification]:
     """Write one in-app notification per distinct recipient, and the email each one's
     preference asks for (urgent ones always right away), in the caller's transaction.
-    The emails are sent by a worker after commit."""
+    The emails are sent by a worker after commit. ``subject`` is what it is about (a
+    thread, a referral, a task, a hand-off): acting on it marks it read, and the bell
+    shows one line per subject; ``subject_label`` names it in the portal (never in email)."""
+    subject_type, subject_id = subject_key(subject) if subject is not None else ("", None)
     seen: set[int] = set()
     users = []
     for user in recipients:
@@ -81,7 +92,17 @@ def notification_send(
         users.append(user)
     rows = Notification.objects.bulk_create(
         [
-            Notification(recipient=user, organization=organization, kind=kind, title=title, link=link, urgent=urgent)
+            Notification(
+                recipient=user,
+                organization=organization,
+                kind=kind,
+                title=title,
+                link=link,
+                urgent=urgent,
+                subject_type=subject_type,
+                subject_id=subject_id,
+                subject_label=subject_label[:200],
+            )
             for user in users
         ]
     )
@@ -358,6 +379,36 @@ def notification_mark_read(
         rows = rows.filter(pk__in=list(notification_ids))
     if link:
         rows = rows.filter(link=link)
+    return rows.update(read_at=timezone.now())
+
+
+@transaction.atomic
+def notifications_mark_read_for(*, user: Any, subject: Any, organization: Any = None) -> int:
+    """Acting on something marks what told about it read: the user's own notifications
+    about ``subject`` — and, given the ``organization`` that acted (a referral accepted, a
+    hand-off acknowledged, an occurrence closed: work its colleagues were told about too),
+    every notification about it that opens at that organization. Returns how many."""
+    subject_type, subject_id = subject_key(subject)
+    rows = Notification.objects.filter(subject_type=subject_type, subject_id=subject_id, read_at__isnull=True)
+    if organization is not None:
+        rows = rows.filter(Q(recipient=user) | Q(organization=organization))
+    else:
+        rows = rows.filter(recipient=user)
+    return rows.update(read_at=timezone.now())
+
+
+@transaction.atomic
+def notification_mark_read_group(*, user: Any, notification_id: int) -> int:
+    """Mark one of the user's notifications read with every unread one about the same
+    subject (the line the bell and the list show for them)."""
+    notification = Notification.objects.filter(pk=notification_id, recipient=user).first()
+    if notification is None:
+        return 0
+    rows = Notification.objects.filter(recipient=user, read_at__isnull=True)
+    if notification.subject_id is not None:
+        rows = rows.filter(subject_type=notification.subject_type, subject_id=notification.subject_id)
+    else:
+        rows = rows.filter(pk=notification.pk)
     return rows.update(read_at=timezone.now())
 
 

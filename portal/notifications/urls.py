@@ -8,6 +8,7 @@ app_name = "notifications"
 urlpatterns = [
     path("", views.notification_list, name="list"),
     path("bell/", views.bell, name="bell"),
+    path("bell/panel/", views.bell_panel, name="bell_panel"),
     path("read/", views.mark_read, name="mark_read"),
     path("preferences/", views.preferences, name="preferences"),
     path("deliveries/", views.deliveries, name="deliveries"),

@@ -28,16 +28,23 @@ def _member(request: HttpRequest) -> Any:
 @login_required
 def notification_list(request: HttpRequest) -> HttpResponse:
     _member(request)
-    page = Paginator(selectors.notifications_for(user=request.user), 30).get_page(request.GET.get("page"))
-    items = list(page.object_list)
-    for item in items:  # a notification of another of the person's organizations opens at its address
-        item.href = item.link or "/"
-        if item.organization is not None and item.organization_id != request.tenant.pk:
-            item.href = absolute_url(organization_host(item.organization.slug), item.href)
+    page = Paginator(selectors.notification_groups(user=request.user), 30).get_page(request.GET.get("page"))
+    items = _with_href(request, selectors.notification_lines(user=request.user, groups=page.object_list))
     context = {"page": page, "items": items, "unread": selectors.unread_count(user=request.user)}
     if request.htmx:  # type: ignore[attr-defined]
         return render(request, "notifications/partials/list.html", context)
     return render(request, "notifications/list.html", context)
+
+
+def _with_href(request: HttpRequest, items: list[Any]) -> list[Any]:
+    for item in items:  # a notification of another of the person's organizations opens at its address
+        item.href = item.link or "/"
+        if item.organization is not None and item.organization_id != request.tenant.pk:  # type: ignore[attr-defined]
+            item.href = absolute_url(organization_host(item.organization.slug), item.href)
+    return items
+
+
+BELL_LINES = 6
 
 
 @never_cache
@@ -47,6 +54,16 @@ def bell(request: HttpRequest) -> HttpResponse:
     return render(request, "notifications/partials/bell.html")
 
 
+@never_cache
+@login_required
+def bell_panel(request: HttpRequest) -> HttpResponse:
+    """What the bell opens on: the unread lines, urgent first (one per thread or referral)."""
+    _member(request)
+    groups = selectors.notification_groups(user=request.user, unread_only=True)[:BELL_LINES]
+    lines = _with_href(request, selectors.notification_lines(user=request.user, groups=groups))
+    return render(request, "notifications/partials/bell_panel.html", {"lines": lines})
+
+
 @require_POST
 @login_required
 def mark_read(request: HttpRequest) -> HttpResponse:
@@ -54,10 +71,11 @@ def mark_read(request: HttpRequest) -> HttpResponse:
     raw = request.POST.get("notification")
     if raw is not None:
         try:
-            ids = [int(raw)]
+            notification_id = int(raw)
         except ValueError:
-            ids = []
-        services.notification_mark_read(user=request.user, notification_ids=ids)
+            notification_id = 0
+        # One line of the list stands for every unread notification about its subject.
+        services.notification_mark_read_group(user=request.user, notification_id=notification_id)
     elif request.POST.get("all") == "1":
         services.notification_mark_read(user=request.user, everything=True)
     else:
