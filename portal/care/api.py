@@ -390,6 +390,7 @@ class TaskListCreate(CareAPIView, ListAPIView):
             for e in selectors.same_test_done_elsewhere(
                 patient=patient,
                 organization=self.organization,
+                owner_organization=task.owner_organization,
                 kind=task.result_kind,
                 code=task.code,
                 title=task.title,

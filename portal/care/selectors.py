@@ -380,13 +380,17 @@ def same_test_done_elsewhere(
     code: str = "",
     title: str = "",
     days: int = RECENT_TEST_DAYS,
+    owner_organization: Any = None,
 ) -> list[RegistryEntry]:
     """The same test done for this patient by another organization in the last ``days``
     days: a task asking for it again deserves a warning. The same test is the same code or
     title (an analyte: "718-7", "Hemoglobin"), or a result of the same panel (a CBC task,
     by its LOINC code 58410-2 or by a title such as "CBC with differential", matches the
-    Hemoglobin, platelets… published as part of a CBC); case does not matter."""
+    Hemoglobin, platelets… published as part of a CBC); case does not matter. Neither the
+    asking organization's own results nor those of the organization that would do the
+    task (``owner_organization``) are "elsewhere"."""
     since = timezone.now() - dt.timedelta(days=days)
+    ours = [o.pk for o in (organization, owner_organization) if o is not None]
     same = Q()
     if code.strip():
         same |= Q(code__iexact=code.strip())
@@ -399,11 +403,37 @@ def same_test_done_elsewhere(
     return list(
         RegistryEntry.objects.filter(patient=patient, kind=kind, effective_at__gte=since)
         .filter(shared_entry_condition(organization=organization))
-        .exclude(organization=organization)
+        .exclude(organization__in=ours)
         .exclude(status=EntryStatus.WITHDRAWN)
         .filter(same)
         .select_related("organization")
         .order_by("-effective_at", "title")[:8]
+    )
+
+
+def open_tasks_for_same_test(*, patient: NetworkPatient, code: str = "", title: str = "") -> list[CareTask]:
+    """Open care tasks of this patient asking for the same test (same code, same title, or
+    the same panel by code or name). The caller has checked that the user sees the patient."""
+    wanted = _panel_names(code=code, title=title)
+    code = code.strip().upper()
+    if not wanted and not code:
+        return []
+    same = []
+    for task in CareTask.objects.filter(patient=patient, status=TaskStatus.OPEN).select_related(
+        "owner_organization", "creating_organization"
+    ):
+        if (code and task.code.strip().upper() == code) or wanted & _panel_names(code=task.code, title=task.title):
+            same.append(task)
+    return same
+
+
+def open_handoffs_of_kind(*, patient: NetworkPatient, kind: str) -> list[Handoff]:
+    """Hand-offs of this kind for the patient still waiting for acknowledgement. The caller
+    has checked that the user sees the patient."""
+    return list(
+        Handoff.objects.filter(patient=patient, kind=kind, acknowledged_at__isnull=True)
+        .select_related("from_organization", "to_organization")
+        .order_by("-sent_at")
     )
 
 

@@ -19,9 +19,11 @@ urlpatterns = [
     ),
     path("tasks/", views.task_list, name="task_list"),
     path("tasks/new/", views.task_new, name="task_new"),
+    path("tasks/check/", views.task_check, name="task_check"),
     path("tasks/<uuid:task_uuid>/", views.task_detail, name="task_detail"),
     path("handoffs/", views.handoff_list, name="handoff_list"),
     path("handoffs/new/", views.handoff_new, name="handoff_new"),
+    path("handoffs/check/", views.handoff_check, name="handoff_check"),
     path("handoffs/<uuid:handoff_uuid>/", views.handoff_detail, name="handoff_detail"),
     path("scorecard/", views.scorecard_view, name="scorecard"),
 ]

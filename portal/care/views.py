@@ -365,17 +365,17 @@ def task_new(request: HttpRequest) -> HttpResponse:
         owner_url=reverse("care:task_new"),
         initial={"patient": request.GET.get("patient")},
     )
-    warnings: list[RegistryEntry] = []
+    warnings: dict[str, Any] = {}
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        warnings = selectors.same_test_done_elsewhere(
+        warnings = _task_warnings(
+            org=org,
             patient=data["patient"],
-            organization=org,
-            kind="lab_result",
+            owner=data["owner_organization"],
             code=data["code"],
             title=data["title"],
         )
-        if warnings and not request.POST.get("confirm_duplicate"):
+        if any(warnings.values()) and not request.POST.get("confirm_duplicate"):
             return render(request, "care/task_form.html", {"form": form, "warnings": warnings, "tab": "tasks"})
         try:
             recurrence = ""
@@ -405,6 +405,44 @@ def task_new(request: HttpRequest) -> HttpResponse:
             messages.success(request, "Care task created.")
             return redirect("care:task_detail", task_uuid=task.uuid)
     return render(request, "care/task_form.html", {"form": form, "warnings": warnings, "tab": "tasks"})
+
+
+def _task_warnings(*, org: Any, patient: Any, owner: Any, code: str, title: str) -> dict[str, Any]:
+    """What deserves a second look before a task is created: the same test done at another
+    organization in the past 30 days, and an open task already asking for it."""
+    return {
+        "elsewhere": selectors.same_test_done_elsewhere(
+            patient=patient, organization=org, owner_organization=owner, kind="lab_result", code=code, title=title
+        ),
+        "open_tasks": selectors.open_tasks_for_same_test(patient=patient, code=code, title=title),
+    }
+
+
+@clinical_member
+def task_check(request: HttpRequest) -> HttpResponse:
+    """The task form's live check (HTMX, as the form is filled): the warnings for the
+    patient, test and owner chosen so far. About a patient this user may not see, or with
+    nothing chosen yet, it says nothing at all."""
+    org = _org(request)
+    if request.method != "POST":
+        return redirect("care:task_new")
+    chosen = request.POST.get("patient", "")
+    patients = visible_patients(user=request.user, organization=org)
+    patient = patients.filter(uuid=chosen).first() if _is_uuid(chosen) else None
+    warnings: dict[str, Any] = {}
+    if patient is not None:
+        from portal.care.forms import _organizations_caring_for
+
+        raw_owner = request.POST.get("owner_organization", "")
+        owner = _organizations_caring_for(patient).filter(pk=raw_owner).first() if raw_owner.isdigit() else None
+        warnings = _task_warnings(
+            org=org,
+            patient=patient,
+            owner=owner,
+            code=request.POST.get("code", "")[:64],
+            title=request.POST.get("title", "")[:200],
+        )
+    return render(request, "care/partials/task_warnings.html", {"warnings": warnings, "live": True})
 
 
 @clinical_member
@@ -509,9 +547,13 @@ def handoff_new(request: HttpRequest) -> HttpResponse:
         initial={"treatment_summary": prefill["treatment_summary"], "kind": "survivorship"},
     )
     items = prefill["items"]
+    kind = request.POST.get("kind") or "survivorship"
+    open_handoffs = selectors.open_handoffs_of_kind(patient=patient, kind=kind)
     if request.method == "POST":
         items = forms.handoff_items_from_post(request.POST)
-        if form.is_valid():
+        if form.is_valid() and open_handoffs and not request.POST.get("confirm_duplicate"):
+            form.add_error(None, "Tick “Send it anyway” to send a second open plan, or open the one waiting.")
+        elif form.is_valid():
             data = form.cleaned_data
             try:
                 handoff = services.handoff_send(
@@ -540,10 +582,28 @@ def handoff_new(request: HttpRequest) -> HttpResponse:
             "items": rows,
             "sections": HANDOFF_SECTIONS,
             "responsibles": Responsible.choices,
+            "open_handoffs": open_handoffs,
             "tab": "handoffs",
         },
         status=400 if request.method == "POST" else 200,
     )
+
+
+@clinical_member
+def handoff_check(request: HttpRequest) -> HttpResponse:
+    """The hand-off form's live check (HTMX): another plan of this kind still waiting for
+    the patient. About a patient this user may not see it says nothing."""
+    org = _org(request)
+    if request.method != "POST":
+        return redirect("care:handoff_list")
+    chosen = request.POST.get("patient", "")
+    patient = (
+        visible_patients(user=request.user, organization=org).filter(uuid=chosen).first() if _is_uuid(chosen) else None
+    )
+    open_handoffs = []
+    if patient is not None:
+        open_handoffs = selectors.open_handoffs_of_kind(patient=patient, kind=request.POST.get("kind", "")[:20])
+    return render(request, "care/partials/handoff_warnings.html", {"open_handoffs": open_handoffs, "live": True})
 
 
 def _uuid_or_404(value: Any) -> Any:
