@@ -8,10 +8,17 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from portal.records.models import ItemKind
+from portal.records.units import unit_display
 
 register = template.Library()
 LABELS = {kind.value: kind.label for kind in ItemKind}
 DATE_FORMAT = "M j, Y"
+
+
+@register.filter(name="unit")
+def unit_filter(value: Any) -> str:
+    """A UCUM unit as clinicians write it (``10^3/uL`` → ``×10³/µL``)."""
+    return unit_display(value)
 
 
 @register.filter
@@ -76,7 +83,7 @@ def trend_words(first: Decimal, last: Decimal) -> str:
 def describe_trend(group: Any, points: list[tuple[dt.datetime, Decimal]]) -> str:
     """What a trend chart shows, in words (its accessible name)."""
     summary = group.latest.summary or {}
-    unit = summary.get("unit", "")
+    unit = unit_display(summary.get("unit", ""))
     values = [value for _, value in points]
     first, last = values[0], values[-1]
     start, end = points[0][0], points[-1][0]
