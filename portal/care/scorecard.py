@@ -5,10 +5,12 @@ Everything is computed from a handful of queries (values() rows), then in Python
 from __future__ import annotations
 
 import datetime as dt
+import math
 import statistics
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
@@ -24,22 +26,196 @@ class Bar:
     width: float = 0.0
 
 
+CHAR_PX = 7.4  # the width of a character of the charts' 13 px labels, roughly
+FONT_PX = 13
+
+
+def nice_ticks(top: float, count: int = 4) -> list[float]:
+    """Round tick values from 0 to at least ``top``: 0, 5, 10, 15 or 0, 0.5, 1…"""
+    if top <= 0:
+        return [0, 1]
+    raw = top / count
+    magnitude = 10 ** math.floor(math.log10(raw))
+    step = next(m * magnitude for m in (1, 2, 2.5, 5, 10) if m * magnitude >= raw)
+    ticks = [0.0]
+    while ticks[-1] < top:
+        ticks.append(round(ticks[-1] + step, 6))
+    return ticks
+
+
+def tick_label(value: float) -> str:
+    return f"{value:g}"
+
+
+@dataclass
+class Tick:
+    label: str
+    x: float = 0.0
+    y: float = 0.0
+
+
 @dataclass
 class Chart:
+    """A horizontal bar chart drawn on the server: labels on the left (as wide as the
+    longest needs, so none is cut), bars, their values, and an x axis with ticks."""
+
     title: str
     unit: str
     bars: list[Bar] = field(default_factory=list)
     height: int = 0
+    width: int = 0
     label_width: int = 150
-    plot_width: int = 160
+    plot_width: int = 200
+    axis_y: int = 0
+    ticks: list[Tick] = field(default_factory=list)
 
     def layout(self) -> Chart:
-        top = max((bar.value for bar in self.bars), default=0) or 1
+        top_value = max((bar.value for bar in self.bars), default=0) or 1
+        values = nice_ticks(top_value)
+        top = values[-1]
+        longest = max((len(bar.label) for bar in self.bars), default=10)
+        self.label_width = int(longest * CHAR_PX) + 16
         for index, bar in enumerate(self.bars):
-            bar.y = 6 + index * 30
+            bar.y = 8 + index * 30
             bar.width = round(self.plot_width * bar.value / top, 1) if bar.value else 0
-        self.height = 12 + 30 * len(self.bars)
+        self.axis_y = 8 + 30 * len(self.bars)
+        self.ticks = [
+            Tick(tick_label(v), x=round(self.label_width + self.plot_width * v / top, 1), y=self.axis_y) for v in values
+        ]
+        self.height = self.axis_y + 40
+        longest_value = max((len(bar.display) for bar in self.bars), default=4)
+        self.width = self.label_width + self.plot_width + max(int(longest_value * CHAR_PX) + 12, 24)
         return self
+
+
+# Targets a network sets for its measures (lower is better for each). One place; a network
+# changes them with the SCORECARD_TARGETS setting (e.g. {"days_to_consult": 10}).
+DEFAULT_TARGETS: dict[str, float] = {
+    "days_to_consult": 14,
+    "message_response_hours": 24,
+    "days_to_acknowledge": 7,
+}
+
+
+def targets() -> dict[str, float]:
+    return {**DEFAULT_TARGETS, **getattr(settings, "SCORECARD_TARGETS", {})}
+
+
+@dataclass
+class Column:
+    label: str
+    year: str
+    value: float | None
+    display: str
+    x: float = 0.0
+    y: float = 0.0
+    width: float = 0.0
+    height: float = 0.0
+    center: float = 0.0
+
+
+@dataclass
+class TrendChart:
+    """A measure per month over the chosen range, as columns, with a y axis (ticks and
+    grid lines), month labels, and the network's target as a dashed line where it sets one."""
+
+    title: str
+    unit: str
+    key: str
+    columns: list[Column] = field(default_factory=list)
+    target: float | None = None
+    width: int = 480
+    height: int = 240
+    left: int = 48
+    right: int = 16
+    top: int = 28
+    bottom: int = 46
+    ticks: list[Tick] = field(default_factory=list)
+    target_y: float = 0.0
+    target_label: str = ""
+    label_every: int = 1
+
+    @property
+    def has_data(self) -> bool:
+        return any(c.value is not None for c in self.columns)
+
+    @property
+    def plot_bottom(self) -> int:
+        return self.height - self.bottom
+
+    @property
+    def plot_right(self) -> int:
+        return self.width - self.right
+
+    def layout(self) -> TrendChart:
+        values = [c.value for c in self.columns if c.value is not None]
+        peak = max([*values, self.target or 0, 0]) or 1
+        ticks = nice_ticks(peak)
+        top_value = ticks[-1]
+        plot_height = self.plot_bottom - self.top
+        plot_width = self.plot_right - self.left
+
+        def y_of(value: float) -> float:
+            return round(self.plot_bottom - plot_height * value / top_value, 1)
+
+        self.ticks = [Tick(tick_label(v), x=self.left, y=y_of(v)) for v in ticks]
+        slot = plot_width / max(len(self.columns), 1)
+        # Month labels need about 30 px each: label every second or third month when many.
+        self.label_every = max(1, math.ceil(30 / slot))
+        for index, column in enumerate(self.columns):
+            column.width = round(slot * 0.62, 1)
+            column.center = round(self.left + slot * index + slot / 2, 1)
+            column.x = round(column.center - column.width / 2, 1)
+            if column.value is not None:
+                column.y = y_of(column.value)
+                column.height = round(self.plot_bottom - column.y, 1)
+            if index % self.label_every:
+                column.label = ""
+        if self.target is not None:
+            self.target_y = y_of(self.target)
+            self.target_label = f"Target {tick_label(self.target)} {self.unit}"
+        return self
+
+
+MAX_TREND_MONTHS = 24  # a longer range shows its last two years month by month
+
+
+def _months(start: dt.date, end: dt.date) -> list[dt.date]:
+    months = []
+    month = start.replace(day=1)
+    while month <= end:
+        months.append(month)
+        month = (month + dt.timedelta(days=32)).replace(day=1)
+    return months
+
+
+def _month_of(moment: dt.datetime) -> dt.date:
+    return timezone.localtime(moment).date().replace(day=1)
+
+
+def _trend(
+    *,
+    title: str,
+    unit: str,
+    key: str,
+    months: list[dt.date],
+    by_month: dict[dt.date, list[float]],
+    how: str,
+    target: float | None = None,
+) -> TrendChart:
+    chart = TrendChart(title=title, unit=unit, key=key, target=target)
+    for index, month in enumerate(months):
+        values = by_month.get(month, [])
+        value: float | None
+        if how == "median":
+            value = _median(values)
+        elif how == "share":
+            value = round(100 * sum(values) / len(values)) if values else None
+        else:
+            value = float(len(values))
+        year = str(month.year) if index == 0 or month.month == 1 else ""
+        chart.columns.append(Column(month.strftime("%b"), year, value, "" if value is None else tick_label(value)))
+    return chart.layout()
 
 
 def _days(start: Any, end: Any) -> float | None:
@@ -59,10 +235,17 @@ def _fmt(value: float | None, unit: str = "d") -> str:
 def message_response_hours(*, organization: Any, since: dt.datetime, until: dt.datetime) -> list[float]:
     """Hours between a message from one organization and the first reply from another in the
     same thread (only timestamps are read, never content); for ``organization``: its replies."""
+    return [hours for _, hours in message_response_points(organization=organization, since=since, until=until)]
+
+
+def message_response_points(
+    *, organization: Any, since: dt.datetime, until: dt.datetime
+) -> list[tuple[dt.datetime, float]]:
+    """(when the reply came, hours it took), for the monthly trend."""
     from portal.messaging.models import Message
 
     messages = Message.objects.filter(created_at__gte=since, created_at__lt=until).order_by("thread_id", "created_at")
-    hours: list[float] = []
+    hours: list[tuple[dt.datetime, float]] = []
     thread = None
     waiting: tuple[int, dt.datetime] | None = None
     for thread_id, sender_org, created_at in messages.values_list("thread_id", "sender_organization_id", "created_at"):
@@ -72,7 +255,7 @@ def message_response_hours(*, organization: Any, since: dt.datetime, until: dt.d
             waiting = (sender_org, created_at)
         elif sender_org != waiting[0]:
             if organization is None or sender_org == organization.pk:
-                hours.append((created_at - waiting[1]).total_seconds() / 3600)
+                hours.append((created_at, (created_at - waiting[1]).total_seconds() / 3600))
             waiting = (sender_org, created_at)
     return hours
 
@@ -181,8 +364,75 @@ def scorecard(*, organization: Any = None, start: dt.date, end: dt.date) -> dict
         Bar("Acknowledged", len(acked), str(len(acked))),
         Bar("Waiting", len(handoff_rows) - len(acked), str(len(handoff_rows) - len(acked))),
     ]
-    response_hours = message_response_hours(organization=organization, since=since, until=until)
+    response_points = message_response_points(organization=organization, since=since, until=until)
+    response_hours = [hours for _, hours in response_points]
+    months = _months(start, end)[-MAX_TREND_MONTHS:]
+    goal = targets()
+    consult_by_month: dict[dt.date, list[float]] = {}
+    received_by_month: dict[dt.date, list[float]] = {}
+    for r in rows:
+        received_by_month.setdefault(_month_of(r["created_at"]), []).append(1)
+        if (d := _days(r["created_at"], r["closed_at"])) is not None:
+            consult_by_month.setdefault(_month_of(r["created_at"]), []).append(d)
+    response_by_month: dict[dt.date, list[float]] = {}
+    for at, hours in response_points:
+        response_by_month.setdefault(_month_of(at), []).append(hours)
+    ack_by_month: dict[dt.date, list[float]] = {}
+    for h in handoff_rows:
+        if (d := _days(h["sent_at"], h["acknowledged_at"])) is not None:
+            ack_by_month.setdefault(_month_of(h["sent_at"]), []).append(d)
+    overdue_by_month: dict[dt.date, list[float]] = {}
+    for o in occurrence_rows:
+        late = (o["done_at"] is None and o["due_at"] < now) or (o["done_at"] is not None and o["done_at"] > o["due_at"])
+        if late:
+            overdue_by_month.setdefault(_month_of(o["due_at"]), []).append(1)
+    trends = [
+        _trend(
+            title="Referrals, by month referred",
+            unit="referrals",
+            key="referrals",
+            months=months,
+            by_month=received_by_month,
+            how="count",
+        ),
+        _trend(
+            title="Days from referral to consult (median, by month referred)",
+            unit="d",
+            key="days_to_consult",
+            months=months,
+            by_month=consult_by_month,
+            how="median",
+            target=goal.get("days_to_consult"),
+        ),
+        _trend(
+            title="Message response time (median hours, by month)",
+            unit="h",
+            key="message_response_hours",
+            months=months,
+            by_month=response_by_month,
+            how="median",
+            target=goal.get("message_response_hours"),
+        ),
+        _trend(
+            title="Days to acknowledge a hand-off (median, by month sent)",
+            unit="d",
+            key="days_to_acknowledge",
+            months=months,
+            by_month=ack_by_month,
+            how="median",
+            target=goal.get("days_to_acknowledge"),
+        ),
+        _trend(
+            title="Task occurrences overdue or done late, by month due",
+            unit="occurrences",
+            key="overdue",
+            months=months,
+            by_month=overdue_by_month,
+            how="count",
+        ),
+    ]
     return {
+        "trends": trends,
         "median_message_response_hours": _median(response_hours),
         "message_replies": len(response_hours),
         "start": start,

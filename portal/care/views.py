@@ -658,20 +658,36 @@ def handoff_detail(request: HttpRequest, handoff_uuid: Any) -> HttpResponse:
 # --- Scorecard ------------------------------------------------------------------------
 
 
+def scorecard_default_range(today: dt.date) -> tuple[dt.date, dt.date]:
+    """The past twelve months: from the first of the month eleven months back to today."""
+    month = today.replace(day=1)
+    for _ in range(11):
+        month = (month - dt.timedelta(days=1)).replace(day=1)
+    return month, today
+
+
 @member
 def scorecard_view(request: HttpRequest) -> HttpResponse:
     org = _org(request)
     form = forms.ScorecardFilter(request.GET or None)
-    today = timezone.localdate()
-    start, end, scope = today - dt.timedelta(days=90), today, "organization"
-    if form.is_bound and form.is_valid():
+    start, end = scorecard_default_range(timezone.localdate())
+    scope = "organization"
+    wants_csv = request.GET.get("format") == "csv"
+    if form.is_valid():
         start = form.cleaned_data.get("start") or start
         end = form.cleaned_data.get("end") or end
         scope = form.cleaned_data.get("scope") or scope
-    if start > end:
-        start, end = end, start
+        if start > end:  # one end given, past the default other end
+            form.add_error("end" if form.cleaned_data.get("end") else "start", "The end date is before the start date.")
+    if form.errors:
+        # A reversed or unreadable range is an error on the form (and of the export), never swapped.
+        if wants_csv:
+            reasons = "; ".join(m for ms in form.errors.values() for m in ms)
+            return HttpResponse(reasons, status=400, content_type="text/plain; charset=utf-8")
+        context = {"card": None, "form": form, "scope": request.GET.get("scope") or scope, "tab": "scorecard"}
+        return render(request, "care/scorecard.html", context, status=400)
     card = scorecard(organization=None if scope == "network" else org, start=start, end=end)
-    if request.GET.get("format") == "csv":
+    if wants_csv:
         audit_record(
             action=AuditAction.EXPORT,
             request=request,
