@@ -28,6 +28,7 @@ APP_SEEDS = [
     "portal.messaging.demo",
     "portal.care.demo",
     "tenants.demo",
+    "portal.demo.history",  # twelve months of history: seed_demo only, not the test session
 ]
 
 

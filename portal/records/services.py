@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -19,6 +20,7 @@ from django.utils import timezone
 from portal import uploads
 from portal.accounts.models import Membership
 from portal.accounts.roles import AUTHOR_ROLES
+from portal.audit.models import AuditEvent
 from portal.audit.services import AuditAction, audit_record
 from portal.patients.models import EntryStatus, NetworkPatient, RegistryEntry
 from portal.patients.selectors import user_can_view_patient
@@ -165,6 +167,102 @@ def item_publish(*, user: Any, organization: Any, item: ClinicalItem, request: A
         detail={"entry": str(entry.uuid)},
     )
     return entry
+
+
+@dataclass
+class PastItem:
+    """One item of an import of the past: who wrote it, about whom, what, and when it was
+    published (``items_publish_past``)."""
+
+    author: Any
+    patient: NetworkPatient
+    kind: str
+    values: dict[str, Any]
+    published_at: dt.datetime
+
+
+@transaction.atomic
+def items_publish_past(*, organization: Any, items: list[PastItem]) -> list[RegistryEntry]:
+    """Publish many items at once, each at the moment it was published in the past (an
+    import of history, such as the demo network's year). The same rules as writing and
+    publishing one by one — the organization's own schema, an author role, a patient the
+    organization cares for, a valid item, an organization that may share — and the same
+    rows: the item, its registry entry, the create and publish audit events. Returns the
+    entries in the order of ``items``."""
+    if connection.schema_name != organization.schema_name:
+        raise PermissionDenied("Items are written in their organization's own schema.")
+    if not organization_may_share(organization):
+        raise ValidationError(f"{organization.name} shares nothing new.")
+    authors = {
+        m.user_id
+        for m in Membership.objects.active().filter(organization=organization, user__in={i.author.pk for i in items})
+        if m.role in AUTHOR_ROLES
+    }
+    from portal.patients.models import CareRelationship
+
+    cared_for = set(
+        CareRelationship.objects.active()
+        .filter(organization=organization, patient__in={i.patient.pk for i in items})
+        .values_list("patient_id", flat=True)
+    )
+    rows, entries, events = [], [], []
+    for past in items:
+        if past.author.pk not in authors:
+            raise PermissionDenied("Only clinicians of this organization author clinical items.")
+        if past.patient.pk not in cared_for:
+            raise PermissionDenied("This organization does not care for this patient.")
+        data, effective = _validated(past.kind, dict(past.values))
+        title, code, summary = describe(past.kind, data)
+        item = ClinicalItem(
+            patient=past.patient,
+            kind=past.kind,
+            title=title,
+            code=code,
+            effective_at=_aware(effective),
+            data=data,
+            author=past.author,
+            status=ItemStatus.PUBLISHED,
+            published_at=past.published_at,
+        )
+        rows.append(item)
+        entries.append(
+            RegistryEntry(
+                patient=past.patient,
+                organization=organization,
+                kind=past.kind,
+                code=code,
+                title=title,
+                effective_at=item.effective_at,
+                summary=summary,
+                item_uuid=item.pk,
+                version=1,
+                status=EntryStatus.CURRENT,
+                published_at=past.published_at,
+                published_by=past.author,
+            )
+        )
+    ClinicalItem.objects.bulk_create(rows)
+    RegistryEntry.objects.bulk_create(entries)
+    for item, entry in zip(rows, entries, strict=True):
+        for action, detail in (
+            (AuditAction.CREATE, {"kind": item.kind}),
+            (AuditAction.PUBLISH, {"entry": str(entry.uuid)}),
+        ):
+            events.append(
+                AuditEvent(
+                    action=action,
+                    actor=item.author,
+                    actor_label=item.author.email,
+                    acting_organization=organization,
+                    object_type="item",
+                    object_id=str(item.pk),
+                    patient=item.patient,
+                    data_owner=organization,
+                    detail=detail,
+                )
+            )
+    AuditEvent.objects.bulk_create(events)
+    return entries
 
 
 @transaction.atomic

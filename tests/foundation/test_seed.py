@@ -1,6 +1,7 @@
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from portal.accounts.models import Membership, User
+from portal.care.models import CareTask, Escalation, Handoff, Referral, ReferralEvent, TaskOccurrence
 from portal.demo.cast import ORGANIZATIONS, PEOPLE
 from portal.demo.seed import seed_all
 from portal.patients.models import CareRelationship, NetworkPatient, PatientIdentifier
@@ -20,6 +21,12 @@ def _counts():
             CareRelationship,
             TOTPDevice,
             Agreement,
+            Referral,
+            ReferralEvent,
+            CareTask,
+            TaskOccurrence,
+            Handoff,
+            Escalation,
         )
     }
 
