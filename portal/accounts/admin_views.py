@@ -94,6 +94,7 @@ def invite(request: HttpRequest) -> HttpResponse:
     organization = request.tenant  # type: ignore[attr-defined]
     form = InviteForm(request.POST or None)
     link = None
+    sent_to = ""
     if request.method == "POST" and form.is_valid():
         try:
             _invitation, link = invitation_create(
@@ -108,9 +109,14 @@ def invite(request: HttpRequest) -> HttpResponse:
         except ValidationError as error:
             _errors_to_form(form, error)
         else:
-            messages.success(request, f"Invitation sent to {form.cleaned_data['email']}.")
-            form = InviteForm()
-    return render(request, "accounts/admin/invite.html", {"form": form, "link": link})
+            sent_to = form.cleaned_data["email"]
+            if not request.htmx:  # type: ignore[attr-defined]
+                messages.success(request, f"Invitation sent to {sent_to}.")
+            form = InviteForm()  # cleared for the next person
+    context = {"form": form, "link": link, "sent_to": sent_to}
+    if request.htmx:  # type: ignore[attr-defined]
+        return render(request, "accounts/admin/partials/invite_panel.html", context)
+    return render(request, "accounts/admin/invite.html", context)
 
 
 @site_admin_required

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils import timezone
 
 from portal.care.models import CHECKLIST_ITEMS, HANDOFF_SECTIONS, HandoffKind, Priority, Responsible
 from portal.forms import Form
@@ -55,7 +56,8 @@ class TransitionForm(Form):
     outcome_entry = forms.UUIDField(required=False)
 
 
-RECURRENCE_CHOICES = [("once", "Once, by the due date"), ("weekly", "Repeating")]
+RECURRENCE_CHOICES = [("once", "Once, by a due date"), ("weekly", "Repeats on a schedule")]
+SCHEDULE_FIELDS = ("starts_on", "times_per_week", "weeks", "until")
 
 
 class CareTaskForm(Form):
@@ -68,11 +70,25 @@ class CareTaskForm(Form):
     title = forms.CharField(max_length=200, label="Test or task", help_text="e.g. CBC with differential")
     code = forms.CharField(max_length=64, required=False, label="LOINC code")
     instructions = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), required=False)
-    schedule = forms.ChoiceField(choices=RECURRENCE_CHOICES, initial="weekly", widget=forms.RadioSelect)
-    due_at = forms.DateTimeField(required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}))
-    starts_on = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), label="Starting")
-    times_per_week = forms.IntegerField(min_value=1, max_value=5, initial=2, required=False)
-    weeks = forms.IntegerField(min_value=1, max_value=26, initial=3, required=False, label="For weeks")
+    schedule = forms.ChoiceField(
+        choices=RECURRENCE_CHOICES, initial="weekly", widget=forms.RadioSelect, label="How often"
+    )
+    due_at = forms.DateTimeField(
+        required=False, widget=forms.DateTimeInput(attrs={"type": "datetime-local"}), label="Due by"
+    )
+    starts_on = forms.DateField(
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        label="Starting",
+        help_text="The first week of the schedule (today if left empty).",
+    )
+    times_per_week = forms.IntegerField(min_value=1, max_value=5, initial=2, required=False, label="Times a week")
+    weeks = forms.IntegerField(
+        min_value=1, max_value=26, initial=3, required=False, label="For how many weeks", help_text="Or give an end date."
+    )
+    until = forms.DateField(
+        required=False, widget=forms.DateInput(attrs={"type": "date"}), label="Or until (included)"
+    )
 
     def __init__(
         self, *args: Any, patients: Any, organization: Any, patient: Any = None, owner_url: str = "", **kwargs: Any
@@ -95,6 +111,36 @@ class CareTaskForm(Form):
                     "hx-swap": "outerHTML",
                 }
             )
+
+    def what_fields(self) -> list[Any]:
+        """The task itself: patient, owner, test, instructions (the live check watches these)."""
+        return [self[name] for name in ("patient", "owner_organization", "title", "code", "instructions")]
+
+    def repeat_fields(self) -> list[Any]:
+        return [self[name] for name in SCHEDULE_FIELDS]
+
+    def clean(self) -> dict[str, Any]:
+        """A repeating task needs its schedule (times a week, and weeks or an end date), a
+        one-off task its due date; what the other choice would need is ignored."""
+        data = super().clean() or {}
+        if data.get("schedule") == "once":
+            if not data.get("due_at"):
+                self.add_error("due_at", "Give the date the result is due by.")
+            for name in SCHEDULE_FIELDS:
+                data[name] = None
+        elif data.get("schedule") == "weekly":
+            data["due_at"] = None
+            if not data.get("times_per_week"):
+                self.add_error("times_per_week", "Say how many times a week (1 to 5).")
+            weeks, until = data.get("weeks"), data.get("until")
+            if until is not None and weeks:
+                self.add_error("until", "Give either a number of weeks or an end date, not both.")
+            starts = data.get("starts_on") or timezone.localdate()
+            if until is not None and until < starts:
+                self.add_error("until", "The end date is before the start.")
+            if until is None and not weeks:
+                self.add_error("weeks", "Say for how many weeks, or until when.")
+        return data
 
 
 class LinkResultForm(Form):

@@ -343,10 +343,17 @@ def referral_attach(*, referral: Referral, user: Any, organization: Any, entry: 
 # --- Care tasks -----------------------------------------------------------------------
 
 
-def recurrence_rule(*, times_per_week: int, weeks: int) -> str:
-    """An RRULE for 'N times a week for M weeks' (e.g. twice a week for three weeks)."""
+def recurrence_rule(*, times_per_week: int, weeks: int | None = None, until: dt.date | None = None) -> str:
+    """An RRULE for 'N times a week for M weeks' (e.g. twice a week for three weeks), or
+    'N times a week until a date' (that day included)."""
     days = {1: "MO", 2: "MO,TH", 3: "MO,WE,FR", 4: "MO,TU,TH,FR", 5: "MO,TU,WE,TH,FR"}
-    if times_per_week not in days or not 1 <= weeks <= 26:
+    if times_per_week not in days:
+        raise ValidationError({"recurrence": ["Choose 1 to 5 times a week."]})
+    if until is not None:
+        end = dt.datetime.combine(until, dt.time(23, 59, 59), tzinfo=timezone.get_current_timezone())
+        stamp = end.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+        return f"FREQ=WEEKLY;BYDAY={days[times_per_week]};UNTIL={stamp}"
+    if weeks is None or not 1 <= weeks <= 26:
         raise ValidationError({"recurrence": ["Choose 1 to 5 times a week, for 1 to 26 weeks."]})
     return f"FREQ=WEEKLY;BYDAY={days[times_per_week]};COUNT={times_per_week * weeks}"
 
@@ -552,7 +559,9 @@ def _clean_items(items: Iterable[dict[str, Any]]) -> list[dict[str, str]]:
             raise ValidationError(
                 {"items": ["Each item needs a section and who is responsible (oncology or primary care)."]}
             )
-        cleaned.append({"section": section, "text": text[:500], "responsible": responsible})
+        if len(text) > 1000:
+            raise ValidationError({"items": ["Keep each plan item under 1,000 characters."]})
+        cleaned.append({"section": section, "text": text, "responsible": responsible})
     return cleaned
 
 

@@ -382,7 +382,7 @@ def task_new(request: HttpRequest) -> HttpResponse:
             starts_at = None
             if data["schedule"] == "weekly":
                 recurrence = services.recurrence_rule(
-                    times_per_week=data.get("times_per_week") or 0, weeks=data.get("weeks") or 0
+                    times_per_week=data.get("times_per_week") or 0, weeks=data.get("weeks"), until=data.get("until")
                 )
                 starts_on = data.get("starts_on") or timezone.localdate()
                 starts_at = dt.datetime.combine(starts_on, dt.time(9), tzinfo=timezone.get_current_timezone())

@@ -6,6 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404, HttpRequest, HttpResponse
+from django.utils import timezone
 from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
@@ -48,6 +49,15 @@ def _local_next(request: HttpRequest) -> str:
     return target
 
 
+# Kinds written on the day they happen: their date starts as today (the portal's time zone,
+# which its organizations share: ``TIME_ZONE``).
+DATED_TODAY = {ItemKind.CONSULT_NOTE, ItemKind.NOTE}
+
+
+def _initial_for(kind: str) -> dict[str, Any]:
+    return {"effective_date": timezone.localdate()} if kind in DATED_TODAY else {}
+
+
 @login_required
 def item_new(request: HttpRequest, patient_uuid: str, kind: str) -> HttpResponse:
     _author(request)
@@ -63,11 +73,14 @@ def item_new(request: HttpRequest, patient_uuid: str, kind: str) -> HttpResponse
         )
         if answering is not None and answering["referral"].patient_id != patient.pk:
             answering = None
-    form = form_for(
-        kind, request.POST or None, request.FILES or None, initial=answering["initial"] if answering else None
-    )
+    initial = {**_initial_for(kind), **(answering["initial"] if answering else {})}
+    form = form_for(kind, request.POST or None, request.FILES or None, initial=initial)
     next_url = _local_next(request)
-    if request.method == "POST" and form.is_valid():
+    # Privacy is a choice of its own (a radio), not a button: "private" is never published.
+    private = request.POST.get("sharing") == "private" or request.POST.get("private") == "on"
+    if request.method == "POST" and form.is_valid() and private and request.POST.get("action") == "publish":
+        form.add_error(None, "A private item is never published. Save it, or choose the shared record to publish it.")
+    elif request.method == "POST" and form.is_valid():
         publish = request.POST.get("action") == "publish"
         try:
             item_create(
@@ -78,7 +91,7 @@ def item_new(request: HttpRequest, patient_uuid: str, kind: str) -> HttpResponse
                 values=request.POST,
                 files=request.FILES,
                 publish=publish,
-                private=request.POST.get("private") == "on",
+                private=private,
                 request=request,
             )
         except ValidationError as error:
@@ -87,7 +100,12 @@ def item_new(request: HttpRequest, patient_uuid: str, kind: str) -> HttpResponse
             form.add_error(None, str(error))
         else:
             messages.success(
-                request, "Published to the shared record." if publish else "Saved as a draft (not shared yet)."
+                request,
+                "Published to the shared record."
+                if publish
+                else "Saved as private: never shared."
+                if private
+                else "Saved as a draft (not shared yet).",
             )
             if publish and next_url:
                 return redirect(next_url)
@@ -103,6 +121,7 @@ def item_new(request: HttpRequest, patient_uuid: str, kind: str) -> HttpResponse
             "mode": "new",
             "answering": answering["referral"] if answering else None,
             "next_url": next_url,
+            "sharing": "private" if private else "shared",
         },
         status=400 if request.method == "POST" else 200,
     )
