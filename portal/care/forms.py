@@ -84,11 +84,14 @@ class CareTaskForm(Form):
     )
     times_per_week = forms.IntegerField(min_value=1, max_value=5, initial=2, required=False, label="Times a week")
     weeks = forms.IntegerField(
-        min_value=1, max_value=26, initial=3, required=False, label="For how many weeks", help_text="Or give an end date."
+        min_value=1,
+        max_value=26,
+        initial=3,
+        required=False,
+        label="For how many weeks",
+        help_text="Or give an end date.",
     )
-    until = forms.DateField(
-        required=False, widget=forms.DateInput(attrs={"type": "date"}), label="Or until (included)"
-    )
+    until = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), label="Or until (included)")
 
     def __init__(
         self, *args: Any, patients: Any, organization: Any, patient: Any = None, owner_url: str = "", **kwargs: Any

@@ -269,7 +269,7 @@ def seed(cast: Any) -> None:
     for referral, plan in zip(referrals, plans, strict=True):
         receiver_user = _receiver_user(cast, plan["receiver"])
         referrer_user = cast.users[CLINICIAN[plan["pcp"]]]
-        state = ""
+        before: str = ""
         for action in ["request", *plan["done"]]:
             by_referrer = action in ("request", "request_cancel")
             target = {
@@ -278,7 +278,7 @@ def seed(cast: Any) -> None:
                 "accept": ReferralState.ACCEPTED,
                 "decline": ReferralState.DECLINED,
                 "schedule": ReferralState.SCHEDULED,
-                "note": state,
+                "note": before,
                 "complete": ReferralState.COMPLETED,
                 "request_cancel": ReferralState.CANCEL_REQUESTED,
                 "confirm_cancel": ReferralState.CANCELLED,
@@ -303,7 +303,7 @@ def seed(cast: Any) -> None:
                 ReferralEvent(
                     referral=referral,
                     action=action,
-                    from_state=state,
+                    from_state=before,
                     to_state=target,
                     actor=referrer_user if by_referrer else receiver_user,
                     organization=referral.referring_organization if by_referrer else referral.receiving_organization,
@@ -311,7 +311,7 @@ def seed(cast: Any) -> None:
                     at=plan["moments"][action],
                 )
             )
-            state = target
+            before = target
     ReferralEvent.objects.bulk_create(events)
     ReferralNote.objects.bulk_create(notes)
 

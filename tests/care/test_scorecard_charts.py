@@ -55,7 +55,7 @@ def test_chart_labels_are_12px_or_more_and_none_is_cut(cast, sign_in):
     advance(cast, maple_to_northfield(cast), "declined")
     admin = sign_in(cast.users["northfield_admin"], cast.organizations["northfield"])
     page = admin.get("/care/scorecard/?scope=network").content.decode()
-    svgs = re.findall(r"<svg class=\"chart\".*?</svg>", page, flags=re.S)
+    svgs = re.findall(r"<svg class=\"score-chart\".*?</svg>", page, flags=re.S)
     assert len(svgs) >= 7  # five month-by-month trends and the period's bar charts
     for svg in svgs:
         width, height = (float(v) for v in re.search(r'viewBox="0 0 ([\d.]+) ([\d.]+)"', svg).groups())
@@ -68,5 +68,5 @@ def test_chart_labels_are_12px_or_more_and_none_is_cut(cast, sign_in):
         for y in re.findall(r'<text[^>]*? y="([\d.]+)"', svg):
             assert 12 <= float(y) <= height
     css = open("static/css/portal.css").read()
-    assert ".chart text { fill: var(--ink); font-size: 13px; }" in css
+    assert ".score-chart text { fill: var(--ink); font-size: 13px; font-family: var(--font); }" in css
     assert "Month by month" in page and "Target 14 d" in page
