@@ -15,7 +15,7 @@ from rapidfuzz import fuzz
 from portal.accounts.models import Membership
 from portal.accounts.roles import NAVIGATOR_ROLES
 from portal.audit.services import AuditAction, audit_record
-from portal.notifications.services import notification_send
+from portal.notifications.services import notification_send, notifications_mark_read_for
 from portal.patients.access import chart_permission_grant, chart_permission_sync
 from portal.patients.matching import normalize_name
 from portal.patients.models import (
@@ -420,6 +420,7 @@ def emergency_access_request(
             link="/audit/?emergency=1",
             organization=org,
             urgent=True,
+            subject=grant,
         )
     return grant
 
@@ -506,6 +507,7 @@ def access_request_create(
                 title=f"{organization.name} asks to see a patient's shared record",
                 link="/patients/access-requests/",
                 organization=decider,
+                subject=access_request,
             )
     return access_request
 
@@ -578,5 +580,8 @@ def access_request_decide(
         title=f"{organization.name} {'confirmed' if confirm else 'declined'} your request to see a shared record",
         link="/patients/access-requests/",
         organization=access_request.organization,
+        subject=access_request,
     )
+    # Deciding answers what the deciding organization was told about the request.
+    notifications_mark_read_for(user=user, subject=access_request, organization=organization)
     return access_request
