@@ -26,7 +26,7 @@ from portal.messaging.selectors import (
     takes_part_in,
 )
 from portal.notifications.models import Kind
-from portal.notifications.services import notification_mark_read, notification_send, notifications_mark_read_for
+from portal.notifications.services import notification_send, notifications_mark_read_for
 from portal.patients.selectors import user_can_view_patient, visible_entries
 from portal.text import text_clean
 
@@ -318,8 +318,7 @@ def thread_mark_read(*, thread: Thread, user: Any, organization: Any) -> int:
         ],
         ignore_conflicts=True,
     )
-    notification_mark_read(user=user, link=f"/messages/{thread.uuid}/")
-    notifications_mark_read_for(user=user, subject=thread)
+    notifications_mark_read_for(user=user, subject=thread, link=f"/messages/{thread.uuid}/")
     return len(created)
 
 

@@ -382,14 +382,18 @@ def notification_mark_read(
     return rows.update(read_at=timezone.now())
 
 
-@transaction.atomic
-def notifications_mark_read_for(*, user: Any, subject: Any, organization: Any = None) -> int:
+def notifications_mark_read_for(*, user: Any, subject: Any, organization: Any = None, link: str = "") -> int:
     """Acting on something marks what told about it read: the user's own notifications
-    about ``subject`` — and, given the ``organization`` that acted (a referral accepted, a
-    hand-off acknowledged, an occurrence closed: work its colleagues were told about too),
-    every notification about it that opens at that organization. Returns how many."""
+    about ``subject`` (or, for those written before notifications named their subject,
+    pointing at ``link``) — and, given the ``organization`` that acted (a referral
+    accepted, a hand-off acknowledged, an occurrence closed: work its colleagues were told
+    about too), every notification about it that opens at that organization. One UPDATE,
+    in the caller's transaction. Returns how many."""
     subject_type, subject_id = subject_key(subject)
-    rows = Notification.objects.filter(subject_type=subject_type, subject_id=subject_id, read_at__isnull=True)
+    about = Q(subject_type=subject_type, subject_id=subject_id)
+    if link:
+        about |= Q(subject_id__isnull=True, link=link)
+    rows = Notification.objects.filter(about, read_at__isnull=True)
     if organization is not None:
         rows = rows.filter(Q(recipient=user) | Q(organization=organization))
     else:

@@ -28,7 +28,7 @@ def test_tests_already_done_shows_one_row_per_test_with_its_count_and_a_describe
     assert titles.count("Absolute neutrophil count") == 1 and titles.count("Hemoglobin") == 1
     anc = rows[titles.index("Absolute neutrophil count")]
     # The latest of three results (Maple's, 3 days ago), where it comes from, how many there are.
-    assert "2.6 10^3/uL" in anc and "Maple Family Medicine" in anc and "Northfield Cancer Institute" in anc
+    assert "2.6 ×10³/µL" in anc and "Maple Family Medicine" in anc and "Northfield Cancer Institute" in anc
     assert "3 results" in anc
     label = re.search(r'<svg class="sparkline" role="img" aria-label="([^"]+)"', anc)
     assert label is not None
