@@ -25,6 +25,8 @@ class NotificationOut(serializers.Serializer):
     link = serializers.CharField()
     organization = serializers.CharField(source="organization.slug", allow_null=True, default=None)
     urgent = serializers.BooleanField()
+    subject_type = serializers.CharField(help_text='What it is about: "thread", "referral", "caretask", "handoff"…')
+    subject_id = serializers.UUIDField(allow_null=True, help_text="The UUID of what it is about")
     created_at = serializers.DateTimeField()
     read_at = serializers.DateTimeField(allow_null=True)
 

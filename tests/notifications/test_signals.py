@@ -154,3 +154,10 @@ def test_urgent_referrals_come_first_in_the_navigators_queue(cast, sign_in):
     urgent = maple_to_northfield(cast, priority="urgent")
     page = sign_in(cast.users["navarro"], cast.organizations["northfield"]).get("/care/").content.decode()
     assert page.index(str(urgent.uuid)) < page.index(str(routine.uuid))
+
+
+def test_the_api_names_what_each_notification_is_about(cast, sign_in):
+    thread = okafor_writes_park(cast)
+    park = sign_in(cast.users["park"], cast.organizations["maple"])
+    rows = park.get("/api/v1/notifications/").json()["results"]
+    assert rows[0]["subject_type"] == "thread" and rows[0]["subject_id"] == str(thread.uuid)
