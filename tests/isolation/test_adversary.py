@@ -249,6 +249,23 @@ def test_every_route_is_classified() -> None:
     assert len(operations) >= 25
 
 
+def _alerts_already_sent(cast: Any, users: list[Any], organization: Any) -> None:
+    from portal.audit.middleware import ALERT_OBJECT_TYPE
+    from portal.audit.models import AuditAction, AuditOutcome
+    from portal.audit.services import audit_record
+
+    for user in users:
+        audit_record(
+            action=AuditAction.ADMIN,
+            actor=user,
+            organization=organization,
+            outcome=AuditOutcome.DENIED,
+            object_type=ALERT_OBJECT_TYPE,
+            data_owner=organization,
+            detail={"window_minutes": 0},
+        )
+
+
 def test_no_hostile_actor_reads_or_changes_anything_of_maria_on_any_route(
     cast: Any, world: World, sign_in: Callable[..., Any], anonymous: Callable[[Any], Any]
 ) -> None:
@@ -295,6 +312,11 @@ def test_no_hostile_actor_reads_or_changes_anything_of_maria_on_any_route(
             every_id=(),
         ),
     ]
+    # Refused reads by one person alert their organization's site admins once per window (a
+    # write to Cedar Valley's own notifications, tested in test_no_back_door). Which route
+    # happens to cross the threshold depends on the routes and their order, so the alert is
+    # taken as already sent for this crawl: every route must then change nothing at all.
+    _alerts_already_sent(cast, [users["chen"], users["cedarvalley_admin"]], cedar)
     tenant_routes, _ = routes_of(settings.ROOT_URLCONF)
     public_routes, _ = routes_of(settings.PUBLIC_SCHEMA_URLCONF)
     findings = Findings()
