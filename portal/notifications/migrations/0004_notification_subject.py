@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('notifications', '0002_delivery_notificationpreference'),
+        ('notifications', '0003_delivery_uuid_and_sending'),
         ('tenants', '0002_organizationexport_provisioning_agreement'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
