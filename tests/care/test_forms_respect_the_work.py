@@ -156,7 +156,7 @@ def test_privacy_is_a_choice_apart_from_the_buttons(cast, sign_in):
     with schema_context(northfield.schema_name):
         items = ClinicalItem.objects.count()
     refused = okafor.post(url, {**note, "sharing": "private", "action": "publish"})
-    assert refused.status_code == 200 and "A private item is never published" in refused.content.decode()
+    assert refused.status_code == 400 and "A private item is never published" in refused.content.decode()
     with schema_context(northfield.schema_name):
         assert ClinicalItem.objects.count() == items
     assert RegistryEntry.objects.count() == entries
