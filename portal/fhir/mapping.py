@@ -21,6 +21,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any
 
 from portal.fhir import codes as c
@@ -31,6 +32,7 @@ PRACTITIONER_NAMESPACE = uuid.UUID("6f0b7c1e-3f5a-4f0e-9a57-2d1c6c0f4a11")
 # --- small builders -----------------------------------------------------------------
 
 
+@lru_cache(maxsize=4096)
 def practitioner_id(user_id: int) -> str:
     return str(uuid.uuid5(PRACTITIONER_NAMESPACE, f"user:{user_id}"))
 

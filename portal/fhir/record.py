@@ -67,14 +67,20 @@ class Assembled:
             self.owner_of[key] = owner
 
 
-def entry_part(scope: s.Scope, out: Assembled, *, types: set[str], entry_uuids: Iterable[str] | None = None) -> None:
+def entry_part(
+    scope: s.Scope,
+    out: Assembled,
+    *,
+    types: set[str],
+    entry_uuids: Iterable[str] | None = None,
+    entries: list[s.EntryRow] | None = None,
+) -> None:
     """The resources of the patient's visible entries whose type is in ``types`` (Provenance
-    included when asked), each with its owner."""
+    included when asked), each with its owner; ``entries``: those already read (a chunk of a
+    search)."""
     want_provenance = "Provenance" in types
-    kinds = None if want_provenance else kinds_for(types)
-    if kinds is not None and not kinds:
-        return
-    entries = s.scope_entries(scope, kinds=kinds, entry_uuids=entry_uuids)
+    if entries is None:
+        entries = candidate_entries(scope, types=types, entry_uuids=entry_uuids)
     by_uuid = {str(entry.uuid): entry for entry in entries}
     for source in s.sources_for(scope, entries):
         entry = by_uuid[source.entry_id]
@@ -173,27 +179,11 @@ def compartment(scope: s.Scope, *, types: set[str], entry_uuids: Iterable[str] |
 # --- references to the directory -----------------------------------------------------
 
 
-def _references(value: Any, found: set[str]) -> None:
-    if isinstance(value, dict):
-        reference = value.get("reference")
-        if isinstance(reference, str):
-            found.add(reference)
-        for item in value.values():
-            if isinstance(item, dict | list):
-                _references(item, found)
-    elif isinstance(value, list):
-        for item in value:
-            if isinstance(item, dict | list):
-                _references(item, found)
-
-
-def directory_for(out: Assembled, resources: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The Organizations and Practitioners these resources reference (nothing else)."""
-    found: set[str] = set()
-    for resource in resources:
-        _references(resource, found)
+def directory_for(out: Assembled, references: set[str]) -> list[dict[str, Any]]:
+    """The Organizations and Practitioners named by ``references`` (``Type/id``) that this
+    answer knows of (nothing else: a person is known only from what the answer shows)."""
     directory = []
-    organization_ids = sorted(r.split("/", 1)[1] for r in found if r.startswith("Organization/"))
+    organization_ids = sorted(r.split("/", 1)[1] for r in references if r.startswith("Organization/"))
     missing = [uuid for uuid in organization_ids if uuid not in out.organizations]
     if missing:
         for organization in s.organizations_by_uuid(missing):
@@ -201,7 +191,7 @@ def directory_for(out: Assembled, resources: list[dict[str, Any]]) -> list[dict[
     for uuid in organization_ids:
         if uuid in out.organizations:
             directory.append(m.organization_resource(out.organizations[uuid]))
-    for practitioner in sorted(r.split("/", 1)[1] for r in found if r.startswith("Practitioner/")):
+    for practitioner in sorted(r.split("/", 1)[1] for r in references if r.startswith("Practitioner/")):
         user = out.users.get(practitioner)
         if user is not None:
             directory.append(m.practitioner_resource(user))
@@ -211,8 +201,31 @@ def directory_for(out: Assembled, resources: list[dict[str, Any]]) -> list[dict[
 # --- search, read, $everything -------------------------------------------------------
 
 
-def search(scope: s.Scope, query: Search) -> tuple[list[dict[str, Any]], list[dict[str, Any]], int]:
-    """(matches of this page, included resources, total matches)."""
+def candidate_entries(
+    scope: s.Scope, *, types: set[str], entry_uuids: Iterable[str] | None = None
+) -> list[s.EntryRow]:
+    """The visible entries whose items can map to one of ``types``."""
+    kinds = None if "Provenance" in types else kinds_for(types)
+    if kinds is not None and not kinds:
+        return []
+    return s.scope_entries(scope, kinds=kinds, entry_uuids=entry_uuids)
+
+
+# A search over at most this many entries maps them all (and so gives ``total``); over more,
+# a page maps only the entries it needs, in chunks, and its next link carries a cursor.
+EXACT_SEARCH_ENTRIES = 250
+CHUNK_ENTRIES = 60
+
+
+@dataclass
+class SearchPage:
+    matches: list[dict[str, Any]]
+    included: list[dict[str, Any]]
+    total: int | None
+    next_cursor: str | None = None
+
+
+def search(scope: s.Scope, query: Search) -> SearchPage:
     entry_uuids = None
     if query.ids is not None and query.resource_type in ENTRY_TYPES | {"Provenance"}:
         entry_uuids = set()
@@ -222,10 +235,63 @@ def search(scope: s.Scope, query: Search) -> tuple[list[dict[str, Any]], list[di
             except Http404:
                 continue
     types = {query.resource_type}
-    out = compartment(scope, types=types, entry_uuids=entry_uuids)
+    if query.resource_type in ENTRY_TYPES | {"Provenance"}:
+        entries = candidate_entries(scope, types=types, entry_uuids=entry_uuids)
+        if query.cursor is not None or (len(entries) > EXACT_SEARCH_ENTRIES and not query.total_accurate):
+            return _search_by_chunks(scope, query, entries)
+        out = Assembled()
+        entry_part(scope, out, types=types, entries=entries)
+    else:
+        out = compartment(scope, types=types, entry_uuids=entry_uuids)
     matches = [r for r in out.resources if r["resourceType"] == query.resource_type and query.matches(r)]
-    total = len(matches)
     page = matches[query.offset : query.offset + query.count]
+    return SearchPage(page, _included(scope, out, query, page), len(matches))
+
+
+def _search_by_chunks(scope: s.Scope, query: Search, entries: list[s.EntryRow]) -> SearchPage:
+    """A page that maps only the entries it needs: from the cursor's entry on, a chunk at a
+    time, until one match more than the page holds is found (its place is the next cursor)."""
+    start, skip = query.cursor or (0, 0)
+    if query.cursor is None and query.offset:
+        start, skip = 0, query.offset  # an offset is walked from the first entry
+    out = Assembled()
+    page: list[dict[str, Any]] = []
+    next_cursor = None
+    index = start
+    while index < len(entries) and next_cursor is None:
+        chunk = entries[index : index + CHUNK_ENTRIES]
+        out_chunk = Assembled()
+        entry_part(scope, out_chunk, types={query.resource_type}, entries=chunk)
+        _merge(out, out_chunk)
+        by_entry: dict[str, list[dict[str, Any]]] = {}
+        for resource in out_chunk.resources:
+            if resource["resourceType"] == query.resource_type and query.matches(resource):
+                by_entry.setdefault(resource["id"][:36], []).append(resource)
+        for position, entry in enumerate(chunk, start=index):
+            found = by_entry.get(str(entry.uuid), [])
+            for within, resource in enumerate(found):
+                if skip:
+                    skip -= 1
+                    continue
+                if len(page) == query.count:
+                    next_cursor = f"{position}.{within}"
+                    break
+                page.append(resource)
+            if next_cursor is not None:
+                break
+        index += CHUNK_ENTRIES
+    return SearchPage(page, _included(scope, out, query, page), None, next_cursor)
+
+
+def _merge(into: Assembled, other: Assembled) -> None:
+    into.pool.update(other.pool)
+    into.owner_of.update(other.owner_of)
+    into.provenance_of.update(other.provenance_of)
+    into.users.update(other.users)
+    into.organizations.update(other.organizations)
+
+
+def _included(scope: s.Scope, out: Assembled, query: Search, page: list[dict[str, Any]]) -> list[dict[str, Any]]:
     included: list[dict[str, Any]] = []
     seen = {f"{r['resourceType']}/{r['id']}" for r in page}
     if query.include_members:
@@ -244,7 +310,7 @@ def search(scope: s.Scope, query: Search) -> tuple[list[dict[str, Any]], list[di
                     seen.add(key)
                     included.append(provenance)
     _owners(scope, out, page + included)
-    return page, included, total
+    return included
 
 
 def _owners(scope: s.Scope, out: Assembled, resources: list[dict[str, Any]]) -> None:

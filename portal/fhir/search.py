@@ -1,8 +1,9 @@
 """Search parameters: parsing them, and matching a mapped resource against them.
 
 Supported on every patient-compartment type: ``patient`` (or ``subject``), ``_id``,
-``_lastUpdated``, ``category``, ``code``, ``date``; paging with ``_count`` (at most 1,000)
-and ``_offset``; ``_include=Observation:has-member`` and ``_revinclude=Provenance:target``.
+``_lastUpdated``, ``category``, ``code``, ``date``; paging with ``_count`` (at most 1,000),
+``_offset`` and the ``_cursor`` of next links; ``_total=accurate``;
+``_include=Observation:has-member`` and ``_revinclude=Provenance:target``.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from django.utils.dateparse import parse_datetime
 DEFAULT_COUNT = 50
 MAX_COUNT = 1000
 PREFIXES = ("eq", "ne", "gt", "lt", "ge", "le", "sa", "eb")
-RESULT_PARAMETERS = {"_count", "_offset", "_include", "_revinclude", "_format", "_total", "_sort", "_summary"}
+RESULT_PARAMETERS = {"_count", "_offset", "_cursor", "_include", "_revinclude", "_format", "_total", "_sort", "_summary"}
 
 
 class SearchError(ValueError):
@@ -179,6 +180,8 @@ class Search:
     offset: int = 0
     include_members: bool = False
     revinclude_provenance: bool = False
+    cursor: tuple[int, int] | None = None  # (entry index, matches to skip in it): a next link's place
+    total_accurate: bool = False  # ``_total=accurate``: count every match, however many
 
     def matches(self, resource: dict[str, Any]) -> bool:
         kind = resource["resourceType"]
@@ -258,6 +261,13 @@ def parse(resource_type: str, params: Any, *, strict: bool = False) -> Search:
         search.count = _int(params["_count"], "_count", MAX_COUNT)
     if params.get("_offset"):
         search.offset = _int(params["_offset"], "_offset")
+    if params.get("_cursor"):
+        entry, _, within = params["_cursor"].partition(".")
+        search.cursor = (_int(entry, "_cursor"), _int(within or "0", "_cursor"))
+    if params.get("_total"):
+        if params["_total"] not in ("none", "estimate", "accurate"):
+            raise SearchError("_total is none, estimate or accurate.")
+        search.total_accurate = params["_total"] == "accurate"
     for include in _values(params, "_include"):
         if include != "Observation:has-member":
             raise SearchError(f"_include={include} is not supported (only Observation:has-member).")

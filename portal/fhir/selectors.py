@@ -34,7 +34,7 @@ from portal.messaging.models import Message
 from portal.messaging.selectors import visible_threads
 from portal.patients.models import CareRelationship, NetworkPatient, PatientIdentifier, RegistryEntry
 from portal.patients.selectors import patient_access_for_user, record_shared_with, visible_entries, visible_patients
-from portal.records.models import ClinicalItem
+from portal.records.models import ClinicalItem, Document
 from tenants.models import Organization
 
 UUID_PREFIX = re.compile(r"^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(?:-(.+))?$")
@@ -83,41 +83,135 @@ def scope_for_entry(*, user: Any, organization: Any, entry_uuid: str) -> Scope:
 
 
 # --- entries and their items ---------------------------------------------------------
+#
+# Reads of whole records (a patient's $everything: a thousand entries and more) take plain
+# rows rather than model instances (``values_list``: no model per row, no join per row); the
+# organizations and people they name are read once each. The rows answer the same attribute
+# names as the models, so the mapping takes either.
+
+ENTRY_COLUMNS = (
+    "uuid",
+    "kind",
+    "code",
+    "title",
+    "effective_at",
+    "item_uuid",
+    "version",
+    "status",
+    "published_at",
+    "organization_id",
+    "published_by_id",
+)
+ITEM_COLUMNS = (
+    "id",
+    "kind",
+    "title",
+    "code",
+    "effective_at",
+    "data",
+    "version",
+    "published_at",
+    "withdrawn_reason",
+    "author_id",
+    "previous_id",
+)
+
+
+@dataclass(slots=True)
+class EntryRow:
+    uuid: Any
+    kind: str
+    code: str
+    title: str
+    effective_at: Any
+    item_uuid: Any
+    version: int
+    status: str
+    published_at: Any
+    organization_id: int
+    published_by_id: int | None
+    organization: Any = None
+    published_by: Any = None
+    patient: Any = None
+
+
+@dataclass(slots=True)
+class ItemRow:
+    id: Any
+    kind: str
+    title: str
+    code: str
+    effective_at: Any
+    data: dict[str, Any]
+    version: int
+    published_at: Any
+    withdrawn_reason: str
+    author_id: int | None
+    previous_id: Any
+    author: Any = None
+    document: Any = None
+
+    @property
+    def pk(self) -> Any:
+        return self.id
+
+
+def _people(ids: Iterable[int | None]) -> dict[int, User]:
+    wanted = {pk for pk in ids if pk is not None}
+    if not wanted:
+        return {}
+    return {user.pk: user for user in User.objects.filter(pk__in=wanted).only("pk", "full_name", "credentials", "npi", "is_active")}
 
 
 def scope_entries(
     scope: Scope, *, kinds: Iterable[str] | None = None, entry_uuids: Iterable[str] | None = None
-) -> list[RegistryEntry]:
+) -> list[EntryRow]:
+    """The patient's entries this user sees here (``visible_entries``), newest first."""
     entries = visible_entries(user=scope.user, organization=scope.organization, patient=scope.patient)
     if kinds is not None:
         entries = entries.filter(kind__in=list(kinds))
     if entry_uuids is not None:
         entries = entries.filter(uuid__in=list(entry_uuids))
-    found = list(
-        entries.select_related("organization", "published_by").order_by("-effective_at", "-published_at", "uuid")
-    )
-    for entry in found:
-        entry.patient = scope.patient
-    return found
+    rows = [
+        EntryRow(*values)
+        for values in entries.order_by("-effective_at", "-published_at", "uuid").values_list(*ENTRY_COLUMNS)
+    ]
+    if not rows:
+        return rows
+    organizations = {o.pk: o for o in Organization.objects.filter(pk__in={row.organization_id for row in rows})}
+    people = _people(row.published_by_id for row in rows)
+    for row in rows:
+        row.organization = organizations[row.organization_id]
+        row.published_by = people.get(row.published_by_id) if row.published_by_id else None
+        row.patient = scope.patient
+    return rows
 
 
-def items_for(scope: Scope, entries: list[RegistryEntry]) -> dict[str, ClinicalItem]:
-    """The current item of each entry, read in its owner's schema (one query per owner)."""
+def items_for(scope: Scope, entries: list[EntryRow]) -> dict[str, ItemRow]:
+    """The current item of each entry, read in its owner's schema (one query per owner, and
+    one more where documents are), keyed ``"<owner pk>:<item uuid>"``."""
     by_owner: dict[int, tuple[Organization, list[Any]]] = {}
     for entry in entries:
         by_owner.setdefault(entry.organization_id, (entry.organization, []))[1].append(entry.item_uuid)
-    items: dict[str, ClinicalItem] = {}
+    items: dict[str, ItemRow] = {}
     for owner, ids in by_owner.values():
         with schema_context(owner.schema_name):
-            found = list(
-                ClinicalItem.objects.select_related("author", "document").filter(pk__in=ids, patient=scope.patient)
-            )
+            found = [
+                ItemRow(*values)
+                for values in ClinicalItem.objects.filter(pk__in=ids, patient=scope.patient).values_list(*ITEM_COLUMNS)
+            ]
+            documents = [item.id for item in found if item.kind == "document"]
+            stored = {d.item_id: d for d in Document.objects.filter(item_id__in=documents)} if documents else {}
         for item in found:
-            items[f"{owner.pk}:{item.pk}"] = item
+            item.document = stored.get(item.id)
+            items[f"{owner.pk}:{item.id}"] = item
+    people = _people(item.author_id for item in items.values())
+    for item in items.values():
+        item.author = people.get(item.author_id) if item.author_id else None
     return items
 
 
-def sources_for(scope: Scope, entries: list[RegistryEntry]) -> list[m.Source]:
+def sources_for(scope: Scope, entries: list[EntryRow]) -> list[m.Source]:
     items = items_for(scope, entries)
     sources = []
     for entry in entries:
@@ -128,7 +222,7 @@ def sources_for(scope: Scope, entries: list[RegistryEntry]) -> list[m.Source]:
     return sources
 
 
-def entry_versions(scope: Scope, entry: RegistryEntry) -> list[m.Source]:
+def entry_versions(scope: Scope, entry: EntryRow) -> list[m.Source]:
     """Every version of an entry's item, oldest first (the current one last)."""
     with schema_context(entry.organization.schema_name):
         item = ClinicalItem.objects.select_related("author", "document").filter(
@@ -147,7 +241,7 @@ def entry_versions(scope: Scope, entry: RegistryEntry) -> list[m.Source]:
     return versions
 
 
-def document_content(scope: Scope, entry: RegistryEntry) -> tuple[str, bytes]:
+def document_content(scope: Scope, entry: EntryRow) -> tuple[str, bytes]:
     """The uploaded file of a document entry, read from its owner's storage."""
     with schema_context(entry.organization.schema_name):
         item = ClinicalItem.objects.select_related("document").filter(pk=entry.item_uuid, patient=scope.patient).first()
@@ -263,22 +357,22 @@ def audit_events_for(*, membership: Any) -> QuerySet[AuditEvent]:
 
 def fhir_audit(*, user: Any, organization: Any, request: Any, scopes: list[Scope], interaction: str) -> None:
     """One event per patient and per organization whose data the request returned."""
-    from portal.audit.services import audit_record
+    from portal.audit.services import audit_records
 
     for scope in scopes:
-        for owner in sorted(scope.owners or {None}, key=lambda o: getattr(o, "pk", 0) or 0):
-            audit_record(
-                action=AuditAction.READ,
-                actor=user,
-                organization=organization,
-                request=request,
-                object_type="fhir",
-                object_id=interaction[:64],
-                patient=scope.patient,
-                data_owner=owner,
-                emergency=scope.emergency is not None,
-                detail={"interaction": interaction[:200], "client": _client_label(request)},
-            )
+        owners = sorted(scope.owners, key=lambda o: o.pk) if scope.owners else [None]
+        audit_records(
+            data_owners=owners,
+            action=AuditAction.READ,
+            actor=user,
+            organization=organization,
+            request=request,
+            object_type="fhir",
+            object_id=interaction[:64],
+            patient=scope.patient,
+            emergency=scope.emergency is not None,
+            detail={"interaction": interaction[:200], "client": _client_label(request)},
+        )
 
 
 def _client_label(request: Any) -> str:

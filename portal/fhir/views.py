@@ -8,7 +8,6 @@ OperationOutcomes; forbidden and missing are the same 404.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -22,6 +21,7 @@ from portal.fhir import record
 from portal.fhir import selectors as s
 from portal.fhir.capability import RESOURCES, capability_statement
 from portal.fhir.codes import CONTENT_TYPE
+from portal.fhir.render import bundle_bytes, collector_paused, dumps
 from portal.fhir.search import Search, SearchError, _date_range, parse
 
 PREFIX = "/fhir/R4/"
@@ -34,9 +34,9 @@ class FhirError(Exception):
         self.status, self.diagnostics, self.code = status, diagnostics, code
 
 
-def fhir_response(body: dict[str, Any], status: int = 200) -> HttpResponse:
+def fhir_response(body: dict[str, Any] | bytes, status: int = 200) -> HttpResponse:
     return HttpResponse(
-        json.dumps(body, ensure_ascii=False, separators=(",", ":")),
+        body if isinstance(body, bytes) else dumps(body),
         status=status,
         content_type=f"{CONTENT_TYPE}; charset=utf-8",
     )
@@ -118,6 +118,17 @@ def _page_links(request: HttpRequest, resource_path: str, query: Search, total: 
     return links
 
 
+def _cursor_links(request: HttpRequest, resource_path: str, next_cursor: str | None) -> dict[str, str]:
+    params = _params(request)
+    base = _base(request) + resource_path
+    pairs = [(key, value) for key, values in params.lists() for value in values]
+    links = {"self": f"{base}?{urlencode(pairs)}" if pairs else base}
+    if next_cursor is not None:
+        kept = [(key, value) for key, value in pairs if key not in ("_cursor", "_offset")]
+        links["next"] = f"{base}?{urlencode([*kept, ('_cursor', next_cursor)])}"
+    return links
+
+
 def _url(base: str, params: Any, offset: int) -> str:
     pairs = [(key, value) for key, values in params.lists() for value in values if key != "_offset"]
     if offset:
@@ -143,14 +154,21 @@ def search_type(request: HttpRequest, resource_type: str) -> HttpResponse:
     if query.patient is None:
         raise FhirError(400, f"Search {resource_type} for one patient: add patient=<id>.", "required")
     scope = s.scope_for_patient(user=user, organization=organization, patient_uuid=_uuid(query.patient))
-    page, included, total = record.search(scope, query)
-    body = m.bundle(
-        "searchset",
-        [(r, "match") for r in page] + [(r, "include") for r in included],
-        base=_base(request),
-        total=total,
-        links=_page_links(request, resource_type, query, total),
-    )
+    with collector_paused():
+        found = record.search(scope, query)
+        page, included = found.matches, found.included
+        if found.total is not None:
+            links = _page_links(request, resource_type, query, found.total)
+        else:
+            links = _cursor_links(request, resource_type, found.next_cursor)
+        body = bundle_bytes(
+            kind="searchset",
+            matches=page,
+            includes=included,
+            base=_base(request),
+            total=found.total,
+            links=links,
+        )
     if page or included:
         _audit(request, [scope], f"search {resource_type}")
     return fhir_response(body)
@@ -385,25 +403,30 @@ def everything(request: HttpRequest, resource_id: str) -> HttpResponse:
         query = parse("Patient", params.copy())
         count, offset = query.count, query.offset
     scope = s.scope_for_patient(user=user, organization=organization, patient_uuid=s.split_id(resource_id)[0])
-    out, resources = record.everything(scope, types=types, since=since)
-    total = len(resources)
-    links = None
-    if count is not None:
-        resources = resources[offset : (offset or 0) + count]
-        links = _page_links(request, f"Patient/{resource_id}/$everything", query, total)
-    directory = []
-    if types is None or types & record.DIRECTORY_TYPES:
-        directory = record.directory_for(out, resources)
-        if types is not None:
-            directory = [r for r in directory if r["resourceType"] in types]
-    record.page_owners(scope, out, resources)
-    body = m.bundle(
-        "searchset",
-        [(r, "match") for r in resources] + [(r, "include") for r in directory],
-        base=_base(request),
-        total=total,
-        links=links,
-    )
+    with collector_paused():
+        out, resources = record.everything(scope, types=types, since=since)
+        total = len(resources)
+        links = None
+        if count is not None:
+            resources = resources[offset : (offset or 0) + count]
+            links = _page_links(request, f"Patient/{resource_id}/$everything", query, total)
+        record.page_owners(scope, out, resources)
+
+        def directory(references: set[str]) -> list[dict[str, Any]]:
+            if types is not None and not types & record.DIRECTORY_TYPES:
+                return []
+            found = record.directory_for(out, references)
+            return found if types is None else [r for r in found if r["resourceType"] in types]
+
+        body = bundle_bytes(
+            kind="searchset",
+            matches=resources,
+            includes=[],
+            base=_base(request),
+            total=total,
+            links=links,
+            directory=directory,
+        )
     _audit(request, [scope], "Patient/$everything")
     return fhir_response(body)
 
