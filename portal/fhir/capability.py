@@ -20,7 +20,11 @@ CODED_SEARCH = [
 # type → (profiles, search parameters beyond the common ones, has history)
 RESOURCES: dict[str, tuple[list[str], list[tuple[str, str, str]], bool]] = {
     "Patient": ([Profile.CANCER_PATIENT], [("identifier", "token", "An organization's MRN (system|value)")], True),
-    "Condition": ([Profile.PRIMARY_CANCER_CONDITION, Profile.SECONDARY_CANCER_CONDITION, Profile.PROBLEM], CODED_SEARCH, True),
+    "Condition": (
+        [Profile.PRIMARY_CANCER_CONDITION, Profile.SECONDARY_CANCER_CONDITION, Profile.PROBLEM],
+        CODED_SEARCH,
+        True,
+    ),
     "Observation": (
         [
             Profile.LAB,
@@ -44,8 +48,16 @@ RESOURCES: dict[str, tuple[list[str], list[tuple[str, str, str]], bool]] = {
     "Binary": ([], [], False),
     "Provenance": ([Profile.PROVENANCE], [("date", "date", "When it was recorded")], True),
     "ServiceRequest": ([Profile.SERVICE_REQUEST], CODED_SEARCH, False),
-    "Task": ([Profile.REFERRAL_TASK, Profile.TASK], [("code", "token", "The task's code"), ("date", "date", "Authored on")], False),
-    "CarePlan": ([Profile.CARE_PLAN], [("category", "token", "The plan's category"), ("date", "date", "Created")], False),
+    "Task": (
+        [Profile.REFERRAL_TASK, Profile.TASK],
+        [("code", "token", "The task's code"), ("date", "date", "Authored on")],
+        False,
+    ),
+    "CarePlan": (
+        [Profile.CARE_PLAN],
+        [("category", "token", "The plan's category"), ("date", "date", "Created")],
+        False,
+    ),
     "Communication": ([Profile.COMMUNICATION], [("date", "date", "Sent")], False),
     "CareTeam": ([Profile.CARE_TEAM], [], False),
     "Organization": ([Profile.ORGANIZATION], [], False),

@@ -15,7 +15,15 @@ from django.http import HttpResponse
 from portal.fhir.codes import CONTENT_TYPE
 
 FHIR_PREFIX = "/fhir/"
-ISSUE_CODES = {400: "invalid", 401: "login", 403: "forbidden", 404: "not-found", 405: "not-supported", 406: "not-supported", 415: "not-supported"}
+ISSUE_CODES = {
+    400: "invalid",
+    401: "login",
+    403: "forbidden",
+    404: "not-found",
+    405: "not-supported",
+    406: "not-supported",
+    415: "not-supported",
+}
 DIAGNOSTICS = {
     403: "Not allowed (sign in at this organization's address; writes need the session's CSRF token).",
     404: "Not found: there is no such route or resource.",

@@ -462,9 +462,12 @@ def treatment_resources(source: Source) -> list[dict[str, Any]]:
             ],
             "status": "entered-in-error"
             if source.withdrawn
-            else {"planned": "preparation", "active": "in-progress", "completed": "completed", "stopped": "stopped"}.get(
-                status, "unknown"
-            ),
+            else {
+                "planned": "preparation",
+                "active": "in-progress",
+                "completed": "completed",
+                "stopped": "stopped",
+            }.get(status, "unknown"),
             "category": concept(coding(c.SNOMED, *(c.SURGERY_CATEGORY if surgery else c.RADIOTHERAPY_CATEGORY))),
             "code": concept(text=data.get("regimen") or source.title)
             if surgery
@@ -472,9 +475,10 @@ def treatment_resources(source: Source) -> list[dict[str, Any]]:
             "subject": source.subject(),
             "performedPeriod": period,
         }
-        performers = [{"actor": source.owner()}]
-        if source.author():
-            performers.insert(0, {"actor": source.author(), "onBehalfOf": source.owner()})
+        performers: list[dict[str, Any]] = [{"actor": source.owner()}]
+        author = source.author()
+        if author:
+            performers.insert(0, {"actor": author, "onBehalfOf": source.owner()})
         resource["performer"] = performers
         return [resource]
     medication = data.get("agents") or data.get("regimen") or source.title
@@ -493,7 +497,9 @@ def treatment_resources(source: Source) -> list[dict[str, Any]]:
         "medicationCodeableConcept": concept(text=medication),
         "subject": source.subject(),
         "authoredOn": _effective(source, source.effective_at),
-        "dosageInstruction": [{"text": data.get("regimen") or medication, "timing": {"repeat": {"boundsPeriod": period}}}],
+        "dosageInstruction": [
+            {"text": data.get("regimen") or medication, "timing": {"repeat": {"boundsPeriod": period}}}
+        ],
     }
     if not resource["category"]:
         del resource["category"]
@@ -506,7 +512,11 @@ def treatment_resources(source: Source) -> list[dict[str, Any]]:
 
 def problem_resources(source: Source) -> list[dict[str, Any]]:
     data = source.data
-    resource: dict[str, Any] = {"resourceType": "Condition", "id": source.entry_id, "meta": source.meta(Profile.PROBLEM)}
+    resource: dict[str, Any] = {
+        "resourceType": "Condition",
+        "id": source.entry_id,
+        "meta": source.meta(Profile.PROBLEM),
+    }
     if source.withdrawn:
         resource["verificationStatus"] = concept(coding(c.CONDITION_VERIFICATION, "entered-in-error"))
     else:
@@ -695,7 +705,9 @@ def document_resources(source: Source) -> list[dict[str, Any]]:
                 )
                 if line
             )
-            resource["context"]["period"]["end"] = day(data.get("discharge_date")) or resource["context"]["period"]["start"]
+            resource["context"]["period"]["end"] = (
+                day(data.get("discharge_date")) or resource["context"]["period"]["start"]
+            )
         else:
             text = data.get("text", "")
         resource["content"] = [
@@ -790,7 +802,9 @@ def provenance_resource(source: Source, targets: list[str]) -> dict[str, Any]:
     if source.withdrawn and source.withdrawn_reason:
         resource["reason"] = [concept(text=f"Withdrawn: {source.withdrawn_reason}")]
     if source.version > 1 and targets:
-        resource["entity"] = [{"role": "revision", "what": {"reference": f"{targets[0]}/_history/{source.version - 1}"}}]
+        resource["entity"] = [
+            {"role": "revision", "what": {"reference": f"{targets[0]}/_history/{source.version - 1}"}}
+        ]
     return resource
 
 
@@ -948,9 +962,7 @@ def care_task_resources(task: Any, occurrences: list[Any], *, visible_entry_ids:
             "meta": meta(Profile.TASK, None, occurrence.done_at or task.created_at),
             "partOf": [ref("Task", task.uuid)],
             "status": status,
-            "businessStatus": concept(
-                text="done" if done else ("overdue" if occurrence.due_at < now else "upcoming")
-            ),
+            "businessStatus": concept(text="done" if done else ("overdue" if occurrence.due_at < now else "upcoming")),
             "intent": "order",
             "code": main["code"],
             "for": patient,
@@ -1104,7 +1116,7 @@ def audit_event_resource(event: Any) -> dict[str, Any]:
             else {"display": "Continuum"}
         },
     }
-    entities = []
+    entities: list[dict[str, Any]] = []
     if event.patient_id:
         entities.append(
             {"what": ref("Patient", event.patient.uuid), "type": coding(c.AUDIT_ENTITY_TYPE, "1", "Person")}

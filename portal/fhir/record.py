@@ -201,9 +201,7 @@ def directory_for(out: Assembled, references: set[str]) -> list[dict[str, Any]]:
 # --- search, read, $everything -------------------------------------------------------
 
 
-def candidate_entries(
-    scope: s.Scope, *, types: set[str], entry_uuids: Iterable[str] | None = None
-) -> list[s.EntryRow]:
+def candidate_entries(scope: s.Scope, *, types: set[str], entry_uuids: Iterable[str] | None = None) -> list[s.EntryRow]:
     """The visible entries whose items can map to one of ``types``."""
     kinds = None if "Provenance" in types else kinds_for(types)
     if kinds is not None and not kinds:
@@ -259,7 +257,8 @@ def _search_by_chunks(scope: s.Scope, query: Search, entries: list[s.EntryRow]) 
     next_cursor = None
     index = start
     while index < len(entries) and next_cursor is None:
-        chunk = entries[index : index + CHUNK_ENTRIES]
+        size = max(CHUNK_ENTRIES, min(query.count + 20, 500))  # a page of labs is about one chunk
+        chunk = entries[index : index + size]
         out_chunk = Assembled()
         entry_part(scope, out_chunk, types={query.resource_type}, entries=chunk)
         _merge(out, out_chunk)
@@ -279,7 +278,7 @@ def _search_by_chunks(scope: s.Scope, query: Search, entries: list[s.EntryRow]) 
                 page.append(resource)
             if next_cursor is not None:
                 break
-        index += CHUNK_ENTRIES
+        index += size
     return SearchPage(page, _included(scope, out, query, page), None, next_cursor)
 
 
@@ -339,7 +338,7 @@ def history(scope: s.Scope, resource_type: str, resource_id: str) -> list[dict[s
     if not entries:
         raise Http404("No such resource")
     entry = entries[0]
-    versions = []
+    versions: list[dict[str, Any]] = []
     for source in s.entry_versions(scope, entry):
         resources = m.entry_resources(source)
         if resource_type == "Provenance":

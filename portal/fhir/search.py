@@ -19,7 +19,17 @@ from django.utils.dateparse import parse_datetime
 DEFAULT_COUNT = 50
 MAX_COUNT = 1000
 PREFIXES = ("eq", "ne", "gt", "lt", "ge", "le", "sa", "eb")
-RESULT_PARAMETERS = {"_count", "_offset", "_cursor", "_include", "_revinclude", "_format", "_total", "_sort", "_summary"}
+RESULT_PARAMETERS = {
+    "_count",
+    "_offset",
+    "_cursor",
+    "_include",
+    "_revinclude",
+    "_format",
+    "_total",
+    "_sort",
+    "_summary",
+}
 
 
 class SearchError(ValueError):
@@ -102,7 +112,9 @@ class Token:
     def matches(self, concepts: list[dict[str, Any]]) -> bool:
         for concept in concepts:
             for coding in concept.get("coding", []):
-                if coding.get("code") == self.code and (self.system in (None, "") or coding.get("system") == self.system):
+                if coding.get("code") == self.code and (
+                    self.system in (None, "") or coding.get("system") == self.system
+                ):
                     return True
                 if self.code == "" and self.system and coding.get("system") == self.system:
                     return True

@@ -160,7 +160,10 @@ def _people(ids: Iterable[int | None]) -> dict[int, User]:
     wanted = {pk for pk in ids if pk is not None}
     if not wanted:
         return {}
-    return {user.pk: user for user in User.objects.filter(pk__in=wanted).only("pk", "full_name", "credentials", "npi", "is_active")}
+    return {
+        user.pk: user
+        for user in User.objects.filter(pk__in=wanted).only("pk", "full_name", "credentials", "npi", "is_active")
+    }
 
 
 def scope_entries(
@@ -225,9 +228,11 @@ def sources_for(scope: Scope, entries: list[EntryRow]) -> list[m.Source]:
 def entry_versions(scope: Scope, entry: EntryRow) -> list[m.Source]:
     """Every version of an entry's item, oldest first (the current one last)."""
     with schema_context(entry.organization.schema_name):
-        item = ClinicalItem.objects.select_related("author", "document").filter(
-            pk=entry.item_uuid, patient=scope.patient
-        ).first()
+        item = (
+            ClinicalItem.objects.select_related("author", "document")
+            .filter(pk=entry.item_uuid, patient=scope.patient)
+            .first()
+        )
         if item is None:
             raise Http404("No such resource")
         chain = [item]
@@ -320,6 +325,39 @@ def referral_scope(*, user: Any, organization: Any, referral_uuid: str) -> tuple
     if referral is None:
         raise Http404("No such resource")
     return scope_for_patient(user=user, organization=organization, patient_uuid=referral.patient.uuid), referral
+
+
+def scope_for_resource(
+    *, user: Any, organization: Any, resource_type: str, resource_id: str, entry_types: Iterable[str]
+) -> Scope:
+    """The patient a resource of ours is about, asked through the access rule: an entry's
+    resources by their entry, a referral's, task's, hand-off's or message's through the care
+    and messaging selectors, then the patient through ``patient_access_for_user``."""
+    uuid, suffix = split_id(resource_id)
+    if resource_type == "Patient" or (resource_type == "CareTeam" and suffix == "careteam"):
+        if resource_type == "Patient" and suffix:
+            raise Http404("No such resource")
+        return scope_for_patient(user=user, organization=organization, patient_uuid=uuid)
+    if resource_type in entry_types or resource_type in ("Provenance", "Binary"):
+        return scope_for_entry(user=user, organization=organization, entry_uuid=uuid)
+    if resource_type == "ServiceRequest" or (resource_type == "Task" and suffix == "task"):
+        return referral_scope(user=user, organization=organization, referral_uuid=uuid)[0]
+    found: Any = None
+    if resource_type == "Task":
+        found = tasks_for(user=user, organization=organization).filter(uuid=uuid).first()
+    elif resource_type == "CarePlan":
+        found = handoffs_for(user=user, organization=organization).filter(uuid=uuid).first()
+    elif resource_type == "Communication":
+        message = (
+            Message.objects.filter(uuid=uuid, thread__in=visible_threads(user=user, organization=organization))
+            .select_related("thread__patient")
+            .first()
+        )
+        found = message.thread if message is not None else None
+    patient = getattr(found, "patient", None)
+    if patient is None:
+        raise Http404("No such resource")
+    return scope_for_patient(user=user, organization=organization, patient_uuid=patient.uuid)
 
 
 def patients_visible(*, user: Any, organization: Any) -> QuerySet[NetworkPatient]:

@@ -195,9 +195,7 @@ def _patient_search(request: HttpRequest, query: Search) -> HttpResponse:
     if query.identifier is not None:
         patients = patients.filter(identifiers__mrn=query.identifier.code)
         if query.identifier.system and query.identifier.system.startswith("urn:continuum:fhir:mrn:"):
-            patients = patients.filter(
-                identifiers__organization__uuid=_uuid(query.identifier.system.rsplit(":", 1)[1])
-            )
+            patients = patients.filter(identifiers__organization__uuid=_uuid(query.identifier.system.rsplit(":", 1)[1]))
     found = list(patients.order_by("family_name", "given_name", "pk")[:1000])
     scopes = []
     resources = []
@@ -240,7 +238,9 @@ def _audit_search(request: HttpRequest, query: Search) -> HttpResponse:
         else:
             events = events.filter(occurred_at__gte=bound.start, occurred_at__lt=bound.end)
     total = events.count()
-    page = [m.audit_event_resource(e) for e in events.order_by("-occurred_at")[query.offset : query.offset + query.count]]
+    page = [
+        m.audit_event_resource(e) for e in events.order_by("-occurred_at")[query.offset : query.offset + query.count]
+    ]
     body = m.bundle(
         "searchset",
         [(r, "match") for r in page],
@@ -255,37 +255,13 @@ def _audit_search(request: HttpRequest, query: Search) -> HttpResponse:
 
 
 def _scope_for(request: HttpRequest, resource_type: str, resource_id: str) -> s.Scope:
-    """Which patient a resource of ours belongs to, asked through the access rule."""
-    user, organization = request.user, request.tenant  # type: ignore[attr-defined]
-    uuid, suffix = s.split_id(resource_id)
-    if resource_type == "Patient" or (resource_type == "CareTeam" and suffix == "careteam"):
-        if resource_type == "Patient" and suffix:
-            raise Http404("No such resource")
-        return s.scope_for_patient(user=user, organization=organization, patient_uuid=uuid)
-    if resource_type in record.ENTRY_TYPES or resource_type in ("Provenance", "Binary"):
-        return s.scope_for_entry(user=user, organization=organization, entry_uuid=uuid)
-    if resource_type == "ServiceRequest" or (resource_type == "Task" and suffix == "task"):
-        return s.referral_scope(user=user, organization=organization, referral_uuid=uuid)[0]
-    if resource_type == "Task":
-        task = s.tasks_for(user=user, organization=organization).filter(uuid=uuid).first()
-        if task is None:
-            raise Http404("No such resource")
-        return s.scope_for_patient(user=user, organization=organization, patient_uuid=task.patient.uuid)
-    if resource_type == "CarePlan":
-        handoff = s.handoffs_for(user=user, organization=organization).filter(uuid=uuid).first()
-        if handoff is None:
-            raise Http404("No such resource")
-        return s.scope_for_patient(user=user, organization=organization, patient_uuid=handoff.patient.uuid)
-    if resource_type == "Communication":
-        message = (
-            s.Message.objects.filter(uuid=uuid, thread__in=s.visible_threads(user=user, organization=organization))
-            .select_related("thread__patient")
-            .first()
-        )
-        if message is None or message.thread.patient is None:
-            raise Http404("No such resource")
-        return s.scope_for_patient(user=user, organization=organization, patient_uuid=message.thread.patient.uuid)
-    raise Http404("No such resource")
+    return s.scope_for_resource(
+        user=request.user,
+        organization=request.tenant,  # type: ignore[attr-defined]
+        resource_type=resource_type,
+        resource_id=resource_id,
+        entry_types=record.ENTRY_TYPES,
+    )
 
 
 @fhir_view

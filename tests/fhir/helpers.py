@@ -32,7 +32,10 @@ def check_codes(resource: dict[str, Any]) -> None:
         allowed = REQUIRED_CODINGS.get(coding["system"])
         if allowed is not None:
             assert coding["code"] in allowed, f"{coding['system']}|{coding['code']} is not a valid code"
-    if kind == "Condition" and resource.get("verificationStatus", {}).get("coding", [{}])[0].get("code") == "entered-in-error":
+    if (
+        kind == "Condition"
+        and resource.get("verificationStatus", {}).get("coding", [{}])[0].get("code") == "entered-in-error"
+    ):
         assert "clinicalStatus" not in resource  # con-5
     if kind == "Observation":
         assert "valueQuantity" not in resource or "value" in resource["valueQuantity"]

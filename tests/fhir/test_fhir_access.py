@@ -107,7 +107,7 @@ def test_a_clinician_without_a_relationship_reads_nothing_by_any_route(cast, sig
         f"/fhir/R4/Observation?patient={maria.uuid}",
     ):
         assert chen.get(path).status_code == 404, path
-    found = fhir_json(chen.get(f"/fhir/R4/Patient?identifier=NCI-100234"))
+    found = fhir_json(chen.get("/fhir/R4/Patient?identifier=NCI-100234"))
     assert found["total"] == 0 and found["entry"] == []
     assert not _allowed_reads(cast.users["chen"]).exists()
 
@@ -152,7 +152,12 @@ def test_a_registration_opens_only_the_registering_organizations_entries(cast, s
             organization=cedar,
             patient=maria,
             kind="problem",
-            values={"effective_date": timezone.localdate().isoformat(), "name": "Hypertension", "icd10": "I10", "problem_status": "active"},
+            values={
+                "effective_date": timezone.localdate().isoformat(),
+                "name": "Hypertension",
+                "icd10": "I10",
+                "problem_status": "active",
+            },
             publish=True,
         )
     response = _everything(client, maria)
@@ -182,10 +187,7 @@ def test_a_registration_opens_only_the_registering_organizations_entries(cast, s
 def test_provenance_and_care_team_never_pull_in_another_patient(cast, sign_in):
     maria, park, maple = cast.patients["maria"], cast.users["park"], cast.organizations["maple"]
     other = (
-        NetworkPatient.objects.filter(care_relationships__organization=maple)
-        .exclude(pk=maria.pk)
-        .distinct()
-        .first()
+        NetworkPatient.objects.filter(care_relationships__organization=maple).exclude(pk=maria.pk).distinct().first()
     )
     assert other is not None
     client = sign_in(park, maple)
@@ -213,8 +215,8 @@ def test_provenance_and_care_team_never_pull_in_another_patient(cast, sign_in):
 
 
 def test_the_portal_session_works_with_its_csrf_token_for_a_post_search(cast):
-    from tests.conftest import second_factor_session
     from portal.accounts.middleware import SESSION_SCHEMA_KEY
+    from tests.conftest import second_factor_session
 
     maria, maple, park = cast.patients["maria"], cast.organizations["maple"], cast.users["park"]
     client = Client(HTTP_HOST=host_of(maple), enforce_csrf_checks=True)
@@ -240,7 +242,10 @@ def test_errors_are_operation_outcomes(cast, sign_in):
     assert fhir_json(park.get("/fhir/R4/Patient/not-an-id"), 404)["issue"][0]["code"] == "not-found"
     assert fhir_json(park.get("/fhir/R4/a/b/c/d/e"), 404)["resourceType"] == "OperationOutcome"
     assert fhir_json(park.delete(f"/fhir/R4/Patient/{maria.uuid}"), 405)["resourceType"] == "OperationOutcome"
-    assert fhir_json(park.get(f"/fhir/R4/Observation?patient={maria.uuid}&_count=many"), 400)["issue"][0]["code"] == "invalid"
+    assert (
+        fhir_json(park.get(f"/fhir/R4/Observation?patient={maria.uuid}&_count=many"), 400)["issue"][0]["code"]
+        == "invalid"
+    )
     assert fhir_json(park.get("/fhir/R4/Observation"), 400)["issue"][0]["code"] == "required"
     assert fhir_json(park.get(f"/fhir/R4/Observation?patient={maria.uuid}&date=yesterday"), 400)
     assert fhir_json(park.post("/fhir/R4/", {}, content_type="application/fhir+json"), 405)
@@ -251,11 +256,35 @@ def test_metadata_lists_resources_profiles_search_parameters_and_operations(anon
     assert body["fhirVersion"] == "4.0.1" and body["kind"] == "instance"
     [rest] = body["rest"]
     types = {r["type"]: r for r in rest["resource"]}
-    assert {"Patient", "Condition", "Observation", "MedicationRequest", "Procedure", "DiagnosticReport",
-            "DocumentReference", "Provenance", "Task", "ServiceRequest", "CarePlan", "Communication",
-            "CareTeam", "AuditEvent", "Binary"} <= set(types)
-    assert "http://hl7.org/fhir/us/mcode/StructureDefinition/mcode-tnm-stage-group" in types["Observation"]["supportedProfile"]
-    assert {p["name"] for p in types["Observation"]["searchParam"]} >= {"patient", "category", "code", "date", "_lastUpdated", "_id"}
+    assert {
+        "Patient",
+        "Condition",
+        "Observation",
+        "MedicationRequest",
+        "Procedure",
+        "DiagnosticReport",
+        "DocumentReference",
+        "Provenance",
+        "Task",
+        "ServiceRequest",
+        "CarePlan",
+        "Communication",
+        "CareTeam",
+        "AuditEvent",
+        "Binary",
+    } <= set(types)
+    assert (
+        "http://hl7.org/fhir/us/mcode/StructureDefinition/mcode-tnm-stage-group"
+        in types["Observation"]["supportedProfile"]
+    )
+    assert {p["name"] for p in types["Observation"]["searchParam"]} >= {
+        "patient",
+        "category",
+        "code",
+        "date",
+        "_lastUpdated",
+        "_id",
+    }
     assert types["Observation"]["searchInclude"] == ["Observation:has-member"]
     assert "Provenance:target" in types["Condition"]["searchRevInclude"]
     assert types["Patient"]["operation"][0]["name"] == "everything"

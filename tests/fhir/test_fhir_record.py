@@ -8,7 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from portal.care.services import care_task_create, handoff_send, referral_transition
+from portal.care.services import care_task_create, handoff_send
 from portal.fhir import codes
 from portal.fhir.mapping import practitioner_id
 from portal.messaging.services import Recipient, thread_start
@@ -83,9 +83,7 @@ def test_the_breast_cancer_diagnosis_reads_as_mcode(cast, sign_in):
     assert _coding(chemo["extension"][0]["valueCodeableConcept"], codes.SNOMED) == "373847000"  # neoadjuvant
     assert chemo["medicationCodeableConcept"]["text"] == "doxorubicin, cyclophosphamide, paclitaxel"
     # Labs: LOINC, UCUM, reference range, interpretation.
-    hemoglobin = next(
-        r for r in resources_of(body, "Observation") if r.get("code", {}).get("text") == "Hemoglobin"
-    )
+    hemoglobin = next(r for r in resources_of(body, "Observation") if r.get("code", {}).get("text") == "Hemoglobin")
     assert hemoglobin["meta"]["profile"] == [codes.Profile.LAB]
     assert _coding(hemoglobin["code"], codes.LOINC) == "718-7"
     assert hemoglobin["valueQuantity"]["system"] == codes.UCUM and hemoglobin["valueQuantity"]["code"] == "g/dL"
@@ -102,19 +100,46 @@ def test_surgery_radiation_and_documents_map_to_their_profiles(cast, sign_in):
     today = timezone.localdate().isoformat()
     with schema_context(northfield.schema_name):
         surgery = item_create(
-            user=okafor, organization=northfield, patient=maria, kind="treatment", publish=True,
-            values={"effective_date": today, "modality": "surgery", "regimen": "Lumpectomy", "intent": "curative", "treatment_status": "completed"},
+            user=okafor,
+            organization=northfield,
+            patient=maria,
+            kind="treatment",
+            publish=True,
+            values={
+                "effective_date": today,
+                "modality": "surgery",
+                "regimen": "Lumpectomy",
+                "intent": "curative",
+                "treatment_status": "completed",
+            },
         )
         radiation = item_create(
-            user=okafor, organization=northfield, patient=maria, kind="treatment", publish=True,
-            values={"effective_date": today, "modality": "radiation", "regimen": "Whole-breast RT", "intent": "adjuvant", "treatment_status": "planned"},
+            user=okafor,
+            organization=northfield,
+            patient=maria,
+            kind="treatment",
+            publish=True,
+            values={
+                "effective_date": today,
+                "modality": "radiation",
+                "regimen": "Whole-breast RT",
+                "intent": "adjuvant",
+                "treatment_status": "planned",
+            },
         )
         document = item_create(
-            user=okafor, organization=northfield, patient=maria, kind="document", publish=True,
+            user=okafor,
+            organization=northfield,
+            patient=maria,
+            kind="document",
+            publish=True,
             values={"effective_date": today, "description": "Outside pathology scan"},
             files={"file": SimpleUploadedFile("scan.png", PNG, content_type="image/png")},
         )
-    entry = {item: RegistryEntry.objects.get(organization=northfield, item_uuid=item.pk) for item in (surgery, radiation, document)}
+    entry = {
+        item: RegistryEntry.objects.get(organization=northfield, item_uuid=item.pk)
+        for item in (surgery, radiation, document)
+    }
     park = _park(cast, sign_in)
     procedure = fhir_json(park.get(f"/fhir/R4/Procedure/{entry[surgery].uuid}"))
     assert procedure["meta"]["profile"] == [codes.Profile.SURGICAL_PROCEDURE] and procedure["status"] == "completed"
@@ -196,14 +221,34 @@ def test_a_correction_is_a_new_version_and_a_withdrawn_entry_reads_entered_in_er
     maria, maple, park_user = cast.patients["maria"], cast.organizations["maple"], cast.users["park"]
     with schema_context(maple.schema_name):
         item = item_create(
-            user=park_user, organization=maple, patient=maria, kind="lab_result", publish=True,
-            values={"effective_date": timezone.localdate().isoformat(), "test": "Potassium", "loinc": "2823-3",
-                    "value": "5.9", "unit": "mmol/L", "reference_low": "3.5", "reference_high": "5.1"},
+            user=park_user,
+            organization=maple,
+            patient=maria,
+            kind="lab_result",
+            publish=True,
+            values={
+                "effective_date": timezone.localdate().isoformat(),
+                "test": "Potassium",
+                "loinc": "2823-3",
+                "value": "5.9",
+                "unit": "mmol/L",
+                "reference_low": "3.5",
+                "reference_high": "5.1",
+            },
         )
         corrected = item_correct(
-            user=park_user, organization=maple, item=item,
-            values={"effective_date": timezone.localdate().isoformat(), "test": "Potassium", "loinc": "2823-3",
-                    "value": "4.9", "unit": "mmol/L", "reference_low": "3.5", "reference_high": "5.1"},
+            user=park_user,
+            organization=maple,
+            item=item,
+            values={
+                "effective_date": timezone.localdate().isoformat(),
+                "test": "Potassium",
+                "loinc": "2823-3",
+                "value": "4.9",
+                "unit": "mmol/L",
+                "reference_low": "3.5",
+                "reference_high": "5.1",
+            },
         )
     entry = RegistryEntry.objects.get(organization=maple, item_uuid=corrected.pk)
     park = _park(cast, sign_in)
@@ -220,7 +265,9 @@ def test_a_correction_is_a_new_version_and_a_withdrawn_entry_reads_entered_in_er
     assert provenance["activity"]["coding"][0]["code"] == "UPDATE"
     assert provenance["entity"][0]["what"]["reference"] == f"Observation/{entry.uuid}/_history/1"
     with schema_context(maple.schema_name):
-        item_withdraw(user=park_user, organization=maple, item=ClinicalItem.objects.get(pk=corrected.pk), reason="Wrong patient")
+        item_withdraw(
+            user=park_user, organization=maple, item=ClinicalItem.objects.get(pk=corrected.pk), reason="Wrong patient"
+        )
     withdrawn = fhir_json(park.get(f"/fhir/R4/Observation/{entry.uuid}"))
     assert withdrawn["status"] == "entered-in-error"
     provenance = fhir_json(park.get(f"/fhir/R4/Provenance/{entry.uuid}-provenance"))
@@ -247,7 +294,9 @@ def test_referral_moves_appear_as_task_status_and_business_status(cast, sign_in)
         assert task["requester"]["reference"] == f"Organization/{cast.organizations['maple'].uuid}"
         assert task["owner"]["reference"] == f"Organization/{cast.organizations['northfield'].uuid}"
         if state == "completed":
-            assert task["output"][0]["valueReference"]["reference"] == f"DocumentReference/{referral.outcome_entry.uuid}"
+            assert (
+                task["output"][0]["valueReference"]["reference"] == f"DocumentReference/{referral.outcome_entry.uuid}"
+            )
         service = fhir_json(park.get(f"/fhir/R4/ServiceRequest/{referral.uuid}"))
         assert service["code"]["text"] == "Hematology/oncology consult"
     referral = maple_to_northfield(cast)
@@ -268,16 +317,31 @@ def test_care_tasks_hand_offs_messages_and_the_care_team(cast, sign_in):
     maria, maple, northfield = cast.patients["maria"], cast.organizations["maple"], cast.organizations["northfield"]
     okafor, park_user = cast.users["okafor"], cast.users["park"]
     task = care_task_create(
-        user=okafor, organization=northfield, patient=maria, owner_organization=maple, title="CBC twice a week",
-        code="58410-2", recurrence="FREQ=WEEKLY;BYDAY=MO,TH;COUNT=4", starts_at=timezone.now(),
+        user=okafor,
+        organization=northfield,
+        patient=maria,
+        owner_organization=maple,
+        title="CBC twice a week",
+        code="58410-2",
+        recurrence="FREQ=WEEKLY;BYDAY=MO,TH;COUNT=4",
+        starts_at=timezone.now(),
     )
     handoff = handoff_send(
-        user=okafor, organization=northfield, patient=maria, to_organization=maple, kind="survivorship",
-        treatment_summary="AC-T completed", items=[{"section": "surveillance", "text": "Mammogram yearly", "responsible": "primary_care"}],
+        user=okafor,
+        organization=northfield,
+        patient=maria,
+        to_organization=maple,
+        kind="survivorship",
+        treatment_summary="AC-T completed",
+        items=[{"section": "surveillance", "text": "Mammogram yearly", "responsible": "primary_care"}],
     )
     thread_start(
-        sender=okafor, organization=northfield, subject="Labs after cycle 3", patient=maria,
-        recipients=[Recipient(organization=maple, user=park_user)], body="Please draw a CBC on Thursday.",
+        sender=okafor,
+        organization=northfield,
+        subject="Labs after cycle 3",
+        patient=maria,
+        recipients=[Recipient(organization=maple, user=park_user)],
+        body="Please draw a CBC on Thursday.",
     )
     park = _park(cast, sign_in)
     body = fhir_json(park.get(f"/fhir/R4/Patient/{maria.uuid}/$everything?_type=Task,CarePlan,Communication,CareTeam"))
@@ -310,13 +374,17 @@ def test_everything_since_type_and_count_paging(cast, sign_in):
     assert {r["resourceType"] for r in resources_of(only)} == {"Condition"}
     future = (timezone.now() + dt.timedelta(days=1)).isoformat().replace("+00:00", "Z")
     since = fhir_json(park.get(f"/fhir/R4/Patient/{maria.uuid}/$everything?_since={future}"))
-    assert {r["resourceType"] for r in resources_of(since) if r["resourceType"] not in ("Organization", "Practitioner")} <= {
-        "Patient", "CareTeam"
-    }
+    assert {
+        r["resourceType"] for r in resources_of(since) if r["resourceType"] not in ("Organization", "Practitioner")
+    } <= {"Patient", "CareTeam"}
     seen, url = [], f"/fhir/R4/Patient/{maria.uuid}/$everything?_count=10"
     while url:
         page = fhir_json(park.get(url))
-        seen += [(e["resource"]["resourceType"], e["resource"]["id"]) for e in page["entry"] if e["search"]["mode"] == "match"]
+        seen += [
+            (e["resource"]["resourceType"], e["resource"]["id"])
+            for e in page["entry"]
+            if e["search"]["mode"] == "match"
+        ]
         links = {link["relation"]: link["url"] for link in page.get("link", [])}
         url = links.get("next", "").replace("http://maple.localhost", "") or None
     assert len(seen) == len(set(seen)) == len(matches)
@@ -329,14 +397,26 @@ def test_query_counts_do_not_grow_with_the_record(cast, sign_in, django_assert_m
     with schema_context(maple.schema_name):
         for day in range(30):
             item_create(
-                user=park_user, organization=maple, patient=maria, kind="lab_result", publish=True,
-                values={"effective_date": (timezone.localdate() - dt.timedelta(days=day)).isoformat(), "test": "Glucose",
-                        "loinc": "2345-7", "value": "101", "unit": "mg/dL"},
+                user=park_user,
+                organization=maple,
+                patient=maria,
+                kind="lab_result",
+                publish=True,
+                values={
+                    "effective_date": (timezone.localdate() - dt.timedelta(days=day)).isoformat(),
+                    "test": "Glucose",
+                    "loinc": "2345-7",
+                    "value": "101",
+                    "unit": "mg/dL",
+                },
             )
     with django_assert_max_num_queries(36):
         assert park.get(f"/fhir/R4/Patient/{maria.uuid}/$everything").status_code == 200
     with django_assert_max_num_queries(18):
-        assert park.get(f"/fhir/R4/Observation?patient={maria.uuid}&_count=10&_revinclude=Provenance:target").status_code == 200
+        assert (
+            park.get(f"/fhir/R4/Observation?patient={maria.uuid}&_count=10&_revinclude=Provenance:target").status_code
+            == 200
+        )
 
 
 def test_a_large_search_pages_by_cursor_and_walks_every_match_once(cast, sign_in, monkeypatch):
