@@ -302,3 +302,31 @@ def test_audit_events_are_for_site_admins_only(cast, sign_in):
     assert fhir_json(admin.get(f"/fhir/R4/AuditEvent/{events[0]['id']}"))["id"] == events[0]["id"]
     chen_admin = sign_in(cast.users["cedarvalley_admin"], cast.organizations["cedarvalley"])
     assert fhir_json(chen_admin.get(f"/fhir/R4/AuditEvent/{events[0]['id']}"), 404)
+
+
+def test_patients_are_searched_among_those_one_may_see(cast, sign_in):
+    maria = cast.patients["maria"]
+    park = sign_in(cast.users["park"], cast.organizations["maple"])
+    by_mrn = fhir_json(park.get("/fhir/R4/Patient?identifier=MFM-55871"))
+    assert [r["id"] for r in resources_of(by_mrn)] == [str(maria.uuid)]
+    by_id = fhir_json(park.get(f"/fhir/R4/Patient?_id={maria.uuid}"))
+    assert by_id["total"] == 1
+    by_birth = fhir_json(park.get("/fhir/R4/Patient?birthdate=1961-04-12"))
+    assert str(maria.uuid) in {r["id"] for r in resources_of(by_birth)}
+    assert fhir_json(park.get("/fhir/R4/Patient"), 400)["issue"][0]["code"] == "required"
+    assert _allowed_reads(cast.users["park"]).filter(patient=maria).exists()
+
+
+def test_a_session_without_its_second_factor_gets_an_operation_outcome(cast):
+    maple, park = cast.organizations["maple"], cast.users["park"]
+    from portal.accounts.middleware import SESSION_SCHEMA_KEY
+
+    client = Client(HTTP_HOST=host_of(maple))
+    with schema_context(maple.schema_name):
+        client.force_login(park, backend="portal.accounts.backends.OrganizationMembershipBackend")
+        session = client.session
+        session[SESSION_SCHEMA_KEY] = maple.schema_name
+        session.save()
+    refused = client.get(f"/fhir/R4/Patient/{cast.patients['maria'].uuid}/$everything")
+    assert fhir_json(refused, 403)["issue"][0]["code"] == "login"
+    assert not _allowed_reads(park).exists()
