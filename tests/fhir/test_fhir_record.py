@@ -18,7 +18,19 @@ from portal.records.services import item_correct, item_create, item_withdraw
 from tests.care.helpers import advance, maple_to_northfield, receiver_step
 from tests.fhir.helpers import fhir_json, resources_of
 
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+
+def _png() -> bytes:
+    """A small real PNG (uploads are checked by decoding them)."""
+    from io import BytesIO
+
+    from PIL import Image
+
+    buffer = BytesIO()
+    Image.new("RGB", (4, 4), "white").save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+PNG = _png()
 
 
 def _park(cast, sign_in):
