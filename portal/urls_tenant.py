@@ -15,6 +15,7 @@ urlpatterns = [
     path("audit/", include("portal.audit.urls")),
     path("admin/", include("portal.accounts.admin_urls")),
     path("api/v1/", include("portal.api.urls")),
+    path("fhir/R4/", include("portal.fhir.urls")),
     *common,
 ]
 

@@ -149,6 +149,10 @@ class SignInSafetyMiddleware:
         from django.utils.http import urlencode
 
         url = reverse(url_name)
+        if request.path.startswith("/fhir/"):
+            from portal.fhir.errors import outcome_json
+
+            return outcome_json(403, message, "login")
         if request.path.startswith("/api/"):
             return JsonResponse({"detail": message, "errors": {"sign_in": [url]}}, status=403)
         if getattr(request, "htmx", False):

@@ -5,7 +5,8 @@ this middleware shapes all the others — an unknown route (Django's 404 page), 
 route does not take, an address that is no organization, a server error — whichever
 URLconf (the network's or an organization's) answered. It is the outermost middleware, so
 it sees the responses of every other one but the header middlewares (portal/headers.py), which
-wrap it so its answers carry the security headers too."""
+wrap it so its answers carry the security headers too. Under /fhir/ it gives the FHIR
+endpoint's error shape instead, an OperationOutcome (``portal.fhir.errors``)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from http import HTTPStatus
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
+
+from portal.fhir.errors import FHIR_PREFIX, fhir_error_response
 
 API_PREFIX = "/api/"
 
@@ -75,6 +78,8 @@ class APIErrorMiddleware:
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         response = self.get_response(request)
+        if response.status_code >= 400 and not response.streaming and request.path_info.startswith(FHIR_PREFIX):
+            return fhir_error_response(response)
         if response.status_code < 400 or response.streaming or not request.path_info.startswith(API_PREFIX):
             return response
         return api_error_response(response)

@@ -55,6 +55,10 @@ PARAMETERS: list[tuple[str, str, str]] = [
     (r"^support-admin/\w+/\w+/", "object_id", "admin_object"),
     (r"^support-admin/", "app_label", "admin_app_label"),
     (r"^support-admin/", "url", "admin_catch_all"),
+    # The FHIR endpoint: a resource type, our ids of Maria's resources, a version.
+    (r"^fhir/R4/", "resource_type", "fhir_type"),
+    (r"^fhir/R4/", "resource_id", "fhir_id"),
+    (r"^fhir/R4/", "version_id", "fhir_version"),
 ]
 
 CONSTANT_KINDS: dict[str, list[str]] = {
@@ -63,6 +67,8 @@ CONSTANT_KINDS: dict[str, list[str]] = {
     "console_step": ["suspend", "offboard"],
     "admin_app_label": ["patients", "accounts"],
     "admin_catch_all": ["patients/networkpatient/"],
+    "fhir_type": ["Patient", "Observation", "Condition", "Provenance", "Binary", "Task", "CareTeam", "AuditEvent"],
+    "fhir_version": ["1", "2"],
 }
 
 # Form and serializer fields that name an object → its kind (a list when the field takes many).

@@ -89,6 +89,17 @@ def world(cast: Any) -> Iterator[World]:
     ids["export"].append(str(export.uuid))
     for kind, values in CONSTANT_KINDS.items():
         ids[kind] = list(values)
+    # FHIR ids of Maria's resources: her Patient, her entries' resources and what derives from
+    # them, her referral's Task, her care team.
+    ids["fhir_id"] = [
+        *ids["patient"],
+        *ids["entry"],
+        *[f"{entry}-{suffix}" for entry in ids["entry"] for suffix in ("stage", "provenance")],
+        *[f"{referral}-task" for referral in ids["referral"]],
+        *ids["task"],
+        *ids["handoff"],
+        *[f"{patient}-careteam" for patient in ids["patient"]],
+    ]
     try:
         yield built
     finally:
