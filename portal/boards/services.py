@@ -331,9 +331,7 @@ def _renew_for(*, case: Case, meeting: Meeting, user: Any) -> None:
 
 def _case_for_update(case: Case) -> Case:
     return (
-        Case.objects.select_for_update(of=("self",))
-        .select_related("board", "relationship", "meeting")
-        .get(pk=case.pk)
+        Case.objects.select_for_update(of=("self",)).select_related("board", "relationship", "meeting").get(pk=case.pk)
     )
 
 

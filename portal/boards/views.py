@@ -125,11 +125,7 @@ def meeting_act(request: HttpRequest, meeting_uuid: Any) -> HttpResponse:
     try:
         if action == "attendance":
             attendee = next(
-                (
-                    s.user
-                    for s in selectors.quorum(meeting=meeting).seats
-                    if str(s.user.pk) == request.POST.get("user")
-                ),
+                (s.user for s in selectors.quorum(meeting=meeting).seats if str(s.user.pk) == request.POST.get("user")),
                 None,
             )
             if attendee is None and request.POST.get("user") == str(meeting.board.coordinator_id):

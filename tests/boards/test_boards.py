@@ -405,3 +405,28 @@ def test_my_submissions_and_the_api_list_only_this_organizations_cases(cast, sig
         f"/api/v1/board-cases/{case.uuid}/answer/", {"action": "acknowledge"}, content_type="application/json"
     )
     assert answer.status_code == 403  # nothing to acknowledge yet
+
+
+def test_the_scorecard_counts_board_cases_quorum_and_follow_up(cast, sign_in):
+    from portal.care.scorecard import scorecard
+
+    board = breast_board(cast)
+    case = maria_case(cast, board)
+    maria_case(cast, board, pathology=False)
+    discussed(cast, case)
+    recommendation_finalise(case=case, user=cast.users["navarro"], organization=cast.organizations["northfield"])
+    followup_record(case=case, user=cast.users["park"], organization=cast.organizations["maple"], outcome="followed")
+    today = timezone.localdate()
+    card = scorecard(organization=cast.organizations["maple"], start=today, end=today)
+    assert card["board_case_count"] == 2 and card["board_prospective_share"] == 100
+    assert card["board_cases"] == [
+        {
+            "board": "Breast tumor board (Northfield Cancer Institute)",
+            "organization": "Maple Family Medicine",
+            "cases": 2,
+        }
+    ]
+    assert card["board_quorum_share"] == 0 and card["board_acknowledged"] == 1 and card["board_followed"] == 1
+    assert scorecard(organization=cast.organizations["cedarvalley"], start=today, end=today)["board_case_count"] == 0
+    page = sign_in(cast.users["park"], cast.organizations["maple"]).get("/care/scorecard/")
+    assert b"Tumor boards" in page.content and b"recommendations acknowledged" in page.content
