@@ -10,8 +10,16 @@ from portal.boards.models import Presentation
 
 
 class CaseForm(forms.Form):
-    board = forms.ModelChoiceField(queryset=None, to_field_name="uuid", empty_label="Choose a board")  # type: ignore[arg-type]
-    patient = forms.ModelChoiceField(queryset=None, to_field_name="uuid", empty_label="Choose a patient")  # type: ignore[arg-type]
+    board: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
+        queryset=None,  # type: ignore[arg-type]
+        to_field_name="uuid",
+        empty_label="Choose a board",
+    )
+    patient: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
+        queryset=None,  # type: ignore[arg-type]
+        to_field_name="uuid",
+        empty_label="Choose a patient",
+    )
     question = forms.CharField(
         label="Question for the board",
         widget=forms.Textarea(attrs={"rows": 3}),

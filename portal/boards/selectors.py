@@ -110,7 +110,7 @@ def meeting_get_for_user(*, user: Any, organization: Any, meeting_uuid: Any) -> 
     return meeting
 
 
-def board_meetings(*, board: Board) -> dict[str, list[Meeting]]:
+def board_meetings(*, board: Board) -> dict[str, list[Any]]:
     """The next meetings and the past ones (with their case counts)."""
     from django.db.models import Count
 

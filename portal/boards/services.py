@@ -144,7 +144,7 @@ def meeting_slots(*, board: Board, start: dt.datetime, weeks: int) -> list[dt.da
     zone = zoneinfo.ZoneInfo(board.time_zone)
     local = start.astimezone(zone)
     day = local.date() + dt.timedelta(days=(board.weekday - local.weekday()) % 7)
-    slots = []
+    slots: list[dt.datetime] = []
     while len(slots) < weeks:
         moment = dt.datetime.combine(day, board.meeting_time, tzinfo=zone)
         if moment > start:

@@ -239,7 +239,8 @@ def case_new(request: HttpRequest) -> HttpResponse:
             return redirect("boards:case", case_uuid=case.uuid)
     if request.method == "POST":
         status = 400
-    entries, checked = ([], set())
+    entries: list[Any] = []
+    checked: set[Any] = set()
     if patient is not None:
         entries, checked = selectors.submit_prefill(user=request.user, organization=org, patient=patient)
         audit_record(

@@ -72,7 +72,7 @@ def _clean_up(cast, board, patient):
 def test_a_lakeside_case_goes_through_the_breast_board_and_back_to_the_chart(portal_server, committed, page):
     cast = committed
     port = portal_server
-    northfield, lakeside = cast.organizations["northfield"], cast.organizations["lakeside"]
+    northfield = cast.organizations["northfield"]
     name = f"Breast tumor board {uuid.uuid4().hex[:4]}"
     board = board_create(
         organization=northfield,
