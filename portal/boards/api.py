@@ -69,7 +69,7 @@ class RecommendationOut(serializers.Serializer):
     followup_reason = serializers.CharField()
 
 
-class EntryOut(serializers.Serializer):
+class CaseEntryOut(serializers.Serializer):
     uuid = serializers.UUIDField()
     kind = serializers.CharField()
     title = serializers.CharField()
@@ -110,7 +110,7 @@ class CaseOut(serializers.ModelSerializer):
 
 
 class CaseDetailOut(CaseOut):
-    entries = EntryOut(many=True)
+    entries = CaseEntryOut(many=True)
     recommendation = RecommendationOut(allow_null=True)
 
     class Meta(CaseOut.Meta):
@@ -133,7 +133,7 @@ class AnswerIn(serializers.Serializer):
 
 def _case_body(case: Case, entries: list[Any]) -> dict[str, Any]:
     body = dict(CaseOut(case).data)
-    body["entries"] = EntryOut(entries, many=True).data
+    body["entries"] = CaseEntryOut(entries, many=True).data
     recommendation = getattr(case, "recommendation", None)
     body["recommendation"] = RecommendationOut(recommendation).data if recommendation is not None else None
     return body

@@ -315,6 +315,8 @@ SPECTACULAR_SETTINGS = {
         "ItemKindEnum": "portal.records.models.ItemKind",
         "TaskStatusEnum": "portal.care.models.TaskStatus",
         "MembershipStatusEnum": "portal.accounts.roles.MembershipStatus",
+        "ReferralStateEnum": "portal.care.models.ReferralState",
+        "BoardCaseStateEnum": "portal.boards.models.CaseState",
     },
 }
 
