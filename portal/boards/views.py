@@ -276,10 +276,16 @@ def _case_context(request: HttpRequest, case: Case, entries: list[Any]) -> dict[
         later = list(
             Meeting.objects.filter(board=case.board, starts_at__gt=services.timezone.now()).order_by("starts_at")[:4]
         )
+    addable: list[Any] = []
+    if via == selectors.SUBMITTER and case.state in (CaseState.SUBMITTED, CaseState.SCHEDULED):
+        carried = {entry.pk for entry in entries}
+        candidates, _ = selectors.submit_prefill(user=request.user, organization=org, patient=case.patient)
+        addable = [entry for entry in candidates if entry.pk not in carried]
     return {
         "case": case,
         "board": case.board,
         "via": via,
+        "addable": addable,
         "entries": entries,
         "checklist": selectors.checklist_rows(case),
         "recommendation": recommendation,
@@ -386,6 +392,17 @@ def case_act(request: HttpRequest, case_uuid: Any) -> HttpResponse:
                 reason=request.POST.get("reason", ""),
             )
             messages.success(request, "Follow-up recorded.")
+        elif action == "add_entries":
+            wanted = [value for value in request.POST.getlist("entries") if _is_uuid(value)]
+            services.case_entries_add(
+                case=case,
+                user=request.user,
+                organization=org,
+                entries=visible_entries(user=request.user, organization=org, patient=case.patient).filter(
+                    uuid__in=wanted
+                ),
+            )
+            messages.success(request, "Added to the case.")
         elif action == "schedule":
             value = request.POST.get("meeting", "")
             meeting = Meeting.objects.filter(board=case.board, uuid=value).first() if _is_uuid(value) else None

@@ -430,3 +430,23 @@ def test_the_scorecard_counts_board_cases_quorum_and_follow_up(cast, sign_in):
     assert scorecard(organization=cast.organizations["cedarvalley"], start=today, end=today)["board_case_count"] == 0
     page = sign_in(cast.users["park"], cast.organizations["maple"]).get("/care/scorecard/")
     assert b"Tumor boards" in page.content and b"recommendations acknowledged" in page.content
+
+
+def test_the_submitter_adds_the_missing_pathology_and_the_case_becomes_ready(cast, sign_in):
+    board = breast_board(cast)
+    case = maria_case(cast, board, pathology=False)
+    from tests.care.helpers import entry
+
+    report = entry(
+        cast.patients["maria"], cast.organizations["northfield"], "pathology_report", code="", title="Core biopsy"
+    )
+    chen = sign_in(cast.users["chen"], cast.organizations["cedarvalley"])
+    assert (
+        chen.post(f"/boards/cases/{case.uuid}/act/", {"action": "add_entries", "entries": [report.uuid]}).status_code
+        == 404
+    )
+    assert Case.objects.get(pk=case.pk).missing == ["Pathology report"]
+    park = sign_in(cast.users["park"], cast.organizations["maple"])
+    assert b"Add from the record" in park.get(f"/boards/cases/{case.uuid}/").content
+    park.post(f"/boards/cases/{case.uuid}/act/", {"action": "add_entries", "entries": [report.uuid]})
+    assert Case.objects.get(pk=case.pk).is_ready
