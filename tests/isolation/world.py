@@ -185,7 +185,7 @@ def world_build(cast: Any) -> World:
     )
 
     board = board_create(
-        organization=northfield, name=f"{CANARY} breast board", coordinator=users["navarro"], disease_sites=["Breast"]
+        organization=northfield, name="Breast tumor board", coordinator=users["navarro"], disease_sites=["Breast"]
     )
     board_member_add(board=board, user=users["okafor"], organization=northfield, specialty="medical_oncology")
     board_member_add(board=board, user=users["brooks"], organization=orgs["stbrendans"], specialty="surgery")
@@ -196,7 +196,9 @@ def world_build(cast: Any) -> World:
         patient=maria,
         question=f"{CANARY}: neoadjuvant therapy or surgery first?",
         presentation="prospective",
-        entries=entries[:4],
+        entries=[
+            e for e in entries if e.kind in ("pathology_report", "imaging_report", "cancer_diagnosis", "lab_result")
+        ][:4],
     )
     meeting = next_open_meeting(board=board)
     assert meeting is not None
