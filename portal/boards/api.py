@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
+from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -139,15 +140,17 @@ def _case_body(case: Case, entries: list[Any]) -> dict[str, Any]:
     return body
 
 
-class BoardList(BoardsAPIView):
-    @extend_schema(responses={200: BoardOut(many=True), **errors(403)})
-    def get(self, request: Request) -> Response:
-        """The boards you coordinate or sit on here (``?all=1``: every board you may submit to)."""
-        if request.query_params.get("all"):
-            boards = selectors.boards_directory(user=request.user, organization=self.organization)
+class BoardList(BoardsAPIView, ListAPIView):
+    """The boards you coordinate or sit on here (``?all=1``: every board you may submit to), paged."""
+
+    serializer_class = BoardOut
+
+    def get_queryset(self) -> Any:
+        if self.request.query_params.get("all"):
+            boards = selectors.boards_directory(user=self.request.user, organization=self.organization)
         else:
-            boards = selectors.boards_for(user=request.user, organization=self.organization)
-        return Response(BoardOut(boards.select_related("coordinator"), many=True).data)
+            boards = selectors.boards_for(user=self.request.user, organization=self.organization)
+        return boards.select_related("coordinator").order_by("name", "pk")
 
 
 class BoardDetail(BoardsAPIView):
@@ -161,8 +164,13 @@ class BoardDetail(BoardsAPIView):
         return Response(body)
 
 
+class MeetingAgendaOut(MeetingOut):
+    board = serializers.UUIDField()
+    cases = CaseOut(many=True, help_text="At most the agenda of one meeting")
+
+
 class MeetingAgenda(BoardsAPIView):
-    @extend_schema(responses={200: CaseOut(many=True), **errors(403, 404)})
+    @extend_schema(responses={200: MeetingAgendaOut, **errors(403, 404)})
     def get(self, request: Request, meeting_uuid: Any) -> Response:
         """A meeting's agenda: the coordinator's always, a member's once published."""
         meeting = selectors.meeting_get_for_user(
@@ -174,12 +182,13 @@ class MeetingAgenda(BoardsAPIView):
         )
 
 
-class CaseListCreate(BoardsAPIView):
-    @extend_schema(responses={200: CaseOut(many=True), **errors(403)})
-    def get(self, request: Request) -> Response:
-        """The cases this organization submitted, about patients you may see here."""
-        cases = selectors.my_submissions(user=request.user, organization=self.organization)[:200]
-        return Response(CaseOut(cases, many=True).data)
+class CaseListCreate(BoardsAPIView, ListAPIView):
+    """The cases this organization submitted, about patients you may see here (paged)."""
+
+    serializer_class = CaseOut
+
+    def get_queryset(self) -> Any:
+        return selectors.my_submissions(user=self.request.user, organization=self.organization)
 
     @extend_schema(operation_id="board_cases_create", request=CaseIn, responses={201: CaseOut, **errors(400, 403)})
     def post(self, request: Request) -> Response:

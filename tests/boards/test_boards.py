@@ -396,11 +396,14 @@ def test_my_submissions_and_the_api_list_only_this_organizations_cases(cast, sig
     board = breast_board(cast)
     case = maria_case(cast, board)
     park = sign_in(cast.users["park"], cast.organizations["maple"])
-    assert [row["uuid"] for row in park.get("/api/v1/board-cases/").json()] == [str(case.uuid)]
-    assert sign_in(cast.users["chen"], cast.organizations["cedarvalley"]).get("/api/v1/board-cases/").json() == []
-    boards = park.get("/api/v1/boards/?all=1").json()
+    assert [row["uuid"] for row in park.get("/api/v1/board-cases/").json()["results"]] == [str(case.uuid)]
+    assert (
+        sign_in(cast.users["chen"], cast.organizations["cedarvalley"]).get("/api/v1/board-cases/").json()["results"]
+        == []
+    )
+    boards = park.get("/api/v1/boards/?all=1").json()["results"]
     assert [b["name"] for b in boards] == ["Breast tumor board"]
-    assert park.get("/api/v1/boards/").json() == []
+    assert park.get("/api/v1/boards/").json()["results"] == []
     answer = park.post(
         f"/api/v1/board-cases/{case.uuid}/answer/", {"action": "acknowledge"}, content_type="application/json"
     )
