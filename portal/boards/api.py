@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from portal.api.base import OrganizationAPIView
 from portal.api.permissions import IsClinicalMember
 from portal.api.schema import errors
+from portal.api.serializers import InputSerializer
 from portal.boards import selectors, services
 from portal.boards.models import Board, Case, FollowUp, Presentation
 from portal.patients.selectors import patient_get_for_user, visible_entries
@@ -118,7 +119,7 @@ class CaseDetailOut(CaseOut):
         fields = [*CaseOut.Meta.fields, "entries", "recommendation"]
 
 
-class CaseIn(serializers.Serializer):
+class CaseIn(InputSerializer):
     board = serializers.UUIDField()
     patient = serializers.UUIDField()
     question = serializers.CharField(max_length=4000)
@@ -126,7 +127,7 @@ class CaseIn(serializers.Serializer):
     entries = serializers.ListField(child=serializers.UUIDField(), required=False, default=list)
 
 
-class AnswerIn(serializers.Serializer):
+class AnswerIn(InputSerializer):
     action = serializers.ChoiceField(choices=["acknowledge", "followup"])
     outcome = serializers.ChoiceField(choices=FollowUp.choices, required=False, default="")
     reason = serializers.CharField(required=False, allow_blank=True, default="")

@@ -7,9 +7,10 @@ from typing import Any
 from django import forms
 
 from portal.boards.models import Presentation
+from portal.forms import Form
 
 
-class CaseForm(forms.Form):
+class CaseForm(Form):
     board: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
         queryset=None,  # type: ignore[arg-type]
         to_field_name="uuid",

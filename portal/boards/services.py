@@ -39,6 +39,7 @@ from portal.notifications.services import notification_send
 from portal.patients.models import CareRelationship, EntryStatus, NetworkPatient, RegistryEntry, RelationshipKind
 from portal.patients.selectors import record_shared_with, user_can_view_patient, visible_entries
 from portal.patients.services import care_relationship_start
+from portal.text import text_clean
 
 # A case's access for the board's organization ends this long after its meeting.
 ACCESS_DAYS_AFTER_MEETING = 30
@@ -226,6 +227,7 @@ def case_submit(
         user=user, organization=organization, patient=patient
     ):
         raise PermissionDenied("You cannot submit this patient from this organization.")
+    question = text_clean(question)
     errors: dict[str, list[str]] = {}
     if not board.is_active:
         errors["board"] = ["This board takes no cases."]
@@ -527,6 +529,7 @@ def recommendation_record(
         raise ValidationError({"case": ["Put the case on a published agenda first."]})
     if case.state == CaseState.FINALISED:
         raise BoardRefused("The recommendation has been sent; it is no longer changed here.")
+    text, trial, dissent = text_clean(text), text_clean(trial), text_clean(dissent)
     errors: dict[str, list[str]] = {}
     if not text.strip():
         errors["text"] = ["Write the recommendation."]
@@ -715,6 +718,7 @@ def followup_record(*, case: Case, user: Any, organization: Any, outcome: str, r
         raise BoardRefused("There is no recommendation to follow up yet.")
     if outcome not in FollowUp.values:
         raise ValidationError({"outcome": ["Choose followed, changed or declined by the patient."]})
+    reason = text_clean(reason)
     if outcome == FollowUp.CHANGED and not reason.strip():
         raise ValidationError({"reason": ["Say why the plan was changed."]})
     now = timezone.now()
