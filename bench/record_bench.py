@@ -69,10 +69,15 @@ def free_port() -> int:
 IMAGE_WORKERS, IMAGE_THREADS = 2 * (os.cpu_count() or 1) + 1, 1
 
 
-def serve(port: int, workers: int = IMAGE_WORKERS, threads: int = IMAGE_THREADS) -> subprocess.Popen[bytes]:
+def serve(
+    port: int,
+    workers: int = IMAGE_WORKERS,
+    threads: int = IMAGE_THREADS,
+    settings_module: str = "portal.settings.dev",
+) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
-        "DJANGO_SETTINGS_MODULE": "portal.settings.dev",
+        "DJANGO_SETTINGS_MODULE": settings_module,
         "DEBUG": "false",
         "PYTHONPATH": str(ROOT),
     }

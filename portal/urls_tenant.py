@@ -12,6 +12,7 @@ urlpatterns = [
     path("messages/", include("portal.messaging.urls")),
     path("notifications/", include("portal.notifications.urls")),
     path("care/", include("portal.care.urls")),
+    path("boards/", include("portal.boards.urls")),
     path("audit/", include("portal.audit.urls")),
     path("admin/", include("portal.accounts.admin_urls")),
     path("api/v1/", include("portal.api.urls")),

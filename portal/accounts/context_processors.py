@@ -8,7 +8,7 @@ def _nav_items(request: HttpRequest, membership: Any) -> list[dict[str, str]]:
     a page that answers them (tests/foundation/test_navigation.py walks them all).
 
     Clinicians: the shared record, messages (clinical staff only) and referrals and tasks
-    (clinical roles only). Site admins: their users, the access log, and the scorecard (the
+    (clinical roles only), tumor boards (clinical roles only). Site admins: their users, the access log, and the scorecard (the
     one care page open to every member). The network admin, at the network's address: the
     partner console."""
     tenant = getattr(request, "tenant", None)
@@ -21,6 +21,7 @@ def _nav_items(request: HttpRequest, membership: Any) -> list[dict[str, str]]:
             items.append({"label": "Patients", "url": "/patients/"})
             items.append({"label": "Messages", "url": "/messages/"})
             items.append({"label": "Referrals & tasks", "url": "/care/"})
+            items.append({"label": "Tumor boards", "url": "/boards/"})
         if membership.is_admin:
             items.append({"label": "Users", "url": "/admin/users/"})
             items.append({"label": "Access log", "url": "/audit/"})

@@ -16,5 +16,6 @@ urlpatterns = [
     path("", include("portal.messaging.api_urls")),
     path("", include("portal.notifications.api_urls")),
     path("", include("portal.care.api_urls")),
+    path("", include("portal.boards.api_urls")),
     path("", include("portal.audit.api_urls")),
 ]

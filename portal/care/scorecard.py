@@ -260,6 +260,61 @@ def message_response_points(
     return hours
 
 
+def board_measures(*, organization: Any, since: dt.datetime, until: dt.datetime) -> dict[str, Any]:
+    """Tumor boards: cases submitted in the period per board and submitting organization,
+    the share presented prospectively, days from submission to discussion, quorum met, and
+    recommendations acknowledged and followed (for an organization: the cases it submitted
+    or its boards discussed)."""
+    from portal.boards.models import Case, CaseState
+
+    cases = Case.objects.filter(submitted_at__gte=since, submitted_at__lt=until).exclude(state=CaseState.WITHDRAWN)
+    if organization is not None:
+        cases = cases.filter(Q(submitting_organization=organization) | Q(board__organization=organization))
+    rows = list(
+        cases.values(
+            "board__name",
+            "board__organization__name",
+            "submitting_organization__name",
+            "presentation",
+            "submitted_at",
+            "discussed_at",
+            "finalised_at",
+            "acknowledged_at",
+            "recommendation__quorum_met",
+            "recommendation__followup",
+        )
+    )
+    groups: dict[tuple[str, str], int] = {}
+    for row in rows:
+        key = (f"{row['board__name']} ({row['board__organization__name']})", row["submitting_organization__name"])
+        groups[key] = groups.get(key, 0) + 1
+    discussed = [row for row in rows if row["discussed_at"] is not None]
+    finalised = [row for row in rows if row["finalised_at"] is not None]
+    to_discussion = [d for row in discussed if (d := _days(row["submitted_at"], row["discussed_at"])) is not None]
+    prospective = sum(1 for row in rows if row["presentation"] == "prospective")
+    quorum = sum(1 for row in discussed if row["recommendation__quorum_met"])
+    acknowledged = sum(1 for row in finalised if row["acknowledged_at"] is not None)
+    followed = sum(1 for row in finalised if row["recommendation__followup"] == "followed")
+    chart = Chart("Tumor-board cases by board and submitting organization", "cases")
+    for (board, submitter), count in sorted(groups.items()):
+        chart.bars.append(Bar(f"{board} ← {submitter}", count, str(count)))
+    chart.label_width = 300
+    return {
+        "board_case_count": len(rows),
+        "board_cases": [
+            {"board": board, "organization": submitter, "cases": count}
+            for (board, submitter), count in sorted(groups.items())
+        ],
+        "board_prospective_share": round(100 * prospective / len(rows)) if rows else None,
+        "board_median_days_to_discussion": _median(to_discussion),
+        "board_quorum_share": round(100 * quorum / len(discussed)) if discussed else None,
+        "board_recommendations": len(finalised),
+        "board_acknowledged": acknowledged,
+        "board_followed": followed,
+        "board_chart": chart.layout() if chart.bars else None,
+    }
+
+
 def scorecard(*, organization: Any = None, start: dt.date, end: dt.date) -> dict[str, Any]:
     """Measures for referrals, tasks and hand-offs started between ``start`` and ``end`` (inclusive).
 
@@ -431,7 +486,12 @@ def scorecard(*, organization: Any = None, start: dt.date, end: dt.date) -> dict
             how="count",
         ),
     ]
+    boards = board_measures(organization=organization, since=since, until=until)
+    charts = [c.layout() for c in (turnaround, by_state, consult_chart, tasks_chart, handoff_chart) if c.bars]
+    if boards["board_chart"] is not None:
+        charts.append(boards["board_chart"])
     return {
+        **boards,
         "trends": trends,
         "median_message_response_hours": _median(response_hours),
         "message_replies": len(response_hours),
@@ -449,7 +509,7 @@ def scorecard(*, organization: Any = None, start: dt.date, end: dt.date) -> dict
         "handoff_count": len(handoff_rows),
         "handoffs_acknowledged": len(acked),
         "median_days_to_acknowledge": _median(acked),
-        "charts": [c.layout() for c in (turnaround, by_state, consult_chart, tasks_chart, handoff_chart) if c.bars],
+        "charts": charts,
     }
 
 
@@ -468,12 +528,21 @@ def scorecard_csv_rows(card: dict[str, Any]) -> list[list[str]]:
         "handoff_count",
         "handoffs_acknowledged",
         "median_days_to_acknowledge",
+        "board_case_count",
+        "board_prospective_share",
+        "board_median_days_to_discussion",
+        "board_quorum_share",
+        "board_recommendations",
+        "board_acknowledged",
+        "board_followed",
     ):
         value = card[key]
         rows.append([key, "" if value is None else str(value)])
     for row in card["organizations"]:
         rows.append([f"received {row['name']}", str(row["received"])])
         rows.append([f"closed_with_outcome {row['name']}", str(row["closed_with_outcome"])])
+    for row in card["board_cases"]:
+        rows.append([f"board_cases {row['board']} from {row['organization']}", str(row["cases"])])
     for stage in card["stages"]:
         rows.append(
             [f"median_days {stage['label']}", "" if stage["median_days"] is None else str(stage["median_days"])]

@@ -697,7 +697,7 @@ HANDOFF_ACK_DAYS = 7
 LEVEL_2_AFTER_DAYS = 2
 
 
-def _navigators(*organizations: Any) -> list[Any]:
+def navigators_of(*organizations: Any) -> list[Any]:
     from portal.accounts.roles import NAVIGATOR_ROLES
 
     return [
@@ -708,7 +708,7 @@ def _navigators(*organizations: Any) -> list[Any]:
     ]
 
 
-def _escalate(
+def escalate_step(
     *,
     object_type: str,
     obj: Any,
@@ -766,7 +766,7 @@ def escalations_run(*, now: dt.datetime | None = None) -> int:
         else:
             since, reason = referral.created_at + REFERRAL_ACCEPT_DAYS * day, "referral not accepted"
         receiver = referral.receiving_organization
-        count += _escalate(
+        count += escalate_step(
             object_type="referral",
             obj=referral,
             overdue_since=since,
@@ -774,7 +774,7 @@ def escalations_run(*, now: dt.datetime | None = None) -> int:
             reason=reason,
             organization=receiver,
             owners=_navigators_and_clinicians(receiver),
-            navigators=_navigators(receiver, referral.referring_organization) + [referral.referred_by],
+            navigators=navigators_of(receiver, referral.referring_organization) + [referral.referred_by],
             link=f"/care/referrals/{referral.uuid}/",
             subject=referral,
         )
@@ -784,7 +784,7 @@ def escalations_run(*, now: dt.datetime | None = None) -> int:
     for occurrence in occurrences:
         task = occurrence.task
         owner_org = task.owner_organization
-        count += _escalate(
+        count += escalate_step(
             object_type="occurrence",
             obj=occurrence,
             overdue_since=occurrence.due_at + OCCURRENCE_GRACE_DAYS * day,
@@ -792,7 +792,7 @@ def escalations_run(*, now: dt.datetime | None = None) -> int:
             reason="care task result missing",
             organization=owner_org,
             owners=[task.owner_user] if task.owner_user else _navigators_and_clinicians(owner_org),
-            navigators=_navigators(owner_org, task.creating_organization),
+            navigators=navigators_of(owner_org, task.creating_organization),
             link=f"/care/tasks/{task.uuid}/",
             subject=task,
         )
@@ -800,7 +800,7 @@ def escalations_run(*, now: dt.datetime | None = None) -> int:
         "to_organization", "from_organization", "to_user"
     ):
         receiver = handoff.to_organization
-        count += _escalate(
+        count += escalate_step(
             object_type="handoff",
             obj=handoff,
             overdue_since=handoff.sent_at + HANDOFF_ACK_DAYS * day,
@@ -808,7 +808,7 @@ def escalations_run(*, now: dt.datetime | None = None) -> int:
             reason="hand-off not acknowledged",
             organization=receiver,
             owners=[handoff.to_user] if handoff.to_user else _navigators_and_clinicians(receiver),
-            navigators=_navigators(receiver, handoff.from_organization),
+            navigators=navigators_of(receiver, handoff.from_organization),
             link=f"/care/handoffs/{handoff.uuid}/",
             subject=handoff,
         )

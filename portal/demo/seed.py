@@ -27,6 +27,7 @@ APP_SEEDS = [
     "portal.records.demo",
     "portal.messaging.demo",
     "portal.care.demo",
+    "portal.boards.demo",
     "tenants.demo",
     "portal.demo.history",  # twelve months of history: seed_demo only, not the test session
 ]

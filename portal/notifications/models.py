@@ -51,6 +51,7 @@ class Kind(models.TextChoices):
     REFERRAL = "referral", "Referrals"
     CARE_TASK = "care_task", "Care tasks"
     HANDOFF = "handoff", "Hand-offs"
+    TUMOR_BOARD = "tumor_board", "Tumor boards"
 
 
 class Channel(models.TextChoices):

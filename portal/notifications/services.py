@@ -156,6 +156,7 @@ KIND_LABELS: dict[str, str] = {
     Kind.REFERRAL: "an update on a referral",
     Kind.CARE_TASK: "an update on a care task",
     Kind.HANDOFF: "a hand-off",
+    Kind.TUMOR_BOARD: "an update from a tumor board",
 }
 
 

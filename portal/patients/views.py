@@ -32,7 +32,7 @@ from portal.patients.services import (
 )
 from portal.records.display import entry_sections
 from portal.records.kinds import SPECS
-from portal.records.models import ItemKind
+from portal.records.models import BOARD_ONLY_KINDS, ItemKind
 from portal.records.selectors import chart_get, drafts_for, entry_open, result_history_for
 
 
@@ -84,7 +84,7 @@ def chart(request: HttpRequest, patient_uuid: str) -> HttpResponse:
         "chart": data,
         "patient": data.patient,
         "can_author": can_author,
-        "kinds": [(kind.value, kind.label) for kind in ItemKind],
+        "kinds": [(kind.value, kind.label) for kind in ItemKind if kind not in BOARD_ONLY_KINDS],
         "drafts": list(drafts_for(user=request.user, organization=request.tenant, patient=data.patient))
         if can_author
         else [],

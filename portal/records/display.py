@@ -19,6 +19,11 @@ ENTRY_SECTIONS: dict[str, list[tuple[str, list[str]]]] = {
         ("Biomarkers", ["er", "pr", "her2", "other_markers"]),
         ("Status", ["ecog", "disease_status"]),
     ],
+    "tumor_board_recommendation": [
+        ("Board", ["board", "board_organization", "presentation", "question"]),
+        ("Recommendation", ["category", "recommendation", "evidence", "clinical_trial", "genetic_counselling"]),
+        ("Discussion", ["quorum", "attendees", "dissent"]),
+    ],
 }
 # What the lab page's headline already shows (title, value, unit, range and flag).
 ENTRY_HIDDEN = {"lab_result": {"test", "value", "unit", "reference_low", "reference_high"}}

@@ -272,6 +272,40 @@ class DocumentForm(ItemForm):
     file = forms.FileField(help_text="PDF, PNG or JPEG, at most 10 MB")
 
 
+class TumorBoardRecommendationForm(ItemForm):
+    """A tumor board's finalised recommendation (written by portal.boards, never by hand)."""
+
+    board = forms.CharField(max_length=120)
+    board_organization = forms.CharField(label="Board of", max_length=200)
+    question = forms.CharField(label="Question for the board", widget=forms.Textarea, max_length=4000)
+    presentation = forms.ChoiceField(
+        choices=[("prospective", "Prospective"), ("retrospective", "Retrospective")],
+    )
+    category = forms.ChoiceField(
+        label="Recommendation",
+        choices=[
+            ("surgery", "Surgery"),
+            ("systemic_therapy", "Systemic therapy"),
+            ("radiation", "Radiation"),
+            ("surveillance", "Surveillance"),
+            ("further_workup", "Further work-up"),
+            ("palliative_care", "Palliative care"),
+        ],
+    )
+    recommendation = forms.CharField(label="Treatment recommendation", widget=forms.Textarea, max_length=8000)
+    evidence = forms.ChoiceField(
+        label="NCCN evidence category",
+        choices=[("1", "Category 1"), ("2A", "Category 2A"), ("2B", "Category 2B"), ("3", "Category 3")],
+    )
+    clinical_trial = forms.CharField(label="Clinical trial", max_length=200, help_text="A trial, or None suitable")
+    genetic_counselling = forms.ChoiceField(
+        label="Genetic counselling referral", choices=[("yes", "Yes"), ("no", "No")]
+    )
+    dissent = forms.CharField(max_length=4000, required=False)
+    quorum = forms.ChoiceField(label="Quorum", choices=[("met", "Met"), ("not_met", "Not met")])
+    attendees = forms.CharField(max_length=2000, required=False)
+
+
 def _d(value: Any) -> str:
     return value.isoformat() if isinstance(value, dt.date) else ("" if value is None else str(value))
 
@@ -379,6 +413,18 @@ SPECS: dict[str, KindSpec] = {
         lambda d: {"discharge_date": d["discharge_date"], "follow_up": d.get("follow_up", "")},
     ),
     ItemKind.DOCUMENT: KindSpec(DocumentForm, lambda d: d["description"], None, lambda d: {}),
+    ItemKind.TUMOR_BOARD_RECOMMENDATION: KindSpec(
+        TumorBoardRecommendationForm,
+        lambda d: f"{d['board']}: recommendation",
+        None,
+        lambda d: {
+            "category": d["category"],
+            "evidence": d["evidence"],
+            "trial": d["clinical_trial"],
+            "genetic_counselling": d["genetic_counselling"],
+            "board_organization": d["board_organization"],
+        },
+    ),
 }
 
 

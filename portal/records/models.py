@@ -38,6 +38,12 @@ class ItemKind(models.TextChoices):
     CONSULT_NOTE = "consult_note", "Consult report"
     DISCHARGE = "discharge", "Admission and discharge"
     DOCUMENT = "document", "Document"
+    TUMOR_BOARD_RECOMMENDATION = "tumor_board_recommendation", "Tumor board recommendation"
+
+
+# Kinds written only by a tumor board's finalised recommendation (portal.boards), never
+# through "Add to the record"; the board's coordinator (a navigator) authors them.
+BOARD_ONLY_KINDS = frozenset({ItemKind.TUMOR_BOARD_RECOMMENDATION})
 
 
 class ItemStatus(models.TextChoices):

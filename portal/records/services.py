@@ -19,13 +19,13 @@ from django.utils import timezone
 
 from portal import uploads
 from portal.accounts.models import Membership
-from portal.accounts.roles import AUTHOR_ROLES
+from portal.accounts.roles import AUTHOR_ROLES, NAVIGATOR_ROLES
 from portal.audit.models import AuditEvent
 from portal.audit.services import AuditAction, audit_record
 from portal.patients.models import EntryStatus, NetworkPatient, RegistryEntry
 from portal.patients.selectors import user_can_view_patient
 from portal.records.kinds import describe, form_for, to_data
-from portal.records.models import ClinicalItem, Document, ItemKind, ItemStatus
+from portal.records.models import BOARD_ONLY_KINDS, ClinicalItem, Document, ItemKind, ItemStatus
 from portal.text import text_clean
 from tenants.selectors import organization_may_share
 
@@ -33,12 +33,14 @@ MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
 DOCUMENT_KINDS = (uploads.PDF, uploads.PNG, uploads.JPEG)
 
 
-def _require_author(*, user: Any, organization: Any, patient: NetworkPatient) -> None:
-    """Authors are the organization's clinicians with an author role who may see the patient."""
+def _require_author(*, user: Any, organization: Any, patient: NetworkPatient, kind: str = "") -> None:
+    """Authors are the organization's clinicians with an author role who may see the patient;
+    a tumor board's recommendation is written by its coordinator (a navigator) as well."""
     if connection.schema_name != organization.schema_name:
         raise PermissionDenied("Items are written in their organization's own schema.")
     membership = Membership.objects.active().filter(user=user, organization=organization).first()
-    if membership is None or membership.role not in AUTHOR_ROLES:
+    roles = AUTHOR_ROLES | NAVIGATOR_ROLES if kind in BOARD_ONLY_KINDS else AUTHOR_ROLES
+    if membership is None or membership.role not in roles:
         raise PermissionDenied("Only clinicians of this organization author clinical items.")
     if not user_can_view_patient(user=user, organization=organization, patient=patient):
         raise PermissionDenied("You do not care for this patient here.")
@@ -80,7 +82,7 @@ def item_create(
     request: Any = None,
 ) -> ClinicalItem:
     """Write a draft item (and publish it at once when asked)."""
-    _require_author(user=user, organization=organization, patient=patient)
+    _require_author(user=user, organization=organization, patient=patient, kind=kind)
     data, effective = _validated(kind, values, files)
     content_type = document_check(files["file"]) if kind == ItemKind.DOCUMENT else ""
     title, code, _summary = describe(kind, data)
@@ -127,7 +129,7 @@ def item_create(
 @transaction.atomic
 def item_publish(*, user: Any, organization: Any, item: ClinicalItem, request: Any = None) -> RegistryEntry:
     """Share a draft: the item stays here; a registry entry points at it from the public schema."""
-    _require_author(user=user, organization=organization, patient=item.patient)
+    _require_author(user=user, organization=organization, patient=item.patient, kind=item.kind)
     item = ClinicalItem.objects.select_for_update().get(pk=item.pk)
     if item.status != ItemStatus.DRAFT:
         raise ValidationError("Only a draft can be published.")

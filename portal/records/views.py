@@ -18,7 +18,7 @@ from portal.care.selectors import referral_consult_prefill
 from portal.patients.models import RegistryEntry
 from portal.patients.selectors import patient_get_for_user
 from portal.records.kinds import form_for
-from portal.records.models import ItemKind
+from portal.records.models import BOARD_ONLY_KINDS, ItemKind
 from portal.records.selectors import own_item_get
 from portal.records.services import item_correct, item_create, item_publish, item_withdraw
 
@@ -64,7 +64,7 @@ def _initial_for(kind: str) -> dict[str, Any]:
 def item_new(request: HttpRequest, patient_uuid: str, kind: str) -> HttpResponse:
     _author(request)
     patient = patient_get_for_user(user=request.user, organization=request.tenant, patient_uuid=patient_uuid)
-    if kind not in ItemKind.values:
+    if kind not in ItemKind.values or kind in BOARD_ONLY_KINDS:
         raise Http404("No such kind")
     # A consult report answering a referral starts with the referral's question, read from
     # the referral (its uuid is all the address carries).

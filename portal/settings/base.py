@@ -53,6 +53,7 @@ SHARED_APPS = [
     "portal.notifications",
     "portal.messaging",
     "portal.care",
+    "portal.boards",
     "portal.demo",
 ]
 # An organization's repository: these tables exist only in organization schemas.
@@ -266,6 +267,12 @@ CELERY_BEAT_SCHEDULE["care-escalate-overdue"] = {
     "schedule": 15 * 60.0,
     "options": {"headers": {"_schema_name": "public"}},
 }
+# Tumor boards: each active board's meetings for the coming weeks, from its weekly schedule.
+CELERY_BEAT_SCHEDULE["boards-meetings-generate"] = {
+    "task": "portal.boards.tasks.meetings_generate_all",
+    "schedule": 6 * 60 * 60.0,
+    "options": {"headers": {"_schema_name": "public"}},
+}
 CELERY_TIMEZONE = TIME_ZONE
 
 REST_FRAMEWORK = {
@@ -308,6 +315,8 @@ SPECTACULAR_SETTINGS = {
         "ItemKindEnum": "portal.records.models.ItemKind",
         "TaskStatusEnum": "portal.care.models.TaskStatus",
         "MembershipStatusEnum": "portal.accounts.roles.MembershipStatus",
+        "ReferralStateEnum": "portal.care.models.ReferralState",
+        "BoardCaseStateEnum": "portal.boards.models.CaseState",
     },
 }
 

@@ -110,5 +110,5 @@ def test_a_site_admin_is_offered_neither_messages_nor_referrals(cast, sign_in):
 def test_a_clinicians_menu_has_the_shared_record_messages_and_care_but_no_admin_pages(cast, sign_in):
     client = sign_in(cast.users["park"], cast.organizations["maple"])
     links = _links(client.get("/").content.decode())
-    assert [label for label, _url in links.nav] == ["Home", "Patients", "Messages", "Referrals & tasks"]
+    assert [label for label, _url in links.nav] == ["Home", "Patients", "Messages", "Referrals & tasks", "Tumor boards"]
     assert set(links.tiles) >= {"/patients/", "/messages/", "/care/"}

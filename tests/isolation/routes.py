@@ -35,6 +35,9 @@ PARAMETERS: list[tuple[str, str, str]] = [
     (r"", "task_uuid", "task"),
     (r"", "handoff_uuid", "handoff"),
     (r"", "delivery_id", "delivery"),
+    (r"", "board_uuid", "board"),
+    (r"", "meeting_uuid", "meeting"),
+    (r"", "case_uuid", "board_case"),
     (r"^patients/access-requests/", "request_uuid", "access_request"),
     (r"^patients/matches/", "pk", "match"),
     (r"^(admin/users/|api/v1/users/)", "pk", "user"),
@@ -103,6 +106,10 @@ FIELD_KINDS: dict[str, str] = {
     "participants": "recipient",
     "match": "match",
     "candidate": "patient_pk",
+    "board": "board",
+    "meeting": "meeting",
+    "case": "board_case",
+    "order": "board_case",
 }
 
 
@@ -194,6 +201,7 @@ def _form_fields() -> dict[str, dict[str, forms.Field]]:
     for module_name in (
         "portal.accounts.forms",
         "portal.audit.forms",
+        "portal.boards.forms",
         "portal.care.forms",
         "portal.messaging.forms",
         "portal.patients.forms",

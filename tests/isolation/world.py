@@ -173,6 +173,45 @@ def world_build(cast: Any) -> World:
     )
     world.ids["handoff"].append(str(handoff.uuid))
 
+    # Tumor boards: Northfield's board (Dr. Okafor and Dr. Brooks of St. Brendan's on it),
+    # Maria submitted from Maple, on a published agenda.
+    from portal.boards.services import (
+        agenda_publish,
+        board_create,
+        board_member_add,
+        case_schedule,
+        case_submit,
+        next_open_meeting,
+    )
+
+    board = board_create(
+        organization=northfield, name="Breast tumor board", coordinator=users["navarro"], disease_sites=["Breast"]
+    )
+    board_member_add(board=board, user=users["okafor"], organization=northfield, specialty="medical_oncology")
+    board_member_add(board=board, user=users["brooks"], organization=orgs["stbrendans"], specialty="surgery")
+    case = case_submit(
+        user=users["park"],
+        organization=maple,
+        board=board,
+        patient=maria,
+        question=f"{CANARY}: neoadjuvant therapy or surgery first?",
+        presentation="prospective",
+        entries=[
+            e for e in entries if e.kind in ("pathology_report", "imaging_report", "cancer_diagnosis", "lab_result")
+        ][:4],
+    )
+    meeting = next_open_meeting(board=board)
+    assert meeting is not None
+    from portal.boards.models import Case
+
+    Case.objects.filter(pk=case.pk).update(checklist={"pathology": True, "staging_imaging": True, "ecog": True})
+    case.refresh_from_db()
+    case_schedule(case=case, meeting=meeting, user=users["navarro"], organization=northfield)
+    agenda_publish(meeting=meeting, user=users["navarro"], organization=northfield)
+    world.ids["board"].append(str(board.uuid))
+    world.ids["meeting"].append(str(meeting.uuid))
+    world.ids["board_case"].append(str(case.uuid))
+
     # Break-the-glass by Lakeside's oncologist, and a probable match queued by Lakeside.
     grant = emergency_access_request(
         user=users["ortega"],
