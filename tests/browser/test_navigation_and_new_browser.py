@@ -31,7 +31,13 @@ def _click_through_the_menu(page, who):
 
 def test_a_clinician_and_a_site_admin_click_through_their_menus(portal_server, page, browser):
     browser_sign_in(page, portal_server, "maple", "peter.park@maple.example")
-    assert _click_through_the_menu(page, "clinician") == ["Home", "Patients", "Messages", "Referrals & tasks"]
+    assert _click_through_the_menu(page, "clinician") == [
+        "Home",
+        "Patients",
+        "Messages",
+        "Referrals & tasks",
+        "Tumor boards",
+    ]
 
     admin_context = browser.new_context(viewport={"width": 1180, "height": 820})
     admin_page = admin_context.new_page()
