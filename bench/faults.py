@@ -57,8 +57,16 @@ django.setup()
 
 from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
+from django.db.models import Min  # noqa: E402
+from django.utils import timezone  # noqa: E402
 
 PREFIX = "[faults]"
+
+
+def _clock() -> str:
+    """Wall-clock time as Celery's log lines show it, to line them up with the outage."""
+    now = time.time()
+    return time.strftime("%H:%M:%S", time.localtime(now)) + f",{int(now * 1000) % 1000:03d}"
 
 
 class Sink:
@@ -182,6 +190,9 @@ def main() -> None:
     parser.add_argument("--down", type=float, default=20.0, help="seconds each part stays down")
     parser.add_argument("--rate", type=float, default=2.0, help="replies a second")
     parser.add_argument("--only", choices=["redis", "worker", "postgres"], action="append")
+    parser.add_argument(
+        "--celery-log", default="error", help="the worker's and beat's log level (info shows each stage)"
+    )
     args = parser.parse_args()
 
     import logging
@@ -231,9 +242,10 @@ def main() -> None:
                 "-c",
                 "4",
                 "-l",
-                "error",
+                args.celery_log,
+                "--without-mingle",
             ],
-            "beat": [*celery, "beat", "-l", "error", "--schedule", str(schedule)],
+            "beat": [*celery, "beat", "-l", args.celery_log, "--schedule", str(schedule)],
         },
         say=lambda line: print(f"  supervisor: {line}", flush=True),
     )
@@ -247,6 +259,13 @@ def main() -> None:
             time.sleep(0.2)
 
     threading.Thread(target=supervise, daemon=True).start()
+    # The faults start once the worker consumes (a worker still starting when Redis is
+    # stopped would time its start-up, not its recovery).
+    from portal.celery import app as celery_app
+
+    deadline = time.monotonic() + 120
+    while not celery_app.control.ping(timeout=0.5) and time.monotonic() < deadline:
+        time.sleep(0.5)
     connection.set_schema_to_public()
     csrf = "faultscsrftoken" + "x" * 17
     okafor_browser = Okafor(web_port, f"northfield.{settings.BASE_DOMAIN}", session_cookie(okafor, northfield), csrf)
@@ -289,12 +308,13 @@ def main() -> None:
             )
             sender.start()
             time.sleep(10)
-            print(f"{part}: killed", flush=True)
+            print(f"{part}: killed at {_clock()}", flush=True)
             kill(part)
             time.sleep(args.down)
             revive(part)
             back = time.monotonic()
-            print(f"{part}: back", flush=True)
+            back_at = timezone.now()
+            print(f"{part}: back at {_clock()}", flush=True)
             # Email recovery: until every email held back by the outage is out (the replies
             # keep coming for a while after the part is back; those are not the backlog).
             connection.close()
@@ -315,6 +335,7 @@ def main() -> None:
                     break
                 time.sleep(0.2)
             backlog_cleared = time.monotonic() - back
+            first_out = Delivery.objects.filter(pk__in=backlog).aggregate(first=Min("sent_at"))["first"]
             sender.join()
             # Every email of the phase must arrive (the re-send every NOTIFICATIONS_RESEND_SECONDS).
             connection.close()
@@ -342,6 +363,7 @@ def main() -> None:
                     "signed out": traffic.signed_out,
                     "other 5xx": traffic.other_5xx,
                     "web recovery s": f"{first_ok - back:.1f}" if first_ok else "—",
+                    "first held-back email out s": f"{(first_out - back_at).total_seconds():.1f}" if first_out else "—",
                     "email recovery s": f"{backlog_cleared:.1f}",
                     "held back": len(backlog),
                 }
