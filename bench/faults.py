@@ -7,7 +7,7 @@ Runs by hand, never in the test suite (it takes about five minutes):
 Everything runs on servers of its own: an embedded PostgreSQL and Redis under
 ``.data/faults/`` (created, migrated and seeded on the first run), gunicorn as the image
 runs it, a Celery worker and beat (re-send of pending deliveries every
-``NOTIFICATIONS_RESEND_SECONDS``, 15 s), and a real SMTP server in this process.
+``NOTIFICATIONS_RESEND_SECONDS``, 5 s), and a real SMTP server in this process.
 Dr. Okafor's signed-in browser session sends quick replies (HTMX POSTs) to Dr. Park at
 ``--rate`` a second, and polls the bell every 2 s; each fault gets a conversation of its
 own. Per fault: the part runs for 10 s, is killed (Redis: ``SHUTDOWN NOSAVE``-like stop;
@@ -20,8 +20,9 @@ Printed per fault: replies sent, answered 200 (``ok``), refused with a 503 while
 database was down, stored, notified (in-app), emailed, duplicated (emails beyond one per
 delivery), lost (answered 200 but not stored, or stored and never emailed), signed out (a
 request sent to the sign-in page), other 5xx, seconds from the part being back to the
-first stored reply (web recovery), and until every email held back by the outage is out
-(email recovery).
+first stored reply (web recovery), until the first email held back by the outage is out,
+and until every one is (email recovery). ``--celery-log info`` shows the worker's and beat's
+own lines (reconnection, tasks received) with the times the part was killed and back.
 
 Goal (issue #14): 0 lost, 0 duplicated, 0 signed out, no 5xx outside the database
 outage, recovery under 5 s after the part is back.
