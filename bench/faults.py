@@ -7,7 +7,7 @@ Runs by hand, never in the test suite (it takes about five minutes):
 Everything runs on servers of its own: an embedded PostgreSQL and Redis under
 ``.data/faults/`` (created, migrated and seeded on the first run), gunicorn as the image
 runs it, a Celery worker and beat (re-send of pending deliveries every
-``NOTIFICATIONS_RESEND_SECONDS``, 15 s), and a real SMTP server in this process.
+``NOTIFICATIONS_RESEND_SECONDS``, 5 s), and a real SMTP server in this process.
 Dr. Okafor's signed-in browser session sends quick replies (HTMX POSTs) to Dr. Park at
 ``--rate`` a second, and polls the bell every 2 s; each fault gets a conversation of its
 own. Per fault: the part runs for 10 s, is killed (Redis: ``SHUTDOWN NOSAVE``-like stop;
@@ -20,8 +20,9 @@ Printed per fault: replies sent, answered 200 (``ok``), refused with a 503 while
 database was down, stored, notified (in-app), emailed, duplicated (emails beyond one per
 delivery), lost (answered 200 but not stored, or stored and never emailed), signed out (a
 request sent to the sign-in page), other 5xx, seconds from the part being back to the
-first stored reply (web recovery), and until every email held back by the outage is out
-(email recovery).
+first stored reply (web recovery), until the first email held back by the outage is out,
+and until every one is (email recovery). ``--celery-log info`` shows the worker's and beat's
+own lines (reconnection, tasks received) with the times the part was killed and back.
 
 Goal (issue #14): 0 lost, 0 duplicated, 0 signed out, no 5xx outside the database
 outage, recovery under 5 s after the part is back.
@@ -57,8 +58,16 @@ django.setup()
 
 from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
+from django.db.models import Min  # noqa: E402
+from django.utils import timezone  # noqa: E402
 
 PREFIX = "[faults]"
+
+
+def _clock() -> str:
+    """Wall-clock time as Celery's log lines show it, to line them up with the outage."""
+    now = time.time()
+    return time.strftime("%H:%M:%S", time.localtime(now)) + f",{int(now * 1000) % 1000:03d}"
 
 
 class Sink:
@@ -182,6 +191,9 @@ def main() -> None:
     parser.add_argument("--down", type=float, default=20.0, help="seconds each part stays down")
     parser.add_argument("--rate", type=float, default=2.0, help="replies a second")
     parser.add_argument("--only", choices=["redis", "worker", "postgres"], action="append")
+    parser.add_argument(
+        "--celery-log", default="error", help="the worker's and beat's log level (info shows each stage)"
+    )
     args = parser.parse_args()
 
     import logging
@@ -231,9 +243,10 @@ def main() -> None:
                 "-c",
                 "4",
                 "-l",
-                "error",
+                args.celery_log,
+                "--without-mingle",
             ],
-            "beat": [*celery, "beat", "-l", "error", "--schedule", str(schedule)],
+            "beat": [*celery, "beat", "-l", args.celery_log, "--schedule", str(schedule)],
         },
         say=lambda line: print(f"  supervisor: {line}", flush=True),
     )
@@ -247,6 +260,13 @@ def main() -> None:
             time.sleep(0.2)
 
     threading.Thread(target=supervise, daemon=True).start()
+    # The faults start once the worker consumes (a worker still starting when Redis is
+    # stopped would time its start-up, not its recovery).
+    from portal.celery import app as celery_app
+
+    deadline = time.monotonic() + 120
+    while not celery_app.control.ping(timeout=0.5) and time.monotonic() < deadline:
+        time.sleep(0.5)
     connection.set_schema_to_public()
     csrf = "faultscsrftoken" + "x" * 17
     okafor_browser = Okafor(web_port, f"northfield.{settings.BASE_DOMAIN}", session_cookie(okafor, northfield), csrf)
@@ -289,12 +309,13 @@ def main() -> None:
             )
             sender.start()
             time.sleep(10)
-            print(f"{part}: killed", flush=True)
+            print(f"{part}: killed at {_clock()}", flush=True)
             kill(part)
             time.sleep(args.down)
             revive(part)
             back = time.monotonic()
-            print(f"{part}: back", flush=True)
+            back_at = timezone.now()
+            print(f"{part}: back at {_clock()}", flush=True)
             # Email recovery: until every email held back by the outage is out (the replies
             # keep coming for a while after the part is back; those are not the backlog).
             connection.close()
@@ -315,6 +336,7 @@ def main() -> None:
                     break
                 time.sleep(0.2)
             backlog_cleared = time.monotonic() - back
+            first_out = Delivery.objects.filter(pk__in=backlog).aggregate(first=Min("sent_at"))["first"]
             sender.join()
             # Every email of the phase must arrive (the re-send every NOTIFICATIONS_RESEND_SECONDS).
             connection.close()
@@ -342,6 +364,7 @@ def main() -> None:
                     "signed out": traffic.signed_out,
                     "other 5xx": traffic.other_5xx,
                     "web recovery s": f"{first_ok - back:.1f}" if first_ok else "—",
+                    "first held-back email out s": f"{(first_out - back_at).total_seconds():.1f}" if first_out else "—",
                     "email recovery s": f"{backlog_cleared:.1f}",
                     "held back": len(backlog),
                 }

@@ -11,7 +11,10 @@ case "$1" in
       --access-logfile - --access-logformat '%(h)s %(t)s "%(m)s %(U)s" %(s)s %(b)s %(M)sms' \
       --forwarded-allow-ips "${FORWARDED_ALLOW_IPS:-127.0.0.1}" ;;
   worker)
-    exec celery -A portal worker -l info --concurrency "${WORKER_CONCURRENCY:-4}" -Q "${CELERY_QUEUE:-continuum}" ;;
+    # --without-mingle: at every (re)connection mingle waits a second for other workers to
+    # share revoked task ids, which the portal never uses; email held back waits for it.
+    exec celery -A portal worker -l info --concurrency "${WORKER_CONCURRENCY:-4}" -Q "${CELERY_QUEUE:-continuum}" \
+      --without-mingle ;;
   beat)
     exec celery -A portal beat -l info --schedule /tmp/celerybeat-schedule ;;
   migrate)

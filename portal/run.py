@@ -124,7 +124,9 @@ def main() -> int:
         supervisor = Supervisor(
             {
                 "web server": [*manage, "runserver", f"127.0.0.1:{port}", "--noreload"],
-                "worker": [*celery, "worker", "-l", "warning", "--concurrency", "2", "-Q", queue],
+                # Without mingle: at every (re)connection it waits a second for other workers
+                # to share revoked task ids, which the portal never uses.
+                "worker": [*celery, "worker", "-l", "warning", "--concurrency", "2", "-Q", queue, "--without-mingle"],
                 "beat": [*celery, "beat", "-l", "warning", "--schedule", str(data / "celerybeat-schedule")],
             }
         )

@@ -129,6 +129,15 @@ def notification_send(
     return rows
 
 
+# Publishing a task tries the broker twice, 0.2 s apart, then gives up (the delivery stays
+# pending): a request never waits long for a Redis that is down.
+ENQUEUE_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
+# The re-send hands deliveries over in tasks of this many (a task of its own per delivery
+# cost the worker as much again as sending the email, so a backlog left by an outage took
+# twice as long to go out); several tasks still share the worker's threads.
+RESEND_BATCH = 10
+
+
 def deliveries_enqueue(*, delivery_ids: Iterable[int], countdown: int | None = None) -> int:
     """Hand deliveries to the worker. Never raises: with the broker down they stay pending
     and the periodic re-send picks them up. Returns how many were handed over."""
@@ -142,11 +151,30 @@ def deliveries_enqueue(*, delivery_ids: Iterable[int], countdown: int | None = N
                 countdown=countdown,
                 headers={"_schema_name": "public"},
                 retry=True,
-                retry_policy={"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2},
+                retry_policy=ENQUEUE_RETRY_POLICY,
             )
             sent += 1
         except Exception as error:  # the broker is down: the delivery stays pending
             logger.warning("delivery %s left pending, broker unavailable: %s", delivery_id, type(error).__name__)
+            break
+    return sent
+
+
+def deliveries_enqueue_batched(*, delivery_ids: list[int]) -> int:
+    """Hand deliveries to the worker ``RESEND_BATCH`` to a task (the re-send's backlog).
+    Never raises, like ``deliveries_enqueue``; returns how many were handed over."""
+    from portal.notifications.tasks import deliveries_send
+
+    sent = 0
+    for start in range(0, len(delivery_ids), RESEND_BATCH):
+        batch = delivery_ids[start : start + RESEND_BATCH]
+        try:
+            deliveries_send.apply_async(
+                args=[batch], headers={"_schema_name": "public"}, retry=True, retry_policy=ENQUEUE_RETRY_POLICY
+            )
+            sent += len(batch)
+        except Exception as error:  # the broker is down: the deliveries stay pending
+            logger.warning("deliveries %s left pending, broker unavailable: %s", batch, type(error).__name__)
             break
     return sent
 
@@ -294,7 +322,7 @@ def deliveries_resend_pending(*, older_than_seconds: int = 60, limit: int = 500)
         .order_by("next_attempt_at")
         .values_list("pk", flat=True)[:limit]
     )
-    return deliveries_enqueue(delivery_ids=ids)
+    return deliveries_enqueue_batched(delivery_ids=ids)
 
 
 def digest_send(*, user_id: int) -> int:

@@ -7,12 +7,27 @@ from celery import shared_task
 from portal.notifications import services
 
 
-@shared_task(acks_late=True)
-def delivery_send(delivery_id: int) -> str:
+def _deliver(delivery_id: int) -> str:
     outcome, retry_in = services.delivery_attempt(delivery_id=delivery_id)
     if outcome == "retry" and retry_in:
         services.deliveries_enqueue(delivery_ids=[delivery_id], countdown=retry_in)
     return outcome
+
+
+@shared_task(acks_late=True)
+def delivery_send(delivery_id: int) -> str:
+    return _deliver(delivery_id)
+
+
+@shared_task(acks_late=True)
+def deliveries_send(delivery_ids: list[int]) -> dict[str, int]:
+    """The re-send's batch: each delivery in turn, exactly as ``delivery_send`` (claimed
+    alone, so a delivery another task holds or has sent is skipped). Returns the outcomes."""
+    outcomes: dict[str, int] = {}
+    for delivery_id in delivery_ids:
+        outcome = _deliver(delivery_id)
+        outcomes[outcome] = outcomes.get(outcome, 0) + 1
+    return outcomes
 
 
 @shared_task

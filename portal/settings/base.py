@@ -241,6 +241,10 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# The worker tries the broker again every second while it is away (portal.celery.Consumer:
+# Celery's own back-off grows to 30 s between attempts), for as long as it is away.
+CELERY_WORKER_CONSUMER = "portal.celery:Consumer"
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 CELERY_TASK_DEFAULT_QUEUE = env_str("CELERY_QUEUE", "continuum")
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "care-relationships-sync": {"task": "portal.patients.tasks.care_relationships_sync", "schedule": 300.0},
