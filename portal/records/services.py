@@ -14,7 +14,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from portal import uploads
@@ -27,6 +27,7 @@ from portal.patients.selectors import user_can_view_patient
 from portal.records.kinds import describe, form_for, to_data
 from portal.records.models import BOARD_ONLY_KINDS, ClinicalItem, Document, ItemKind, ItemStatus
 from portal.text import text_clean
+from tenants.connection import tenant_connection
 from tenants.selectors import organization_may_share
 
 MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
@@ -36,7 +37,7 @@ DOCUMENT_KINDS = (uploads.PDF, uploads.PNG, uploads.JPEG)
 def _require_author(*, user: Any, organization: Any, patient: NetworkPatient, kind: str = "") -> None:
     """Authors are the organization's clinicians with an author role who may see the patient;
     a tumor board's recommendation is written by its coordinator (a navigator) as well."""
-    if connection.schema_name != organization.schema_name:
+    if tenant_connection.schema_name != organization.schema_name:
         raise PermissionDenied("Items are written in their organization's own schema.")
     membership = Membership.objects.active().filter(user=user, organization=organization).first()
     roles = AUTHOR_ROLES | NAVIGATOR_ROLES if kind in BOARD_ONLY_KINDS else AUTHOR_ROLES
@@ -191,7 +192,7 @@ def items_publish_past(*, organization: Any, items: list[PastItem]) -> list[Regi
     organization cares for, a valid item, an organization that may share — and the same
     rows: the item, its registry entry, the create and publish audit events. Returns the
     entries in the order of ``items``."""
-    if connection.schema_name != organization.schema_name:
+    if tenant_connection.schema_name != organization.schema_name:
         raise PermissionDenied("Items are written in their organization's own schema.")
     if not organization_may_share(organization):
         raise ValidationError(f"{organization.name} shares nothing new.")
