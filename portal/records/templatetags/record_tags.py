@@ -220,10 +220,10 @@ def trend_chart(group: Any, current: Any = None, width: int = 560, height: int =
         margin=(6, 10),
     )
     y, start, end = scale.y, scale.start, scale.end
-    parts: list[SafeString] = []
+    parts: list[SafeString | str] = []
     band = scale.band(x=left, width=width - left - right)
     if band:
-        parts.append(band)  # type: ignore[arg-type]
+        parts.append(band)
     for value in sorted({scale.low, scale.high}):
         parts.append(
             format_html(
