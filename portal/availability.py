@@ -21,13 +21,16 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.signals import got_request_exception
 from django.db import InterfaceError, OperationalError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
+
+if TYPE_CHECKING:
+    from portal.accounts.models import User
 
 logger = logging.getLogger("portal.availability")
 
@@ -109,7 +112,7 @@ class HealthMiddleware:
 # --- the database is down ----------------------------------------------------------
 
 
-def _note_database_error(sender: Any, request: HttpRequest | None = None, **kwargs: Any) -> None:
+def _note_database_error(sender: User, request: HttpRequest | None = None, **kwargs: Any) -> None:
     if request is not None and database_connection_error(sys.exc_info()[1]):
         setattr(request, _FLAG, True)
 

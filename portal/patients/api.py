@@ -16,11 +16,15 @@ from portal.api.serializers import InputSerializer
 from portal.audit.services import AuditAction, audit_record
 from portal.patients.selectors import patient_search
 from portal.records.models import ItemKind
-from portal.records.selectors import chart_get, entry_open, own_item_get
+from portal.records.selectors import (  # Chart: drf-spectacular reads the hints
+    Chart,
+    chart_get,
+    entry_open,
+    own_item_get,
+)
 from portal.records.services import item_create, item_publish
 
 if TYPE_CHECKING:
-    from portal.records.selectors import Chart
     from portal.typing import APIRequest
 
 
