@@ -21,16 +21,13 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.conf import settings
 from django.core.signals import got_request_exception
 from django.db import InterfaceError, OperationalError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
-
-if TYPE_CHECKING:
-    from portal.accounts.models import User
 
 logger = logging.getLogger("portal.availability")
 
@@ -112,7 +109,7 @@ class HealthMiddleware:
 # --- the database is down ----------------------------------------------------------
 
 
-def _note_database_error(sender: User, request: HttpRequest | None = None, **kwargs: Any) -> None:
+def _note_database_error(sender: object, request: HttpRequest | None = None, **kwargs: Any) -> None:
     if request is not None and database_connection_error(sys.exc_info()[1]):
         setattr(request, _FLAG, True)
 

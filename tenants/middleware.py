@@ -21,7 +21,7 @@ from django_tenants.utils import get_public_schema_name, get_tenant_domain_model
 from tenants.connection import tenant_connection
 
 if TYPE_CHECKING:
-    from portal.typing import TenantRequest
+    from portal.accounts.typing import TenantRequest
     from tenants.models import Domain, Organization
 
 _cache: dict[str, tuple[float, Organization]] = {}

@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from django import forms
     from django.http.response import HttpResponseBase
 
-    from portal.typing import AuthenticatedRequest
+    from portal.accounts.typing import AuthenticatedRequest
 
 
 def no_such_organization(request: HttpRequest) -> HttpResponse:

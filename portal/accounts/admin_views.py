@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from django import forms
 
     from portal.accounts.models import Membership
-    from portal.typing import AuthenticatedRequest, TenantRequest
+    from portal.accounts.typing import AuthenticatedRequest, TenantRequest
 
 
 def site_admin_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from rest_framework.request import Request
     from rest_framework.views import APIView
 
-    from portal.typing import APIRequest
+    from portal.accounts.typing import APIRequest
 
 
 class IsSiteAdminHere(BasePermission):

@@ -13,7 +13,7 @@ from portal.accounts.selectors import may_sign_in_at
 from portal.text import text_clean
 
 if TYPE_CHECKING:
-    from portal.typing import TenantRequest
+    from portal.accounts.typing import TenantRequest
 
 
 class OrganizationMembershipBackend(ModelBackend):

@@ -30,7 +30,7 @@ from portal.accounts.services import (
 from portal.audit.services import AuditAction, AuditOutcome, audit_record
 
 if TYPE_CHECKING:
-    from portal.typing import AuthenticatedRequest, TenantRequest
+    from portal.accounts.typing import AuthenticatedRequest, TenantRequest
 
 
 def _next(request: HttpRequest) -> str:

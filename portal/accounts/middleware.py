@@ -12,7 +12,7 @@ from portal.accounts.selectors import membership_for, remember_request_membershi
 
 if TYPE_CHECKING:
     from portal.accounts.models import Membership, User
-    from portal.typing import TenantRequest
+    from portal.accounts.typing import TenantRequest
     from tenants.models import Organization
 
 SESSION_SCHEMA_KEY = "continuum_schema"

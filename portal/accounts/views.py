@@ -18,7 +18,7 @@ from portal.audit.services import AuditAction, AuditOutcome, audit_record
 if TYPE_CHECKING:
     from django.contrib.auth.forms import AuthenticationForm
 
-    from portal.typing import AuthenticatedRequest, TenantRequest
+    from portal.accounts.typing import AuthenticatedRequest, TenantRequest
 
 
 class SignInView(auth_views.LoginView):

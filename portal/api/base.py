@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from portal.accounts.typing import api_request
 from portal.api.permissions import IsClinicalMember, IsOrganizationMember
 from portal.patients.selectors import patient_get_for_user
-from portal.typing import api_request
 
 if TYPE_CHECKING:
     from tenants.models import Organization

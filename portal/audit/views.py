@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
     from django.core.paginator import Page
 
-    from portal.typing import AuthenticatedRequest, TenantRequest
+    from portal.accounts.typing import AuthenticatedRequest, TenantRequest
 
 PAGE_SIZE = 50
 CSV_HEADER = [

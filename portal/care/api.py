@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from portal.accounts.typing import api_request
 from portal.api.permissions import IsOrganizationMember
 from portal.api.schema import errors
 from portal.api.serializers import InputSerializer
@@ -29,14 +30,13 @@ from portal.care.models import (
 )
 from portal.care.transitions import TRANSITIONS
 from portal.patients.selectors import patient_get_for_user
-from portal.typing import api_request
 from tenants.models import Organization, OrganizationKind, OrganizationStatus
 
 if TYPE_CHECKING:
     from uuid import UUID
 
+    from portal.accounts.typing import APIRequest
     from portal.patients.models import NetworkPatient
-    from portal.typing import APIRequest
 
 
 class CareAPIView(APIView):

@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from portal.accounts.typing import api_request
 from portal.api.pagination import (
     NUMBER_MAX,
     PAGE_SIZE_DEFAULT,
@@ -29,16 +30,15 @@ from portal.audit.services import AuditAction, audit_record
 from portal.messaging import selectors, services
 from portal.messaging.models import Message  # at run time: drf-spectacular reads get_entries's hints
 from portal.patients.selectors import patient_get_for_user
-from portal.typing import api_request
 
 if TYPE_CHECKING:
     from uuid import UUID
 
     from rest_framework.views import APIView
 
+    from portal.accounts.typing import APIRequest
     from portal.messaging.models import Thread
     from portal.patients.models import NetworkPatient, RegistryEntry
-    from portal.typing import APIRequest
 
 
 class IsClinicalMember(BasePermission):

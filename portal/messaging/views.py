@@ -24,8 +24,8 @@ if TYPE_CHECKING:
     from uuid import UUID
 
     from portal.accounts.models import Membership
+    from portal.accounts.typing import AuthenticatedRequest
     from portal.messaging.models import Participant, Thread
-    from portal.typing import AuthenticatedRequest
 
 
 def _member(request: AuthenticatedRequest) -> Membership:

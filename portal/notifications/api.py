@@ -17,7 +17,7 @@ from portal.notifications import selectors, services
 from portal.notifications.models import Channel, Kind
 
 if TYPE_CHECKING:
-    from portal.typing import APIRequest
+    from portal.accounts.typing import APIRequest
 
 
 class NotificationOut(serializers.Serializer):

@@ -19,8 +19,8 @@ from tenants.addresses import absolute_url, organization_host
 
 if TYPE_CHECKING:
     from portal.accounts.models import Membership
+    from portal.accounts.typing import AuthenticatedRequest
     from portal.notifications.models import Notification
-    from portal.typing import AuthenticatedRequest
 
 
 def _member(request: AuthenticatedRequest) -> Membership:

@@ -25,7 +25,7 @@ from portal.records.selectors import (  # Chart: drf-spectacular reads the hints
 from portal.records.services import item_create, item_publish
 
 if TYPE_CHECKING:
-    from portal.typing import APIRequest
+    from portal.accounts.typing import APIRequest
 
 
 class PatientOut(serializers.Serializer):

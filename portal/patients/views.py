@@ -39,8 +39,8 @@ if TYPE_CHECKING:
     from django import forms
 
     from portal.accounts.models import Membership
+    from portal.accounts.typing import AuthenticatedRequest, TenantRequest
     from portal.patients.models import NetworkPatient
-    from portal.typing import AuthenticatedRequest, TenantRequest
 
 
 def _clinical(request: TenantRequest) -> Membership:

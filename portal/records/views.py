@@ -25,7 +25,7 @@ from portal.records.services import item_correct, item_create, item_publish, ite
 if TYPE_CHECKING:
     from django import forms
 
-    from portal.typing import AuthenticatedRequest
+    from portal.accounts.typing import AuthenticatedRequest
 
 
 def _author(request: HttpRequest) -> None:
