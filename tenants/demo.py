@@ -6,11 +6,14 @@ Idempotent: an agreement already recorded is left as it is.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.core.files.base import ContentFile
 
 from tenants.models import Agreement, AgreementKind
+
+if TYPE_CHECKING:
+    from portal.demo.cast import Cast
 
 
 def _placeholder_pdf(title: str) -> bytes:
@@ -24,7 +27,7 @@ def _placeholder_pdf(title: str) -> bytes:
     )
 
 
-def seed(cast: Any) -> None:
+def seed(cast: Cast) -> None:
     signers = {
         "northfield": ("Harriet Cole", "Chief Medical Officer"),
         "lakeside": ("Martin Greer", "Practice Administrator"),

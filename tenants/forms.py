@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.utils import timezone
@@ -10,6 +10,11 @@ from portal.accounts.roles import Role
 from portal.forms import Form
 from tenants.models import AgreementKind, OrganizationKind
 from tenants.validators import validate_npi, validate_slug_available
+
+if TYPE_CHECKING:
+    import datetime as dt
+
+    from django.core.files.uploadedfile import UploadedFile
 
 PARTNER_KINDS = [(value, label) for value, label in OrganizationKind.choices if value != OrganizationKind.NETWORK]
 
@@ -51,12 +56,12 @@ class AgreementForm(Form):
 
     MAX_BYTES = 10 * 1024 * 1024
 
-    def clean_document(self) -> Any:
+    def clean_document(self) -> UploadedFile:
         document = self.cleaned_data["document"]
         uploads.upload_check(document, kinds=(uploads.PDF, uploads.PNG, uploads.JPEG), max_bytes=self.MAX_BYTES)
         return document
 
-    def clean_signed_on(self) -> Any:
+    def clean_signed_on(self) -> dt.date:
         signed_on = self.cleaned_data["signed_on"]
         if signed_on > timezone.localdate():
             raise forms.ValidationError("The signing date cannot be in the future.")

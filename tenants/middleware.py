@@ -10,16 +10,21 @@ on it, because sign-in and the session middleware read the membership fresh.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.core.exceptions import DisallowedHost
-from django.db import connection
-from django.http import HttpResponseNotFound
+from django.http import HttpResponse, HttpResponseNotFound
 from django_tenants.middleware.main import TenantMainMiddleware
 from django_tenants.utils import get_public_schema_name, get_tenant_domain_model
 
-_cache: dict[str, tuple[float, Any]] = {}
+from tenants.connection import tenant_connection
+
+if TYPE_CHECKING:
+    from portal.accounts.typing import TenantRequest
+    from tenants.models import Domain, Organization
+
+_cache: dict[str, tuple[float, Organization]] = {}
 
 
 def clear_routing_cache() -> None:
@@ -27,7 +32,7 @@ def clear_routing_cache() -> None:
 
 
 class CachedTenantMiddleware(TenantMainMiddleware):
-    def process_request(self, request: Any) -> Any:
+    def process_request(self, request: TenantRequest) -> HttpResponse | None:
         """django-tenants' routing, minus the work a cache hit does not need: no switch to
         the public schema first (only a miss reads the domain table), and no schema switch
         at all when the connection already serves this organization (which also keeps the
@@ -40,7 +45,7 @@ class CachedTenantMiddleware(TenantMainMiddleware):
         if hit is not None and hit[0] > time.monotonic():
             tenant = hit[1]
         else:
-            connection.set_schema_to_public()
+            tenant_connection.set_schema_to_public()
             domain_model = get_tenant_domain_model()
             try:
                 tenant = self.get_tenant(domain_model, hostname)
@@ -48,13 +53,13 @@ class CachedTenantMiddleware(TenantMainMiddleware):
                 return self.no_tenant_found(request, hostname)
         tenant.domain_url = hostname
         request.tenant = tenant
-        if connection.tenant is not tenant or connection.schema_name != tenant.schema_name:
-            connection.set_tenant(tenant)
+        if tenant_connection.tenant is not tenant or tenant_connection.schema_name != tenant.schema_name:
+            tenant_connection.set_tenant(tenant)
         if tenant.schema_name == get_public_schema_name():
             request.urlconf = settings.PUBLIC_SCHEMA_URLCONF
         return None
 
-    def get_tenant(self, domain_model: Any, hostname: str) -> Any:
+    def get_tenant(self, domain_model: type[Domain], hostname: str) -> Organization:
         ttl = settings.TENANT_ROUTING_CACHE_SECONDS
         now = time.monotonic()
         hit = _cache.get(hostname)

@@ -30,6 +30,8 @@ from django.db.migrations.loader import MigrationLoader
 from django_tenants.clone import CloneSchema
 from django_tenants.utils import schema_exists
 
+from tenants.connection import tenant_connection
+
 logger = logging.getLogger(__name__)
 TEMPLATE_LOCK_KEY = 4_127_001  # pg_advisory_lock key for template maintenance
 
@@ -76,7 +78,7 @@ def template_schema_ensure(*, verbosity: int = 0) -> str:
     if schema_exists(name) and schema_is_current(name):
         return "current"
     with _advisory_lock(TEMPLATE_LOCK_KEY):
-        connection.set_schema_to_public()
+        tenant_connection.set_schema_to_public()
         action = "migrated"
         if not schema_exists(name):
             with connection.cursor() as cursor:
@@ -85,7 +87,7 @@ def template_schema_ensure(*, verbosity: int = 0) -> str:
         elif schema_is_current(name):
             return "current"  # another process did it while we waited
         call_command("migrate_schemas", schema_name=name, interactive=False, verbosity=verbosity)
-        connection.set_schema_to_public()
+        tenant_connection.set_schema_to_public()
     return action
 
 
@@ -98,7 +100,7 @@ def schema_clone_from_template(schema_name: str) -> bool:
     is not available, django-tenants' ``clone_schema`` SQL function does the same, but
     its catalog queries grow with the number of schemas in the database.
     """
-    connection.set_schema_to_public()
+    tenant_connection.set_schema_to_public()
     if schema_exists(schema_name, case_sensitive=False):
         return False
     template_schema_ensure()
@@ -204,7 +206,7 @@ def _replay_ddl(statements: list[str], schema_name: str) -> None:
                 f'FROM {quoted}."{table}" HAVING max("{column}") IS NOT NULL',
                 [f'{quoted}."{table}"', column],
             )
-        connection.set_schema_to_public()
+        tenant_connection.set_schema_to_public()
 
 
 _clone_function_installed: set[str] = set()
@@ -231,7 +233,7 @@ def schema_create_by_migrating(schema_name: str) -> None:
     with connection.cursor() as cursor:
         cursor.execute(f'CREATE SCHEMA "{schema_name}"')
     call_command("migrate_schemas", schema_name=schema_name, interactive=False, verbosity=0)
-    connection.set_schema_to_public()
+    tenant_connection.set_schema_to_public()
 
 
 def stale_schemas(schema_names: list[str], *, chunk: int = 400) -> list[str]:

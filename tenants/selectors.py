@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.db.models import Count, Q, QuerySet
 
 from portal.accounts.roles import MembershipStatus
 from tenants.models import AgreementKind, Organization, OrganizationKind, OrganizationStatus, ProvisioningState
+
+if TYPE_CHECKING:
+    from uuid import UUID
 
 REQUIRED_SITE_ADMINS = 2
 
@@ -55,7 +58,7 @@ def organizations_for_console() -> QuerySet[Organization]:
     )
 
 
-def organization_for_console(*, uuid: Any) -> Organization | None:
+def organization_for_console(*, uuid: UUID | str) -> Organization | None:
     return organizations_for_console().filter(uuid=uuid).first()
 
 
@@ -81,7 +84,9 @@ def onboarding_checklist(organization: Organization) -> list[ChecklistItem]:
             "provisioned",
             "Schema and address created",
             provisioned,
-            "" if provisioned else f"Provisioning stopped at: {provisioning.get_state_display()}",
+            ""
+            if provisioned or provisioning is None
+            else f"Provisioning stopped at: {provisioning.get_state_display()}",
         )
     ]
     for kind in AgreementKind:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from portal.audit.services import AuditAction, audit_record
 from tenants.addresses import organization_host, schema_name_for
+from tenants.connection import tenant_connection
 from tenants.models import (
     Agreement,
     Domain,
@@ -26,6 +27,9 @@ from tenants.models import (
     ProvisioningState,
 )
 from tenants.provisioning import schema_clone_from_template, template_schema_ensure
+
+if TYPE_CHECKING:
+    from portal.accounts.models import User
 
 
 def network_ensure() -> Organization:
@@ -51,7 +55,7 @@ def organization_create(
     status: str = OrganizationStatus.ONBOARDING,
     npi: str = "",
     city: str = "",
-    requested_by: Any = None,
+    requested_by: User | None = None,
     request: HttpRequest | None = None,
 ) -> Organization:
     """Record an organization, then provision its schema and address.
@@ -118,7 +122,7 @@ def organization_provision(*, organization: Organization) -> Provisioning:
                 seconds=time.perf_counter() - started,
             )
     except Exception as error:
-        connection.set_schema_to_public()
+        tenant_connection.set_schema_to_public()
         _provisioning_state_set(
             provisioning, ProvisioningState.FAILED, last_error=f"{step}: {type(error).__name__}: {error}"[:2000]
         )
@@ -127,7 +131,7 @@ def organization_provision(*, organization: Organization) -> Provisioning:
 
 
 def organization_provision_retry(
-    *, organization: Organization, actor: Any, request: HttpRequest | None = None
+    *, organization: Organization, actor: User, request: HttpRequest | None = None
 ) -> Provisioning:
     provisioning = organization_provision(organization=organization)
     audit_record(
@@ -151,7 +155,7 @@ def agreement_record(
     signer_name: str,
     signed_on: dt.date,
     signer_title: str = "",
-    recorded_by: Any = None,
+    recorded_by: User | None = None,
     request: HttpRequest | None = None,
 ) -> Agreement:
     """Record (or replace) a signed agreement of a partner."""
@@ -180,7 +184,7 @@ def agreement_record(
     return agreement
 
 
-def organization_go_live(*, organization: Organization, actor: Any, request: HttpRequest | None = None) -> None:
+def organization_go_live(*, organization: Organization, actor: User, request: HttpRequest | None = None) -> None:
     """Make an onboarding organization active, only if nothing on its checklist is missing."""
     from tenants.selectors import onboarding_missing
 
@@ -205,7 +209,7 @@ def organization_go_live(*, organization: Organization, actor: Any, request: Htt
         )
 
 
-def organization_suspend(*, organization: Organization, actor: Any, request: HttpRequest | None = None) -> None:
+def organization_suspend(*, organization: Organization, actor: User, request: HttpRequest | None = None) -> None:
     """Refuse its users' sign-ins and new sharing; keep every item, relationship and membership."""
     with transaction.atomic():
         organization = Organization.objects.select_for_update().get(pk=organization.pk)
@@ -226,7 +230,7 @@ def organization_suspend(*, organization: Organization, actor: Any, request: Htt
         )
 
 
-def organization_reinstate(*, organization: Organization, actor: Any, request: HttpRequest | None = None) -> None:
+def organization_reinstate(*, organization: Organization, actor: User, request: HttpRequest | None = None) -> None:
     with transaction.atomic():
         organization = Organization.objects.select_for_update().get(pk=organization.pk)
         if organization.status != OrganizationStatus.SUSPENDED:
@@ -246,7 +250,7 @@ def organization_reinstate(*, organization: Organization, actor: Any, request: H
 
 
 def organization_export(
-    *, organization: Organization, actor: Any, request: HttpRequest | None = None
+    *, organization: Organization, actor: User, request: HttpRequest | None = None
 ) -> OrganizationExport:
     """Write a zip of the organization's repository (items, files, manifest) and record it."""
     from tenants.export import repository_export_write
@@ -274,7 +278,7 @@ def organization_export(
 
 
 def organization_offboard(
-    *, organization: Organization, actor: Any, request: HttpRequest | None = None
+    *, organization: Organization, actor: User, request: HttpRequest | None = None
 ) -> dict[str, int]:
     """End its care relationships, memberships and pending invitations; sign-in closes.
 
@@ -321,7 +325,7 @@ def organization_offboard(
 ARCHIVE_PREFIX = "archived_"
 
 
-def organization_archive_schema(*, organization: Organization, actor: Any, request: HttpRequest | None = None) -> str:
+def organization_archive_schema(*, organization: Organization, actor: User, request: HttpRequest | None = None) -> str:
     """Rename an offboarded organization's schema to ``archived_<schema>``: kept, read-only by convention.
 
     The organization row follows the new name, so registry entries that point at its

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.contrib import messages
@@ -36,6 +36,14 @@ from tenants.services import (
     organization_suspend,
 )
 
+if TYPE_CHECKING:
+    from uuid import UUID
+
+    from django import forms
+    from django.http.response import HttpResponseBase
+
+    from portal.accounts.typing import AuthenticatedRequest
+
 
 def no_such_organization(request: HttpRequest) -> HttpResponse:
     """An address that belongs to no organization of the network."""
@@ -47,27 +55,27 @@ def no_such_organization(request: HttpRequest) -> HttpResponse:
     )
 
 
-def network_admin_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+def network_admin_required(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
     @wraps(view)
     @never_cache
     @login_required
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: AuthenticatedRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         tenant = getattr(request, "tenant", None)
-        if tenant is None or not tenant.is_network or not request.user.is_network_admin:  # type: ignore[union-attr]
+        if tenant is None or not tenant.is_network or not request.user.is_network_admin:
             raise Http404("No such page.")
         return view(request, *args, **kwargs)
 
     return wrapper
 
 
-def _organization_or_404(uuid: Any) -> Organization:
+def _organization_or_404(uuid: UUID) -> Organization:
     organization = organization_for_console(uuid=uuid)
     if organization is None:
         raise Http404("No such organization.")
     return organization
 
 
-def _form_errors(form: Any, error: ValidationError) -> None:
+def _form_errors(form: forms.BaseForm, error: ValidationError) -> None:
     if hasattr(error, "error_dict"):
         for field, problems in error.message_dict.items():
             form.add_error(field if field in form.fields else None, problems)
@@ -76,8 +84,8 @@ def _form_errors(form: Any, error: ValidationError) -> None:
 
 
 @network_admin_required
-def organizations(request: HttpRequest) -> HttpResponse:
-    rows = []
+def organizations(request: AuthenticatedRequest) -> HttpResponse:
+    rows: list[dict[str, Any]] = []
     for organization in organizations_for_console():
         checklist = onboarding_checklist(organization)
         rows.append(
@@ -94,7 +102,7 @@ def organizations(request: HttpRequest) -> HttpResponse:
 
 
 @network_admin_required
-def organization_new(request: HttpRequest) -> HttpResponse:
+def organization_new(request: AuthenticatedRequest) -> HttpResponse:
     form = OrganizationCreateForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
@@ -119,7 +127,7 @@ def organization_new(request: HttpRequest) -> HttpResponse:
 
 
 @network_admin_required
-def organization_detail(request: HttpRequest, uuid: Any) -> HttpResponse:
+def organization_detail(request: AuthenticatedRequest, uuid: UUID) -> HttpResponse:
     organization = _organization_or_404(uuid)
     from portal.accounts.models import Invitation, Membership
 
@@ -146,7 +154,7 @@ def organization_detail(request: HttpRequest, uuid: Any) -> HttpResponse:
 
 
 @network_admin_required
-def agreement_new(request: HttpRequest, uuid: Any) -> HttpResponse:
+def agreement_new(request: AuthenticatedRequest, uuid: UUID) -> HttpResponse:
     organization = _organization_or_404(uuid)
     form = AgreementForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
@@ -171,7 +179,7 @@ def agreement_new(request: HttpRequest, uuid: Any) -> HttpResponse:
 
 
 @network_admin_required
-def site_admin_invite(request: HttpRequest, uuid: Any) -> HttpResponse:
+def site_admin_invite(request: AuthenticatedRequest, uuid: UUID) -> HttpResponse:
     organization = _organization_or_404(uuid)
     form = SiteAdminInviteForm(request.POST or None)
     link = None
@@ -215,7 +223,7 @@ STEPS: dict[str, dict[str, Any]] = {
 
 
 @network_admin_required
-def organization_step(request: HttpRequest, uuid: Any, step: str) -> HttpResponse:
+def organization_step(request: AuthenticatedRequest, uuid: UUID, step: str) -> HttpResponse:
     """Every lifecycle step: a confirmation page (GET), then the audited step (POST)."""
     organization = _organization_or_404(uuid)
     if step not in STEPS:
@@ -250,7 +258,7 @@ def organization_step(request: HttpRequest, uuid: Any, step: str) -> HttpRespons
 
 
 @network_admin_required
-def export_download(request: HttpRequest, uuid: Any) -> Any:
+def export_download(request: AuthenticatedRequest, uuid: UUID) -> FileResponse:
     export = OrganizationExport.objects.select_related("organization").filter(uuid=uuid).first()
     if export is None or not Path(export.path).is_file():
         raise Http404("No such export.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 from functools import wraps
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.contrib import messages
@@ -38,6 +38,12 @@ from portal.accounts.services import (
     membership_set_role,
 )
 
+if TYPE_CHECKING:
+    from django import forms
+
+    from portal.accounts.models import Membership
+    from portal.accounts.typing import AuthenticatedRequest, TenantRequest
+
 
 def site_admin_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     """Signed in here as a site admin; anyone else gets the same 404 as a missing page."""
@@ -53,7 +59,7 @@ def site_admin_required(view: Callable[..., HttpResponse]) -> Callable[..., Http
     return wrapper
 
 
-def _errors_to_form(form: Any, error: ValidationError) -> None:
+def _errors_to_form(form: forms.BaseForm, error: ValidationError) -> None:
     if hasattr(error, "error_dict"):
         for field, problems in error.message_dict.items():
             form.add_error(field if field in form.fields else None, problems)
@@ -62,8 +68,8 @@ def _errors_to_form(form: Any, error: ValidationError) -> None:
 
 
 @site_admin_required
-def users(request: HttpRequest) -> HttpResponse:
-    organization = request.tenant  # type: ignore[attr-defined]
+def users(request: AuthenticatedRequest) -> HttpResponse:
+    organization = request.tenant
     only_due = request.GET.get("filter") == "attestation"
     members = list(
         members_for_admin(
@@ -90,8 +96,8 @@ def users(request: HttpRequest) -> HttpResponse:
 
 
 @site_admin_required
-def invite(request: HttpRequest) -> HttpResponse:
-    organization = request.tenant  # type: ignore[attr-defined]
+def invite(request: AuthenticatedRequest) -> HttpResponse:
+    organization = request.tenant
     form = InviteForm(request.POST or None)
     link = None
     sent_to = ""
@@ -110,18 +116,18 @@ def invite(request: HttpRequest) -> HttpResponse:
             _errors_to_form(form, error)
         else:
             sent_to = form.cleaned_data["email"]
-            if not request.htmx:  # type: ignore[attr-defined]
+            if not request.htmx:
                 messages.success(request, f"Invitation sent to {sent_to}.")
             form = InviteForm()  # cleared for the next person
     context = {"form": form, "link": link, "sent_to": sent_to}
-    if request.htmx:  # type: ignore[attr-defined]
+    if request.htmx:
         return render(request, "accounts/admin/partials/invite_panel.html", context)
     return render(request, "accounts/admin/invite.html", context)
 
 
 @site_admin_required
-def bulk_upload(request: HttpRequest) -> HttpResponse:
-    organization = request.tenant  # type: ignore[attr-defined]
+def bulk_upload(request: AuthenticatedRequest) -> HttpResponse:
+    organization = request.tenant
     form = BulkInviteForm(request.POST or None, request.FILES or None)
     if request.method == "POST" and form.is_valid():
         bulk = bulk_invitation_create(
@@ -136,23 +142,23 @@ def bulk_upload(request: HttpRequest) -> HttpResponse:
 
 
 @site_admin_required
-def bulk_detail(request: HttpRequest, uuid: str) -> HttpResponse:
-    bulk = bulk_invitation_for_admin(organization=request.tenant, uuid=uuid)  # type: ignore[attr-defined]
+def bulk_detail(request: AuthenticatedRequest, uuid: str) -> HttpResponse:
+    bulk = bulk_invitation_for_admin(organization=request.tenant, uuid=uuid)
     if bulk is None:
         raise Http404("No such import.")
-    template = "accounts/partials/bulk_progress.html" if request.htmx else "accounts/admin/bulk_detail.html"  # type: ignore[attr-defined]
+    template = "accounts/partials/bulk_progress.html" if request.htmx else "accounts/admin/bulk_detail.html"
     return render(request, template, {"bulk": bulk})
 
 
-def _member_or_404(request: HttpRequest, pk: int) -> Any:
-    membership = membership_for_admin(organization=request.tenant, pk=pk)  # type: ignore[attr-defined]
+def _member_or_404(request: TenantRequest, pk: int) -> Membership:
+    membership = membership_for_admin(organization=request.tenant, pk=pk)
     if membership is None:
         raise Http404("No such person.")
     return membership
 
 
 @site_admin_required
-def member(request: HttpRequest, pk: int) -> HttpResponse:
+def member(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     membership = _member_or_404(request, pk)
     form = RoleForm(request.POST or None, initial={"role": membership.role, "is_site_admin": membership.is_site_admin})
     if request.method == "POST" and form.is_valid():
@@ -178,7 +184,7 @@ def member(request: HttpRequest, pk: int) -> HttpResponse:
 
 @site_admin_required
 @require_POST
-def member_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
+def member_action(request: AuthenticatedRequest, pk: int, action: str) -> HttpResponse:
     membership = _member_or_404(request, pk)
     actions = {
         "deactivate": (membership_deactivate, "deactivated"),
@@ -203,8 +209,8 @@ def member_action(request: HttpRequest, pk: int, action: str) -> HttpResponse:
 
 @site_admin_required
 @require_POST
-def invitation_revoke_view(request: HttpRequest, uuid: str) -> HttpResponse:
-    found = Invitation.objects.filter(organization=request.tenant, uuid=uuid).first()  # type: ignore[attr-defined]
+def invitation_revoke_view(request: AuthenticatedRequest, uuid: str) -> HttpResponse:
+    found = Invitation.objects.filter(organization=request.tenant, uuid=uuid).first()
     if found is None:
         raise Http404("No such invitation.")
     invitation_revoke(invitation=found, actor=request.user, request=request)

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import BasePermission
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -20,11 +19,17 @@ from portal.api.pagination import limit_offset_parameters, paged
 from portal.api.schema import errors
 from portal.api.serializers import InputSerializer
 
+if TYPE_CHECKING:
+    from rest_framework.request import Request
+    from rest_framework.views import APIView
+
+    from portal.accounts.typing import APIRequest
+
 
 class IsSiteAdminHere(BasePermission):
     """A site admin signed in at this organization's address. Others get the same 404."""
 
-    def has_permission(self, request: Any, view: Any) -> bool:
+    def has_permission(self, request: Request, view: APIView) -> bool:
         if not (request.user and request.user.is_authenticated and getattr(request, "membership", None)):
             return False
         if site_admin_membership(request) is None:
@@ -70,7 +75,7 @@ class UserListView(APIView):
         parameters=limit_offset_parameters(),
         responses={200: MemberPageOut, **errors(400, 404)},
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: APIRequest) -> Response:
         members = members_for_admin(organization=request.tenant, status=request.query_params.get("status", ""))
         return paged(request, members, self, serialize=lambda rows: MemberSerializer(rows, many=True).data)
 
@@ -80,7 +85,7 @@ class InvitationCreateView(APIView):
     serializer_class = InviteSerializer
 
     @extend_schema(operation_id="users_invite", request=InviteSerializer, responses={201: InviteSerializer})
-    def post(self, request: Request) -> Response:
+    def post(self, request: APIRequest) -> Response:
         serializer = InviteSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         invitation, _link = invitation_create(
@@ -105,18 +110,18 @@ class UserDetailView(APIView):
     permission_classes = [IsSiteAdminHere]
     serializer_class = RoleSerializer
 
-    def _membership(self, request: Request, pk: int) -> Membership:
+    def _membership(self, request: APIRequest, pk: int) -> Membership:
         membership = membership_for_admin(organization=request.tenant, pk=pk)
         if membership is None:
             raise Http404("Not found.")
         return membership
 
     @extend_schema(operation_id="users_retrieve", responses=MemberSerializer)
-    def get(self, request: Request, pk: int) -> Response:
+    def get(self, request: APIRequest, pk: int) -> Response:
         return Response(MemberSerializer(self._membership(request, pk)).data)
 
     @extend_schema(operation_id="users_set_role", request=RoleSerializer, responses=MemberSerializer)
-    def patch(self, request: Request, pk: int) -> Response:
+    def patch(self, request: APIRequest, pk: int) -> Response:
         membership = self._membership(request, pk)
         serializer = RoleSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -130,7 +135,7 @@ class UserDeactivateView(APIView):
     permission_classes = [IsSiteAdminHere]
 
     @extend_schema(operation_id="users_deactivate", request=None, responses=MemberSerializer)
-    def post(self, request: Request, pk: int) -> Response:
+    def post(self, request: APIRequest, pk: int) -> Response:
         membership = membership_for_admin(organization=request.tenant, pk=pk)
         if membership is None:
             raise Http404("Not found.")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.contrib.auth.backends import ModelBackend
 from django.db import connection
@@ -11,6 +11,9 @@ from django.http import HttpRequest
 from portal.accounts.models import User
 from portal.accounts.selectors import may_sign_in_at
 from portal.text import text_clean
+
+if TYPE_CHECKING:
+    from portal.accounts.typing import TenantRequest
 
 
 class OrganizationMembershipBackend(ModelBackend):
@@ -32,9 +35,9 @@ class OrganizationMembershipBackend(ModelBackend):
         allowed, reason = may_sign_in_at(user=user, organization=organization)
         if not allowed:
             if request is not None:
-                request.signin_refusal = reason  # type: ignore[attr-defined]
+                cast("TenantRequest", request).signin_refusal = reason  # read by SignInForm
             return None
-        return user  # type: ignore[return-value]
+        return user
 
 
 def axes_username(request: HttpRequest | None, credentials: dict[str, Any] | None) -> str:

@@ -1,9 +1,14 @@
-from typing import Any
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
 
 from django.http import HttpRequest
 
+if TYPE_CHECKING:
+    from portal.accounts.models import Membership
 
-def _nav_items(request: HttpRequest, membership: Any) -> list[dict[str, str]]:
+
+def _nav_items(request: HttpRequest, membership: Membership | None) -> list[dict[str, str]]:
     """The main navigation, for what the signed-in person may use here: every item leads to
     a page that answers them (tests/foundation/test_navigation.py walks them all).
 

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.contrib.auth.forms import AuthenticationForm
@@ -11,6 +11,9 @@ from django.db import connection
 from portal.accounts.models import User
 from portal.accounts.selectors import may_sign_in_at
 from portal.forms import CleanTextMixin, Form
+
+if TYPE_CHECKING:
+    from django.core.files.uploadedfile import UploadedFile
 
 
 class SignInForm(CleanTextMixin, AuthenticationForm):
@@ -40,9 +43,9 @@ class PasswordResetForm(CleanTextMixin, DjangoPasswordResetForm):
     def get_users(self, email: str) -> Iterator[User]:
         organization = getattr(connection, "tenant", None)
         for user in super().get_users(email):
-            allowed, _ = may_sign_in_at(user=user, organization=organization)  # type: ignore[arg-type]
+            allowed, _ = may_sign_in_at(user=user, organization=organization)
             if allowed:
-                yield user  # type: ignore[misc]
+                yield user
 
 
 class TermsForm(Form):
@@ -114,7 +117,7 @@ class BulkInviteForm(Form):
 
     MAX_BYTES = 512 * 1024
 
-    def clean_file(self) -> Any:
+    def clean_file(self) -> UploadedFile:
         upload = self.cleaned_data["file"]
         if upload.size > self.MAX_BYTES:
             raise forms.ValidationError("The file is larger than 512 KB; split it.")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.contrib import messages
@@ -29,6 +29,9 @@ from portal.accounts.services import (
 )
 from portal.audit.services import AuditAction, AuditOutcome, audit_record
 
+if TYPE_CHECKING:
+    from portal.accounts.typing import AuthenticatedRequest, TenantRequest
+
 
 def _next(request: HttpRequest) -> str:
     target = request.POST.get("next") or request.GET.get("next") or "/"
@@ -39,10 +42,10 @@ def _next(request: HttpRequest) -> str:
 
 @never_cache
 @login_required
-def terms(request: HttpRequest) -> HttpResponse:
+def terms(request: AuthenticatedRequest) -> HttpResponse:
     form = TermsForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        terms_accept(user=request.user)  # type: ignore[arg-type]
+        terms_accept(user=request.user)
         return redirect(_next(request))
     return render(
         request, "accounts/terms.html", {"form": form, "next": _next(request), "version": settings.TERMS_VERSION}
@@ -51,7 +54,7 @@ def terms(request: HttpRequest) -> HttpResponse:
 
 @never_cache
 @login_required
-def otp_verify(request: HttpRequest) -> HttpResponse:
+def otp_verify(request: AuthenticatedRequest) -> HttpResponse:
     devices = list(devices_for_user(request.user, confirmed=True))
     if not devices:
         return redirect(f"/accounts/second-factor/setup/?next={_next(request)}")
@@ -74,8 +77,8 @@ def otp_verify(request: HttpRequest) -> HttpResponse:
 
 @never_cache
 @login_required
-def otp_enroll(request: HttpRequest) -> HttpResponse:
-    user: User = request.user  # type: ignore[assignment]
+def otp_enroll(request: AuthenticatedRequest) -> HttpResponse:
+    user: User = request.user
     if list(devices_for_user(user, confirmed=True)) and request.method == "GET":
         # Re-enrolling needs this session to have verified the current device first.
         from portal.accounts.middleware import second_factor_verified
@@ -111,9 +114,9 @@ def _base32(key: bytes) -> str:
 
 @never_cache
 @sensitive_post_parameters("password", "password_again")
-def invitation(request: HttpRequest, token: str) -> HttpResponse:
+def invitation(request: TenantRequest, token: str) -> HttpResponse:
     """Accept an invitation at the organization's address (one-time, expiring link)."""
-    tenant = request.tenant  # type: ignore[attr-defined]
+    tenant = request.tenant
     found = None if tenant.is_network else invitation_for_token(organization=tenant, token=token)
     if found is None:
         return render(request, "accounts/invitation_invalid.html", status=404)

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse
 
 from portal.accounts.selectors import membership_for, remember_request_membership
+
+if TYPE_CHECKING:
+    from portal.accounts.models import Membership, User
+    from portal.accounts.typing import TenantRequest
+    from tenants.models import Organization
 
 SESSION_SCHEMA_KEY = "continuum_schema"
 SESSION_REFRESHED_KEY = "continuum_refreshed"
@@ -36,15 +41,15 @@ class OrganizationSessionMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        request.membership = None  # type: ignore[attr-defined]
+    def __call__(self, request: TenantRequest) -> HttpResponse:
+        request.membership = None
         tenant = getattr(request, "tenant", None)
         user = request.user
         if user.is_authenticated and tenant is not None:
             if request.session.get(SESSION_SCHEMA_KEY) != tenant.schema_name:
                 logout(request)
             elif tenant.is_network:
-                if not user.is_network_admin:  # type: ignore[union-attr]
+                if not user.is_network_admin:
                     logout(request)
             else:
                 membership = membership_for(user=user, organization=tenant)
@@ -52,7 +57,7 @@ class OrganizationSessionMiddleware:
                 if membership is None or not tenant.accepts_logins:
                     logout(request)
                 else:
-                    request.membership = membership  # type: ignore[attr-defined]
+                    request.membership = membership
             if request.user.is_authenticated:  # not signed out above
                 session_keep_alive(request)
         return self.get_response(request)
@@ -81,7 +86,7 @@ def second_factor_mark_verified(request: HttpRequest, device: Any) -> None:
     request.session[OTP_SESSION_KEY] = device.persistent_id
 
 
-def requires_second_factor(*, tenant: Any, membership: Any) -> bool:
+def requires_second_factor(*, tenant: Organization | None, membership: Membership | None) -> bool:
     """Clinical roles, site admins and network admins must use a second factor."""
     if tenant is not None and tenant.is_network:
         return True
@@ -91,7 +96,8 @@ def requires_second_factor(*, tenant: Any, membership: Any) -> bool:
 def terms_accepted(request: HttpRequest) -> bool:
     from django.conf import settings
 
-    return request.user.terms_accepted_version == settings.TERMS_VERSION  # type: ignore[union-attr]
+    user = request.user
+    return user.is_authenticated and user.terms_accepted_version == settings.TERMS_VERSION
 
 
 def second_factor_satisfied(request: HttpRequest) -> bool:
@@ -128,7 +134,7 @@ class SignInSafetyMiddleware:
             refusal = self._refusal(request)
             if refusal is not None:
                 return refusal
-            self._seen(request)
+            self._seen(request, user)
         return self.get_response(request)
 
     def _refusal(self, request: HttpRequest) -> HttpResponse | None:
@@ -161,7 +167,7 @@ class SignInSafetyMiddleware:
             return response
         return HttpResponseRedirect(f"{url}?{urlencode({'next': request.get_full_path()})}")
 
-    def _seen(self, request: HttpRequest) -> None:
+    def _seen(self, request: HttpRequest, user: User) -> None:
         import time
 
         last = request.session.get(SEEN_SESSION_KEY, 0)
@@ -169,5 +175,5 @@ class SignInSafetyMiddleware:
         if now - last >= SEEN_EVERY_SECONDS:
             from portal.accounts.services import seen_now
 
-            seen_now(user=request.user)  # type: ignore[arg-type]
+            seen_now(user=user)
             request.session[SEEN_SESSION_KEY] = now

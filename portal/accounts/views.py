@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse_lazy
 from django.views.decorators.cache import never_cache
@@ -13,20 +15,26 @@ from portal.accounts.selectors import home_summary_for
 from portal.accounts.services import seen_now
 from portal.audit.services import AuditAction, AuditOutcome, audit_record
 
+if TYPE_CHECKING:
+    from django.contrib.auth.forms import AuthenticationForm
+
+    from portal.accounts.typing import AuthenticatedRequest, TenantRequest
+
 
 class SignInView(auth_views.LoginView):
     template_name = "accounts/login.html"
     authentication_form = SignInForm
     redirect_authenticated_user = True
+    request: TenantRequest
 
-    def form_valid(self, form: SignInForm) -> HttpResponse:  # type: ignore[override]
+    def form_valid(self, form: AuthenticationForm) -> HttpResponse:
         response = super().form_valid(form)
-        self.request.session[SESSION_SCHEMA_KEY] = self.request.tenant.schema_name  # type: ignore[attr-defined]
+        self.request.session[SESSION_SCHEMA_KEY] = self.request.tenant.schema_name
         seen_now(user=form.get_user())
         audit_record(action=AuditAction.SIGN_IN, request=self.request, actor=form.get_user())
         return response
 
-    def form_invalid(self, form: SignInForm) -> HttpResponse:  # type: ignore[override]
+    def form_invalid(self, form: AuthenticationForm) -> HttpResponse:
         if form.has_error("__all__", "not_a_member"):
             audit_record(
                 action=AuditAction.SIGN_IN_REFUSED,
@@ -47,9 +55,11 @@ class PasswordResetView(auth_views.PasswordResetView):
 
 @never_cache
 @login_required
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: AuthenticatedRequest) -> HttpResponse:
     """An organization's home page, for the signed-in member's role."""
-    summary = home_summary_for(user=request.user, membership=request.membership)  # type: ignore[attr-defined,arg-type]
+    if request.membership is None:  # OrganizationSessionMiddleware signs out anyone without one here
+        raise Http404("No such page")
+    summary = home_summary_for(user=request.user, membership=request.membership)
     return render(request, "accounts/home.html", {"summary": summary})
 
 

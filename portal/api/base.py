@@ -10,13 +10,17 @@ back in front). So a later endpoint cannot bypass the tenant and access checks b
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from portal.accounts.typing import api_request
 from portal.api.permissions import IsClinicalMember, IsOrganizationMember
 from portal.patients.selectors import patient_get_for_user
+
+if TYPE_CHECKING:
+    from tenants.models import Organization
 
 SEALED_METHODS = ("initial", "check_permissions", "get_permissions")
 
@@ -40,8 +44,8 @@ class OrganizationAPIView(APIView):
         cls.permission_classes = [*required, *extra]
 
     @property
-    def organization(self) -> Any:
-        return self.request.tenant  # type: ignore[attr-defined]
+    def organization(self) -> Organization:
+        return api_request(self.request).tenant
 
 
 class PatientScopedAPIView(OrganizationAPIView):
@@ -53,8 +57,9 @@ class PatientScopedAPIView(OrganizationAPIView):
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         super().initial(request, *args, **kwargs)
+        request = api_request(request)
         self.patient = patient_get_for_user(
             user=request.user,
             organization=request.tenant,
-            patient_uuid=kwargs[self.patient_url_kwarg],  # type: ignore[attr-defined]
+            patient_uuid=kwargs[self.patient_url_kwarg],
         )

@@ -10,10 +10,18 @@ gives that many. A value that is not a whole number, is negative (or zero for ``
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rest_framework.exceptions import ValidationError
 from rest_framework.pagination import LimitOffsetPagination
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
+
+    from django.db.models import QuerySet
+    from rest_framework.request import Request
+    from rest_framework.response import Response
+    from rest_framework.views import APIView
 
 PAGE_SIZE_DEFAULT = 50
 PAGE_SIZE_MAX = 100
@@ -55,20 +63,22 @@ class BoundedLimitOffsetPagination(LimitOffsetPagination):
     limit_query_description = f"Rows per page, from 1 ({PAGE_SIZE_DEFAULT} by default, at most {PAGE_SIZE_MAX})."
     offset_query_description = "How many rows to skip, from 0."
 
-    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+    def get_schema_operation_parameters(self, view: APIView) -> list[dict[str, Any]]:
         """The schema says the bounds, so a client (or a generated test) knows the 400s."""
         parameters = super().get_schema_operation_parameters(view)
         for parameter in parameters:
             parameter["schema"] = number_schema(minimum=1 if parameter["name"] == self.limit_query_param else 0)
         return parameters
 
-    def get_limit(self, request: Any) -> int:
+    def get_limit(self, request: Request) -> int:
         return page_size(request.query_params, default=self.default_limit)
 
-    def get_offset(self, request: Any) -> int:
+    def get_offset(self, request: Request) -> int:
         return paging_number(request.query_params, self.offset_query_param, default=0, minimum=0)
 
-    def paginate_queryset(self, queryset: Any, request: Any, view: Any = None) -> Any:
+    def paginate_queryset(
+        self, queryset: QuerySet[Any] | Sequence[Any], request: Request, view: APIView | None = None
+    ) -> list[Any] | None:
         # Check both numbers before counting anything, so a bad offset costs no query.
         self.get_offset(request)
         return super().paginate_queryset(queryset, request, view)
@@ -89,7 +99,14 @@ def limit_offset_parameters() -> list[Any]:
     ]
 
 
-def paged(request: Any, rows: Any, view: Any, *, serialize: Any, **extra: Any) -> Any:
+def paged(
+    request: Request,
+    rows: QuerySet[Any] | Sequence[Any],
+    view: APIView,
+    *,
+    serialize: Callable[[list[Any] | None], Any],
+    **extra: Any,
+) -> Response:
     """One page of ``rows`` as ``{"count", "next", "previous", "results", **extra}``, for a list
     view that is not a generic view; ``serialize(page_rows)`` gives the results' data."""
     paginator = BoundedLimitOffsetPagination()

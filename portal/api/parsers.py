@@ -14,7 +14,7 @@ import math
 from typing import Any
 
 from rest_framework.exceptions import ParseError
-from rest_framework.parsers import JSONParser, get_encoding
+from rest_framework.parsers import JSONParser, get_encoding  # type: ignore[attr-defined]  # newer than the DRF stubs
 
 MAX_DEPTH = 32
 MAX_INT = 2**63 - 1

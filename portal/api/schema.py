@@ -11,7 +11,7 @@ class ErrorOut(serializers.Serializer):
 
     detail = serializers.CharField()
     # A declared field leaves the class (DRF moves it to _declared_fields): Serializer.errors stays.
-    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))  # type: ignore[assignment]
+    errors = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))  # type: ignore[assignment]  # a declared field, not Serializer.errors
 
 
 def errors(*codes: int) -> dict[int, type[ErrorOut]]:

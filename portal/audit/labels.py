@@ -6,9 +6,12 @@ The log stores short machine names (``read`` + ``care_task``); site admins read
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from portal.audit.models import AuditAction
+
+if TYPE_CHECKING:
+    from portal.audit.models import AuditEvent
 
 # What a person did, as a past-tense verb, per action.
 ACTION_VERBS: dict[str, str] = {
@@ -157,7 +160,7 @@ def _refused_noun(view_name: str) -> str:
     return "a page"
 
 
-def event_label(event: Any) -> str:
+def event_label(event: AuditEvent) -> str:
     """ "Opened a care task", "Created a record item", "Brought the organization live"."""
     action, object_type = event.action or "", event.object_type or ""
     if event.outcome == "denied" and action == AuditAction.READ and ":" in object_type:

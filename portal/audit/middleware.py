@@ -12,13 +12,17 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
 from portal.audit.models import AuditAction, AuditEvent, AuditOutcome
 from portal.audit.services import audit_record
+
+if TYPE_CHECKING:
+    from portal.accounts.models import User
+    from tenants.models import Organization
 
 DENIAL_WINDOW = dt.timedelta(minutes=10)
 DENIALS_BEFORE_ALERT = 5
@@ -62,7 +66,7 @@ def denied_read_record(request: HttpRequest) -> AuditEvent | None:
     return event
 
 
-def _alert_if_repeated(*, user: Any, organization: Any) -> None:
+def _alert_if_repeated(*, user: User, organization: Organization) -> None:
     """Tell the organization's site admins once per window that a person keeps being refused."""
     from portal.accounts.models import Membership
     from portal.notifications.services import notification_send

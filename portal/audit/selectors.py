@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.db.models import Q, QuerySet
 from django.http import Http404
@@ -12,17 +12,23 @@ from django.utils import timezone
 from portal.audit.models import AuditEvent, AuditOutcome
 from portal.patients.models import CareRelationship, NetworkPatient
 
+if TYPE_CHECKING:
+    from uuid import UUID
 
-def _admin(membership: Any) -> None:
+    from portal.accounts.models import Membership
+
+
+def _admin(membership: Membership | None) -> Membership:
     if membership is None or not membership.is_admin:
         raise Http404("No such page")
+    return membership
 
 
 def access_log(
     *,
-    membership: Any,
+    membership: Membership | None,
     emergency_only: bool = False,
-    patient_uuid: Any = None,
+    patient_uuid: UUID | str | None = None,
     person: str = "",
     action: str = "",
     start: dt.date | None = None,
@@ -35,8 +41,7 @@ def access_log(
     days in the portal's time zone, both ends included), emergency access only, one patient.
     The patients under emergency access come from a subquery, so no row is repeated.
     """
-    _admin(membership)
-    organization = membership.organization
+    organization = _admin(membership).organization
     its_patients = CareRelationship.objects.filter(organization=organization).values("patient_id")
     events = AuditEvent.objects.filter(
         Q(data_owner=organization)
@@ -66,13 +71,12 @@ def access_log(
     )
 
 
-def patient_for_report(*, membership: Any, patient_uuid: Any) -> NetworkPatient:
+def patient_for_report(*, membership: Membership | None, patient_uuid: UUID | str) -> NetworkPatient:
     """A patient the organization holds (a record here or a relationship), for its access report."""
-    _admin(membership)
+    organization = _admin(membership).organization
     patient = (
         NetworkPatient.objects.filter(
-            Q(identifiers__organization=membership.organization)
-            | Q(care_relationships__organization=membership.organization),
+            Q(identifiers__organization=organization) | Q(care_relationships__organization=organization),
             uuid=patient_uuid,
         )
         .distinct()

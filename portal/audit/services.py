@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.http import HttpRequest
 
 from portal.audit.models import AuditAction, AuditEvent, AuditOutcome
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+    from portal.accounts.models import User
+    from portal.patients.models import NetworkPatient
+    from tenants.models import Organization
 
 
 def _client(request: HttpRequest | None) -> tuple[str | None, str]:
@@ -20,14 +27,14 @@ def _client(request: HttpRequest | None) -> tuple[str | None, str]:
 def audit_record(
     *,
     action: str,
-    actor: Any = None,
-    organization: Any = None,
+    actor: User | None = None,
+    organization: Organization | None = None,
     request: HttpRequest | None = None,
     outcome: str = AuditOutcome.ALLOWED,
     object_type: str = "",
     object_id: object = "",
-    patient: Any = None,
-    data_owner: Any = None,
+    patient: NetworkPatient | None = None,
+    data_owner: Organization | None = None,
     emergency: bool = False,
     detail: dict[str, Any] | None = None,
 ) -> AuditEvent:
@@ -53,7 +60,7 @@ def audit_record(
     )
 
 
-def audit_records(*, data_owners: list[Any], **fields: Any) -> list[AuditEvent]:
+def audit_records(*, data_owners: Sequence[Organization | None], **fields: Any) -> list[AuditEvent]:
     """One event per data owner (``audit_record``'s arguments otherwise), written in one
     statement: a read that returned several organizations' data is in each one's log."""
     request = fields.pop("request", None)

@@ -3,7 +3,7 @@ hand-offs (list, create, acknowledge). Same rules as the pages; 4xx with useful 
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.http import Http404
@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from portal.accounts.typing import api_request
 from portal.api.permissions import IsOrganizationMember
 from portal.api.schema import errors
 from portal.api.serializers import InputSerializer
@@ -31,6 +32,12 @@ from portal.care.transitions import TRANSITIONS
 from portal.patients.selectors import patient_get_for_user
 from tenants.models import Organization, OrganizationKind, OrganizationStatus
 
+if TYPE_CHECKING:
+    from uuid import UUID
+
+    from portal.accounts.typing import APIRequest
+    from portal.patients.models import NetworkPatient
+
 
 class CareAPIView(APIView):
     """Every care endpoint: a member at this address with a clinical role; else 404 for objects."""
@@ -38,8 +45,8 @@ class CareAPIView(APIView):
     permission_classes = [IsOrganizationMember]
 
     @property
-    def organization(self) -> Any:
-        return self.request.tenant  # type: ignore[attr-defined]
+    def organization(self) -> Organization:
+        return api_request(self.request).tenant
 
     def clinical_or_404(self) -> None:
         membership = getattr(self.request, "membership", None)
@@ -47,7 +54,7 @@ class CareAPIView(APIView):
             raise Http404("Not found")
 
 
-def _organization_by_uuid(value: Any) -> Organization:
+def _organization_by_uuid(value: UUID | str) -> Organization:
     organization = (
         Organization.objects.filter(uuid=value, status=OrganizationStatus.ACTIVE)
         .exclude(kind=OrganizationKind.NETWORK)
@@ -58,9 +65,11 @@ def _organization_by_uuid(value: Any) -> Organization:
     return organization
 
 
-def _patient(view: CareAPIView, value: Any, field: str = "patient") -> Any:
+def _patient(view: CareAPIView, value: UUID | str, field: str = "patient") -> NetworkPatient:
     try:
-        return patient_get_for_user(user=view.request.user, organization=view.organization, patient_uuid=value)
+        return patient_get_for_user(
+            user=api_request(view.request).user, organization=view.organization, patient_uuid=value
+        )
     except Http404 as error:
         raise ValidationError({field: ["No such patient, or not one you may see here."]}) from error
 
@@ -153,7 +162,9 @@ class ReferralListCreate(CareAPIView, ListAPIView):
 
     def get_queryset(self) -> Any:
         direction = "outbound" if self.request.query_params.get("direction") == "outbound" else "inbound"
-        queryset = selectors.referrals_for(user=self.request.user, organization=self.organization, direction=direction)
+        queryset = selectors.referrals_for(
+            user=api_request(self.request).user, organization=self.organization, direction=direction
+        )
         state = self.request.query_params.get("state")
         if state:
             queryset = queryset.filter(state=state)
@@ -166,7 +177,7 @@ class ReferralListCreate(CareAPIView, ListAPIView):
     @extend_schema(
         operation_id="referrals_create", request=ReferralIn, responses={201: ReferralOut, **errors(400, 403, 404)}
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: APIRequest) -> Response:
         self.clinical_or_404()
         data_in = ReferralIn(data=request.data)
         data_in.is_valid(raise_exception=True)
@@ -190,7 +201,7 @@ class ReferralListCreate(CareAPIView, ListAPIView):
 
 class ReferralDetail(CareAPIView):
     @extend_schema(responses={200: ReferralDetailOut, **errors(403, 404)})
-    def get(self, request: Request, referral_uuid: Any) -> Response:
+    def get(self, request: APIRequest, referral_uuid: UUID | str) -> Response:
         referral = selectors.referral_get_for_user(
             user=request.user, organization=self.organization, referral_uuid=referral_uuid
         )
@@ -209,7 +220,7 @@ class ReferralDetail(CareAPIView):
         body["events"] = [
             {
                 "action": e.action,
-                "label": e.label,  # type: ignore[attr-defined]
+                "label": e.label,
                 "from_state": e.from_state,
                 "to_state": e.to_state,
                 "actor": e.actor.email,
@@ -232,7 +243,7 @@ class ReferralTransition(CareAPIView):
         request=TransitionIn,
         responses={200: ReferralOut, **errors(400, 403, 404, 409)},
     )
-    def post(self, request: Request, referral_uuid: Any) -> Response:
+    def post(self, request: APIRequest, referral_uuid: UUID | str) -> Response:
         referral = selectors.referral_get_for_user(
             user=request.user, organization=self.organization, referral_uuid=referral_uuid
         )
@@ -354,9 +365,9 @@ class TaskListCreate(CareAPIView, ListAPIView):
     serializer_class = TaskOut
 
     def get_queryset(self) -> Any:
-        return selectors.tasks_for(user=self.request.user, organization=self.organization).prefetch_related(
-            "occurrences__result_entry", "occurrences__result_links__entry"
-        )
+        return selectors.tasks_for(
+            user=api_request(self.request).user, organization=self.organization
+        ).prefetch_related("occurrences__result_entry", "occurrences__result_links__entry")
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         audit_record(action=AuditAction.SEARCH, request=request, object_type="care_task_api")
@@ -365,7 +376,7 @@ class TaskListCreate(CareAPIView, ListAPIView):
     @extend_schema(
         operation_id="care_tasks_create", request=TaskIn, responses={201: TaskCreatedOut, **errors(400, 403, 404)}
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: APIRequest) -> Response:
         self.clinical_or_404()
         data_in = TaskIn(data=request.data)
         data_in.is_valid(raise_exception=True)
@@ -409,7 +420,7 @@ class TaskLinkResult(CareAPIView):
         "any entry of the result), collected in the occurrence's window, and closing no other occurrence. "
         "Anything else is 400 with the reason in `errors.entry`.",
     )
-    def post(self, request: Request, task_uuid: Any) -> Response:
+    def post(self, request: APIRequest, task_uuid: UUID | str) -> Response:
         task = selectors.task_get_for_user(user=request.user, organization=self.organization, task_uuid=task_uuid)
         data_in = LinkIn(data=request.data)
         data_in.is_valid(raise_exception=True)
@@ -477,7 +488,7 @@ class HandoffListCreate(CareAPIView, ListAPIView):
     serializer_class = HandoffOut
 
     def get_queryset(self) -> Any:
-        return selectors.handoffs_for(user=self.request.user, organization=self.organization)
+        return selectors.handoffs_for(user=api_request(self.request).user, organization=self.organization)
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         audit_record(action=AuditAction.SEARCH, request=request, object_type="handoff_api")
@@ -486,7 +497,7 @@ class HandoffListCreate(CareAPIView, ListAPIView):
     @extend_schema(
         operation_id="handoffs_create", request=HandoffIn, responses={201: HandoffOut, **errors(400, 403, 404)}
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: APIRequest) -> Response:
         self.clinical_or_404()
         data_in = HandoffIn(data=request.data)
         data_in.is_valid(raise_exception=True)
@@ -510,7 +521,7 @@ class HandoffAcknowledge(CareAPIView):
     @extend_schema(
         operation_id="handoffs_acknowledge", request=None, responses={200: HandoffOut, **errors(403, 404, 409)}
     )
-    def post(self, request: Request, handoff_uuid: Any) -> Response:
+    def post(self, request: APIRequest, handoff_uuid: UUID | str) -> Response:
         handoff = selectors.handoff_get_for_user(
             user=request.user, organization=self.organization, handoff_uuid=handoff_uuid
         )

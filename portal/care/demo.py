@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone
 
@@ -17,6 +17,9 @@ from portal.care.services import (
     referral_transition,
 )
 from portal.patients.models import CareRelationship, NetworkPatient
+
+if TYPE_CHECKING:
+    from portal.demo.cast import Cast
 
 DEMO_SPECIALTY = "Hematology/oncology consult"
 # Other Maple patients referred to Northfield: what for, the steps taken, how long ago.
@@ -50,7 +53,7 @@ def _backdate(referral: Referral, days_ago: int) -> None:
     )
 
 
-def seed(cast: Any) -> None:
+def seed(cast: Cast) -> None:
     orgs, users = cast.organizations, cast.users
     maria = cast.patients["maria"]
     maple, northfield = orgs["maple"], orgs["northfield"]

@@ -2,26 +2,33 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import forms
 from django.utils import timezone
 
 from portal.care.models import CHECKLIST_ITEMS, HANDOFF_SECTIONS, HandoffKind, Priority, Responsible
-from portal.forms import Form
+from portal.forms import Form, choice_field, model_choice_field
 from portal.patients.models import CareRelationship, NetworkPatient
 from tenants.models import Organization, OrganizationKind, OrganizationStatus
 
+if TYPE_CHECKING:
+    from collections.abc import Mapping
 
-def _active_organizations() -> Any:
+    from django.db.models import QuerySet
+
+    from portal.care.selectors import LinkChoices
+
+
+def _active_organizations() -> QuerySet[Organization]:
     return Organization.objects.filter(status=OrganizationStatus.ACTIVE).exclude(kind=OrganizationKind.NETWORK)
 
 
-def _partner_organizations(current: Any) -> Any:
+def _partner_organizations(current: Organization) -> QuerySet[Organization]:
     return _active_organizations().exclude(pk=current.pk).order_by("name")
 
 
-def _organizations_caring_for(patient: Any) -> Any:
+def _organizations_caring_for(patient: NetworkPatient | None) -> QuerySet[Organization]:
     """Active organizations with an active care relationship with the patient (none if no patient)."""
     if patient is None:
         return Organization.objects.none()
@@ -42,10 +49,12 @@ class ReferralForm(Form):
         label="What the receiver needs",
     )
 
-    def __init__(self, *args: Any, patients: Any, organization: Any, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, patients: QuerySet[NetworkPatient], organization: Organization, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["patient"].queryset = patients  # type: ignore[attr-defined]
-        self.fields["receiving_organization"].queryset = _partner_organizations(organization)  # type: ignore[attr-defined]
+        model_choice_field(self, "patient").queryset = patients
+        model_choice_field(self, "receiving_organization").queryset = _partner_organizations(organization)
 
 
 class TransitionForm(Form):
@@ -94,16 +103,22 @@ class CareTaskForm(Form):
     until = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}), label="Or until (included)")
 
     def __init__(
-        self, *args: Any, patients: Any, organization: Any, patient: Any = None, owner_url: str = "", **kwargs: Any
+        self,
+        *args: Any,
+        patients: QuerySet[NetworkPatient],
+        organization: Organization,
+        patient: NetworkPatient | None = None,
+        owner_url: str = "",
+        **kwargs: Any,
     ) -> None:
         """``patient``: the patient chosen so far (from the chart's link or the posted form),
         whose caring organizations are the only owners offered; ``owner_url``: where the
         page reloads that list when another patient is chosen."""
         super().__init__(*args, **kwargs)
-        self.fields["patient"].queryset = patients  # type: ignore[attr-defined]
-        self.fields["owner_organization"].queryset = _organizations_caring_for(patient)  # type: ignore[attr-defined]
+        model_choice_field(self, "patient").queryset = patients
+        model_choice_field(self, "owner_organization").queryset = _organizations_caring_for(patient)
         if patient is None:
-            self.fields["owner_organization"].empty_label = "Choose the patient first"  # type: ignore[attr-defined]
+            model_choice_field(self, "owner_organization").empty_label = "Choose the patient first"
         if owner_url:
             self.fields["patient"].widget.attrs.update(
                 {
@@ -158,11 +173,11 @@ class OccurrenceResultForm(Form):
     occurrence = forms.IntegerField(widget=forms.HiddenInput)
     entry = forms.ChoiceField(label="Result on the shared record")
 
-    def __init__(self, *args: Any, choices: Any, **kwargs: Any) -> None:
-        super().__init__(*args, initial={"occurrence": choices.occurrence.pk}, **kwargs)
+    def __init__(self, data: Mapping[str, Any] | None = None, *, choices: LinkChoices, **kwargs: Any) -> None:
+        super().__init__(data, initial={"occurrence": choices.occurrence.pk}, **kwargs)
         self.choice = choices
         pk = choices.occurrence.pk
-        self.fields["entry"].choices = [  # type: ignore[attr-defined]
+        choice_field(self, "entry").choices = [
             ("", "Choose the result…"),
             *[(str(c.primary.uuid), c.label) for c in choices.offered],
         ]
@@ -175,14 +190,14 @@ class HandoffForm(Form):
     to_organization = forms.ModelChoiceField(queryset=Organization.objects.none(), label="Hand off to")
     treatment_summary = forms.CharField(widget=forms.Textarea(attrs={"rows": 5}))
 
-    def __init__(self, *args: Any, organization: Any, patient: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, organization: Organization, patient: NetworkPatient, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Only to an organization that cares for the patient.
         partners = _organizations_caring_for(patient).exclude(pk=organization.pk)
-        self.fields["to_organization"].queryset = partners  # type: ignore[attr-defined]
+        model_choice_field(self, "to_organization").queryset = partners
 
 
-def handoff_items_from_post(data: Any) -> list[dict[str, str]]:
+def handoff_items_from_post(data: Mapping[str, str]) -> list[dict[str, str]]:
     """Item rows of the hand-off form: item-N-section / item-N-text / item-N-responsible."""
     items = []
     for index in range(40):

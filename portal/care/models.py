@@ -118,6 +118,8 @@ class ReferralEvent(models.Model):
     organization = models.ForeignKey("tenants.Organization", on_delete=models.PROTECT, related_name="+")
     note = models.TextField(blank=True)
     at = models.DateTimeField(default=timezone.now)
+    # Not a column: the step in words, set by selectors.referral_history for the pages and the API.
+    label: str
 
     class Meta:
         ordering = ["at", "pk"]

@@ -14,7 +14,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from portal.patients.models import RegistryEntry
 
 
 def _words(text: str) -> str:
@@ -212,7 +215,7 @@ class Requirement:
             return f"a “{self.title}” result"
         return "a result"
 
-    def relevant(self, entry: Any) -> bool:
+    def relevant(self, entry: RegistryEntry) -> bool:
         """The entry is (part of) a result of the test asked for."""
         if entry.kind != self.kind:
             return False

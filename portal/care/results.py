@@ -8,13 +8,16 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone
 
 from portal.care.models import OCCURRENCE_GRACE_DAYS, CareTask, OccurrenceResult, TaskOccurrence
 from portal.care.panels import Requirement, analytes_asked, requirement_for
 from portal.patients.models import EntryStatus, RegistryEntry
+
+if TYPE_CHECKING:
+    from tenants.models import Organization
 
 GRACE = dt.timedelta(days=OCCURRENCE_GRACE_DAYS)
 
@@ -68,7 +71,7 @@ class Candidate:
         return self.entries[0]
 
     @property
-    def organization(self) -> Any:
+    def organization(self) -> Organization:
         return self.primary.organization
 
     @property

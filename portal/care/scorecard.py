@@ -8,13 +8,16 @@ import datetime as dt
 import math
 import statistics
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
 
 from portal.care.models import Handoff, Referral, ReferralState, TaskOccurrence, TaskStatus
+
+if TYPE_CHECKING:
+    from tenants.models import Organization
 
 
 @dataclass
@@ -232,14 +235,14 @@ def _fmt(value: float | None, unit: str = "d") -> str:
     return "—" if value is None else f"{value:g} {unit}"
 
 
-def message_response_hours(*, organization: Any, since: dt.datetime, until: dt.datetime) -> list[float]:
+def message_response_hours(*, organization: Organization, since: dt.datetime, until: dt.datetime) -> list[float]:
     """Hours between a message from one organization and the first reply from another in the
     same thread (only timestamps are read, never content); for ``organization``: its replies."""
     return [hours for _, hours in message_response_points(organization=organization, since=since, until=until)]
 
 
 def message_response_points(
-    *, organization: Any, since: dt.datetime, until: dt.datetime
+    *, organization: Organization | None, since: dt.datetime, until: dt.datetime
 ) -> list[tuple[dt.datetime, float]]:
     """(when the reply came, hours it took), for the monthly trend."""
     from portal.messaging.models import Message
@@ -260,7 +263,7 @@ def message_response_points(
     return hours
 
 
-def board_measures(*, organization: Any, since: dt.datetime, until: dt.datetime) -> dict[str, Any]:
+def board_measures(*, organization: Organization | None, since: dt.datetime, until: dt.datetime) -> dict[str, Any]:
     """Tumor boards: cases submitted in the period per board and submitting organization,
     the share presented prospectively, days from submission to discussion, quorum met, and
     recommendations acknowledged and followed (for an organization: the cases it submitted
@@ -315,7 +318,7 @@ def board_measures(*, organization: Any, since: dt.datetime, until: dt.datetime)
     }
 
 
-def scorecard(*, organization: Any = None, start: dt.date, end: dt.date) -> dict[str, Any]:
+def scorecard(*, organization: Organization | None = None, start: dt.date, end: dt.date) -> dict[str, Any]:
     """Measures for referrals, tasks and hand-offs started between ``start`` and ``end`` (inclusive).
 
     ``organization`` None: the whole network."""

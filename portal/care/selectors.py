@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db.models import Case, IntegerField, Q, QuerySet, Value, When
@@ -42,10 +42,20 @@ from portal.patients.selectors import (
     visible_patients,
 )
 
+if TYPE_CHECKING:
+    from collections.abc import Iterable
+    from uuid import UUID
+
+    from django.http import HttpRequest
+
+    from portal.accounts.models import User
+    from portal.records.selectors import OpenedItem
+    from tenants.models import Organization
+
 RECENT_TEST_DAYS = 30
 
 
-def _is_clinical_member(*, user: Any, organization: Any) -> bool:
+def _is_clinical_member(*, user: User, organization: Organization) -> bool:
     if not getattr(user, "is_authenticated", False) or organization is None or organization.is_network:
         return False
     return Membership.objects.active().clinical().filter(user=user, organization=organization).exists()
@@ -54,18 +64,18 @@ def _is_clinical_member(*, user: Any, organization: Any) -> bool:
 # --- Referrals ------------------------------------------------------------------------
 
 
-def _referrals_sent(*, user: Any, organization: Any) -> Q:
+def _referrals_sent(*, user: User, organization: Organization) -> Q:
     """Referrals this organization sent, about patients this user may see."""
     return Q(referring_organization=organization, patient__in=visible_patients(user=user, organization=organization))
 
 
-def _referrals_visible(*, user: Any, organization: Any) -> Q:
+def _referrals_visible(*, user: User, organization: Organization) -> Q:
     """Referrals sent to this organization (what a referral carries is for its receiver to
     see), and referrals it sent about patients this user may see."""
     return Q(receiving_organization=organization) | _referrals_sent(user=user, organization=organization)
 
 
-def referrals_for(*, user: Any, organization: Any, direction: str = "inbound") -> QuerySet[Referral]:
+def referrals_for(*, user: User, organization: Organization, direction: str = "inbound") -> QuerySet[Referral]:
     if not _is_clinical_member(user=user, organization=organization):
         return Referral.objects.none()
     if direction == "inbound":
@@ -81,7 +91,7 @@ def urgent_first(referrals: QuerySet[Referral]) -> QuerySet[Referral]:
     return referrals.order_by(urgent, "created_at")
 
 
-def referral_get_for_user(*, user: Any, organization: Any, referral_uuid: Any) -> Referral:
+def referral_get_for_user(*, user: User, organization: Organization, referral_uuid: UUID | str) -> Referral:
     if not _is_clinical_member(user=user, organization=organization):
         raise Http404("No such referral")
     referral = (
@@ -102,7 +112,7 @@ def referral_history(*, referral: Referral) -> list[ReferralEvent]:
     tense ("Marked received")."""
     events = list(referral.events.select_related("actor", "organization"))
     for event in events:
-        event.label = event_label(event.action)  # type: ignore[attr-defined]
+        event.label = event_label(event.action)
     return events
 
 
@@ -116,7 +126,7 @@ ATTACH_ONLY_CURRENT = "Attach only current entries of this patient's record."
 
 
 def referral_attachments_get(
-    *, user: Any, organization: Any, patient: NetworkPatient, entry_uuids: Any
+    *, user: User, organization: Organization, patient: NetworkPatient, entry_uuids: Iterable[UUID | str]
 ) -> list[RegistryEntry]:
     """The entries to attach to a referral about ``patient`` (whom the referrer sees): current
     entries of that patient that this user sees here. Another patient's entry, one the user
@@ -142,11 +152,11 @@ def referral_attachments_get(
     return entries
 
 
-def referral_actions(*, referral: Referral, organization: Any) -> list[Transition]:
+def referral_actions(*, referral: Referral, organization: Organization) -> list[Transition]:
     return allowed_actions(state=referral.state, side=referral_side(referral=referral, organization=organization))
 
 
-def referral_outcome_candidates(*, user: Any, organization: Any, referral: Referral) -> list[RegistryEntry]:
+def referral_outcome_candidates(*, user: User, organization: Organization, referral: Referral) -> list[RegistryEntry]:
     """The consult reports that may close the referral, newest first: about the referred
     patient, published by the receiving organization (this one) after it accepted the
     referral, and not the outcome of another referral. Empty for anyone else."""
@@ -165,7 +175,9 @@ def referral_outcome_candidates(*, user: Any, organization: Any, referral: Refer
     )
 
 
-def referral_outcome_get(*, user: Any, organization: Any, referral: Referral, entry_uuid: Any) -> RegistryEntry | None:
+def referral_outcome_get(
+    *, user: User, organization: Organization, referral: Referral, entry_uuid: UUID | str
+) -> RegistryEntry | None:
     """The entry of the referred patient's record named as the outcome (the service says
     whether it may close the referral), or None."""
     return (
@@ -173,7 +185,9 @@ def referral_outcome_get(*, user: Any, organization: Any, referral: Referral, en
     )
 
 
-def referral_consult_prefill(*, user: Any, organization: Any, referral_uuid: Any) -> dict[str, Any] | None:
+def referral_consult_prefill(
+    *, user: User, organization: Organization, referral_uuid: UUID | str
+) -> dict[str, Any] | None:
     """What the consult report answering a referral starts with (the form of the records
     app, at the receiver's address): the referral's question, read here from the referral
     rather than carried in an address. None unless the referral is this organization's to
@@ -205,8 +219,13 @@ ATTACHMENTS_CLOSED_STATES = frozenset({ReferralState.DECLINED, ReferralState.CAN
 
 
 def referral_entry_get_for_user(
-    *, user: Any, organization: Any, referral_uuid: Any, entry_uuid: Any, request: Any = None
-) -> Any:
+    *,
+    user: User,
+    organization: Organization,
+    referral_uuid: UUID | str,
+    entry_uuid: UUID | str,
+    request: HttpRequest | None = None,
+) -> OpenedItem:
     """Open an entry from a referral's page: for the receiving organization's navigators and
     clinicians, an entry the referral carries (from the request until it is declined or
     cancelled, before any care relationship exists); for the referring organization, the
@@ -240,7 +259,7 @@ def referral_entry_get_for_user(
 # --- Care tasks -----------------------------------------------------------------------
 
 
-def tasks_for(*, user: Any, organization: Any) -> QuerySet[CareTask]:
+def tasks_for(*, user: User, organization: Organization) -> QuerySet[CareTask]:
     """Tasks this organization owns or asked for, about patients this user may see."""
     if not _is_clinical_member(user=user, organization=organization):
         return CareTask.objects.none()
@@ -251,14 +270,16 @@ def tasks_for(*, user: Any, organization: Any) -> QuerySet[CareTask]:
     )
 
 
-def task_get_for_user(*, user: Any, organization: Any, task_uuid: Any) -> CareTask:
+def task_get_for_user(*, user: User, organization: Organization, task_uuid: UUID | str) -> CareTask:
     task = tasks_for(user=user, organization=organization).filter(uuid=task_uuid).first()
     if task is None:
         raise Http404("No such task")
     return task
 
 
-def occurrence_get_for_user(*, user: Any, organization: Any, task: CareTask, occurrence_id: Any) -> TaskOccurrence:
+def occurrence_get_for_user(
+    *, user: User, organization: Organization, task: CareTask, occurrence_id: int | str
+) -> TaskOccurrence:
     try:
         pk = int(occurrence_id)
     except (TypeError, ValueError) as error:
@@ -295,7 +316,7 @@ LINK_LOOKBACK_DAYS = 30
 LINK_MAX_ENTRIES = 500
 
 
-def _patient_entries(*, user: Any, organization: Any, patient: NetworkPatient) -> QuerySet[RegistryEntry]:
+def _patient_entries(*, user: User, organization: Organization, patient: NetworkPatient) -> QuerySet[RegistryEntry]:
     """The patient's published entries as this user reads them here: every read of entries
     by the care pages starts from this (none unless the user may see the patient here)."""
     if not user_can_view_patient(user=user, organization=organization, patient=patient):
@@ -304,7 +325,7 @@ def _patient_entries(*, user: Any, organization: Any, patient: NetworkPatient) -
 
 
 def occurrence_link_choices(
-    *, user: Any, organization: Any, task: CareTask, occurrences: list[TaskOccurrence]
+    *, user: User, organization: Organization, task: CareTask, occurrences: list[TaskOccurrence]
 ) -> list[LinkChoices]:
     """For each open occurrence whose window has opened: the results that would close it
     (``portal.care.results``: the task's test, collected in its window, not already used),
@@ -345,7 +366,9 @@ def occurrence_link_choices(
     return choices
 
 
-def result_to_link_get(*, user: Any, organization: Any, task: CareTask, entry_uuid: Any) -> RegistryEntry | None:
+def result_to_link_get(
+    *, user: User, organization: Organization, task: CareTask, entry_uuid: UUID | str
+) -> RegistryEntry | None:
     """The entry of the task's patient to link (the service says whether it answers the
     occurrence), or None: not on this patient's record, or this user may not see the patient here."""
     return _patient_entries(user=user, organization=organization, patient=task.patient).filter(uuid=entry_uuid).first()
@@ -375,12 +398,12 @@ def _panel_names(*, code: str, title: str) -> set[str]:
 def same_test_done_elsewhere(
     *,
     patient: NetworkPatient,
-    organization: Any,
+    organization: Organization,
     kind: str,
     code: str = "",
     title: str = "",
     days: int = RECENT_TEST_DAYS,
-    owner_organization: Any = None,
+    owner_organization: Organization | None = None,
 ) -> list[RegistryEntry]:
     """The same test done for this patient by another organization in the last ``days``
     days: a task asking for it again deserves a warning. The same test is the same code or
@@ -440,7 +463,7 @@ def open_handoffs_of_kind(*, patient: NetworkPatient, kind: str) -> list[Handoff
 # --- Hand-offs ------------------------------------------------------------------------
 
 
-def handoffs_for(*, user: Any, organization: Any) -> QuerySet[Handoff]:
+def handoffs_for(*, user: User, organization: Organization) -> QuerySet[Handoff]:
     """Hand-offs this organization sent or received, about patients this user may see."""
     if not _is_clinical_member(user=user, organization=organization):
         return Handoff.objects.none()
@@ -451,7 +474,7 @@ def handoffs_for(*, user: Any, organization: Any) -> QuerySet[Handoff]:
     )
 
 
-def handoff_get_for_user(*, user: Any, organization: Any, handoff_uuid: Any) -> Handoff:
+def handoff_get_for_user(*, user: User, organization: Organization, handoff_uuid: UUID | str) -> Handoff:
     handoff = handoffs_for(user=user, organization=organization).filter(uuid=handoff_uuid).first()
     if handoff is None:
         raise Http404("No such hand-off")
@@ -528,7 +551,7 @@ def handoff_summary(*, treatment_summary: str) -> list[dict[str, Any]]:
     return blocks
 
 
-def handoff_prefill(*, patient: NetworkPatient, organization: Any) -> dict[str, Any]:
+def handoff_prefill(*, patient: NetworkPatient, organization: Organization) -> dict[str, Any]:
     """A survivorship care plan drafted from the diagnoses and treatments on the record that
     this organization sees."""
     entries = list(
@@ -573,7 +596,7 @@ def handoff_prefill(*, patient: NetworkPatient, organization: Any) -> dict[str, 
     return {"treatment_summary": "\n".join(lines), "items": items, "entries": entries}
 
 
-def pcp_of_record(*, patient: NetworkPatient, organization: Any) -> Any:
+def pcp_of_record(*, patient: NetworkPatient, organization: Organization) -> User | None:
     """The clinician of the organization's active care relationship with the patient, if named."""
     from portal.patients.models import CareRelationship
 
@@ -595,7 +618,7 @@ def escalations_for(*, object_type: str, object_ids: list[int]) -> list[Escalati
 
 
 def care_items_for_patient(
-    *, user: Any, organization: Any, patient: NetworkPatient, access_checked: bool = False
+    *, user: User, organization: Organization, patient: NetworkPatient, access_checked: bool = False
 ) -> dict[str, Any]:
     """Open referrals, tasks and hand-offs of a patient, for the chart (empty if not allowed).
 

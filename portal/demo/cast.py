@@ -5,10 +5,15 @@ from __future__ import annotations
 import datetime as dt
 import random
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 from portal.accounts.roles import Role
 from tenants.models import OrganizationKind
+
+if TYPE_CHECKING:
+    from portal.accounts.models import User
+    from portal.patients.models import NetworkPatient
+    from tenants.models import Organization
 
 DEMO_PASSWORD = "continuum-demo-2026"
 
@@ -252,10 +257,10 @@ FAMILY = [
 
 @dataclass
 class Cast:
-    organizations: dict[str, Any] = field(default_factory=dict)
-    users: dict[str, Any] = field(default_factory=dict)
-    patients: dict[str, Any] = field(default_factory=dict)
-    network: Any = None
+    organizations: dict[str, Organization] = field(default_factory=dict)
+    users: dict[str, User] = field(default_factory=dict)
+    patients: dict[str, NetworkPatient] = field(default_factory=dict)
+    network: Organization | None = None
 
 
 def synthetic_patients(count: int = 36) -> list[tuple[str, str, dt.date, str]]:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
 from django.utils import timezone
@@ -50,6 +50,11 @@ from portal.patients.access import relationships_expire
 from portal.patients.models import CareRelationship, RelationshipKind
 from portal.patients.services import care_relationship_start
 from portal.records.services import PastItem, items_publish_past
+
+if TYPE_CHECKING:
+    from portal.accounts.models import User
+    from portal.demo.cast import Cast
+    from tenants.models import Organization
 
 MONTHS = 12
 ONCOLOGY = ("northfield", "lakeside", "stbrendans")
@@ -129,11 +134,11 @@ def history_present() -> bool:
     return Referral.objects.filter(created_at__lt=timezone.now() - dt.timedelta(days=200)).exists()
 
 
-def _receiver_user(cast: Any, slug: str) -> Any:
+def _receiver_user(cast: Cast, slug: str) -> User:
     return cast.users[NAVIGATOR.get(slug, CLINICIAN[slug])]
 
 
-def _patients_by_pair(cast: Any) -> list[tuple[Any, str, str]]:
+def _patients_by_pair(cast: Cast) -> list[tuple[Any, str, str]]:
     """(patient, oncology slug, primary-care slug) for the synthetic panel (Maria aside)."""
     slug_of = {org.pk: slug for slug, org in cast.organizations.items()}
     pairs: dict[int, dict[str, str]] = {}
@@ -153,7 +158,7 @@ def _patients_by_pair(cast: Any) -> list[tuple[Any, str, str]]:
     ]
 
 
-def _publish_all(cast: Any, wanted: list[tuple[str, PastItem, Any]]) -> None:
+def _publish_all(cast: Cast, wanted: list[tuple[str, PastItem, Any]]) -> None:
     """Publish each (organization slug, item, owner) in its organization's schema, in one
     batch per organization, and give the owner (a referral, an occurrence) its entry."""
     by_slug: dict[str, list[tuple[PastItem, Any]]] = {}
@@ -171,7 +176,7 @@ def _publish_all(cast: Any, wanted: list[tuple[str, PastItem, Any]]) -> None:
 
 
 @transaction.atomic
-def seed(cast: Any) -> None:
+def seed(cast: Cast) -> None:
     if history_present():
         return
     rng = random.Random(2026)
@@ -549,7 +554,7 @@ def seed(cast: Any) -> None:
 
 
 def _escalated(
-    object_type: str, object_id: int, overdue: dt.datetime, now: dt.datetime, organization: Any, reason: str
+    object_type: str, object_id: int, overdue: dt.datetime, now: dt.datetime, organization: Organization, reason: str
 ) -> list[Any]:
     rows = []
     for level, at in ((1, overdue), (2, overdue + dt.timedelta(days=2))):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 from django.utils import timezone
@@ -21,6 +22,9 @@ from portal.patients.models import CareRelationship, RelationshipKind
 from portal.patients.services import care_relationship_start, patient_identifier_ensure
 from tenants.models import Organization, OrganizationStatus
 from tenants.services import network_ensure, organization_create
+
+if TYPE_CHECKING:
+    from portal.patients.models import NetworkPatient
 
 # Apps that add their own demo data, in dependency order.
 APP_SEEDS = [
@@ -138,11 +142,11 @@ def _seed_patients(cast: Cast) -> None:
         _relate(patient, orgs[pcp], RelationshipKind.PCP_OF_RECORD, users[clinicians[pcp]], users[clinicians[pcp]])
 
 
-def _relate(patient: object, organization: Organization, kind: str, clinician: User, granted_by: User) -> None:
+def _relate(patient: NetworkPatient, organization: Organization, kind: str, clinician: User, granted_by: User) -> None:
     if CareRelationship.objects.filter(patient=patient, organization=organization, kind=kind).exists():
         return
     care_relationship_start(
-        patient=patient,  # type: ignore[arg-type]
+        patient=patient,
         organization=organization,
         kind=kind,
         clinician=clinician,

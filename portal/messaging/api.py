@@ -3,7 +3,7 @@ and services. Serializers are declared per endpoint."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.http import Http404
@@ -14,6 +14,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from portal.accounts.typing import api_request
 from portal.api.pagination import (
     NUMBER_MAX,
     PAGE_SIZE_DEFAULT,
@@ -27,20 +28,31 @@ from portal.api.schema import errors
 from portal.api.serializers import InputSerializer
 from portal.audit.services import AuditAction, audit_record
 from portal.messaging import selectors, services
+from portal.messaging.models import Message  # at run time: drf-spectacular reads get_entries's hints
 from portal.patients.selectors import patient_get_for_user
+
+if TYPE_CHECKING:
+    from uuid import UUID
+
+    from rest_framework.views import APIView
+
+    from portal.accounts.typing import APIRequest
+    from portal.messaging.models import Thread
+    from portal.patients.models import NetworkPatient, RegistryEntry
 
 
 class IsClinicalMember(BasePermission):
     message = "Secure messaging is for clinical staff with an active account here."
 
-    def has_permission(self, request: Any, view: Any) -> bool:
+    def has_permission(self, request: Request, view: APIView) -> bool:
+        request = api_request(request)
         return selectors.messaging_membership(user=request.user, organization=request.tenant) is not None
 
 
 class MessagingView(APIView):
     permission_classes = [IsOrganizationMember, IsClinicalMember]
 
-    def thread(self, request: Request, thread_uuid: Any) -> Any:
+    def thread(self, request: APIRequest, thread_uuid: UUID | str) -> Thread:
         return selectors.thread_get_for_user(user=request.user, organization=request.tenant, thread_uuid=thread_uuid)
 
 
@@ -92,7 +104,7 @@ class MessageOut(serializers.Serializer):
     attachments = AttachmentOut(many=True, source="attachments.all")
     read_by = ReceiptOut(many=True)
 
-    def get_entries(self, message: Any) -> list[str]:
+    def get_entries(self, message: Message) -> list[str]:
         return [str(e.uuid) for e in message.entries.all()]
 
 
@@ -162,13 +174,13 @@ def _recipients(items: list[dict[str, Any]]) -> list[services.Recipient]:
     return recipients
 
 
-def _entries(request: Request, uuids: list[Any], *, patient: Any) -> list[Any]:
+def _entries(request: APIRequest, uuids: list[UUID], *, patient: NetworkPatient | None) -> list[RegistryEntry]:
     """The entries a message points at: entries of the thread's patient that the sender sees.
     An entry of another patient, one the sender may not see and an id that is no entry get
     the same answer."""
     return selectors.message_entries_get(
         user=request.user,
-        organization=request.tenant,  # type: ignore[attr-defined]
+        organization=request.tenant,
         patient=patient,
         entry_uuids=uuids,
     )
@@ -196,7 +208,7 @@ class ArchiveIn(InputSerializer):
 # --- views --------------------------------------------------------------------------
 
 
-def _thread_out(request: Request, thread: Any) -> dict[str, Any]:
+def _thread_out(request: APIRequest, thread: Thread) -> dict[str, Any]:
     if thread.patient_id:
         audit_record(
             action=AuditAction.READ,
@@ -215,7 +227,7 @@ def _thread_out(request: Request, thread: Any) -> dict[str, Any]:
         "messages": selectors.thread_messages(thread=thread),
     }
     out = ThreadOut(data).data
-    out["patient"] = str(thread.patient.uuid) if thread.patient_id else None
+    out["patient"] = str(thread.patient.uuid) if thread.patient is not None else None
     return out
 
 
@@ -228,10 +240,12 @@ class ThreadSearchIn(InputSerializer):
     )
 
 
-def _thread_page(request: Request, *, page_number: Any, per_page: int, archived: bool, query: str = "") -> Response:
+def _thread_page(
+    request: APIRequest, *, page_number: int | str, per_page: int, archived: bool, query: str = ""
+) -> Response:
     inbox = selectors.inbox_page(
         user=request.user,
-        organization=request.tenant,  # type: ignore[attr-defined]
+        organization=request.tenant,
         page_number=page_number,
         per_page=per_page,
         archived=archived,
@@ -262,7 +276,7 @@ class ThreadListCreate(MessagingView):
         ],
         responses={200: ThreadPageOut, **errors(400, 403)},
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: APIRequest) -> Response:
         per_page = page_size(request.query_params)
         number = page_number(request.query_params)
         if "q" in request.query_params:
@@ -279,7 +293,7 @@ class ThreadListCreate(MessagingView):
     @extend_schema(
         operation_id="threads_create", request=ThreadCreateIn, responses={201: ThreadOut, **errors(400, 403)}
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: APIRequest) -> Response:
         incoming = ThreadCreateIn(data=request.data)
         incoming.is_valid(raise_exception=True)
         data = incoming.validated_data
@@ -311,7 +325,7 @@ class ThreadSearch(MessagingView):
     @extend_schema(
         operation_id="threads_search", request=ThreadSearchIn, responses={200: ThreadPageOut, **errors(400, 403)}
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: APIRequest) -> Response:
         incoming = ThreadSearchIn(data=request.data)
         incoming.is_valid(raise_exception=True)
         data = incoming.validated_data
@@ -326,7 +340,7 @@ class ThreadSearch(MessagingView):
 
 class ThreadDetail(MessagingView):
     @extend_schema(operation_id="threads_retrieve", responses={200: ThreadOut, **errors(403, 404)})
-    def get(self, request: Request, thread_uuid: Any) -> Response:
+    def get(self, request: APIRequest, thread_uuid: UUID | str) -> Response:
         return Response(_thread_out(request, self.thread(request, thread_uuid)))
 
 
@@ -334,7 +348,7 @@ class MessageCreate(MessagingView):
     @extend_schema(
         operation_id="threads_reply", request=MessageCreateIn, responses={201: MessageOut, **errors(400, 403, 404)}
     )
-    def post(self, request: Request, thread_uuid: Any) -> Response:
+    def post(self, request: APIRequest, thread_uuid: UUID | str) -> Response:
         thread = self.thread(request, thread_uuid)
         incoming = MessageCreateIn(data=request.data)
         incoming.is_valid(raise_exception=True)
@@ -356,7 +370,7 @@ class ThreadRead(MessagingView):
     """GET: who read which message (receipts). POST: mark the thread read for me."""
 
     @extend_schema(operation_id="threads_receipts", responses={200: ThreadReceiptsOut, **errors(403, 404)})
-    def get(self, request: Request, thread_uuid: Any) -> Response:
+    def get(self, request: APIRequest, thread_uuid: UUID | str) -> Response:
         thread = self.thread(request, thread_uuid)
         messages = selectors.thread_messages(thread=thread)
         return Response(
@@ -369,7 +383,7 @@ class ThreadRead(MessagingView):
     @extend_schema(
         operation_id="threads_mark_read", request=None, responses={200: ThreadMarkedReadOut, **errors(403, 404)}
     )
-    def post(self, request: Request, thread_uuid: Any) -> Response:
+    def post(self, request: APIRequest, thread_uuid: UUID | str) -> Response:
         thread = self.thread(request, thread_uuid)
         created = services.thread_mark_read(thread=thread, user=request.user, organization=request.tenant)
         return Response({"thread": str(thread.uuid), "newly_read": created})
@@ -381,7 +395,7 @@ class ThreadParticipants(MessagingView):
         request=ParticipantIn,
         responses={201: ParticipantOut, **errors(400, 403, 404)},
     )
-    def post(self, request: Request, thread_uuid: Any) -> Response:
+    def post(self, request: APIRequest, thread_uuid: UUID | str) -> Response:
         thread = self.thread(request, thread_uuid)
         incoming = ParticipantIn(data=request.data)
         incoming.is_valid(raise_exception=True)
@@ -396,7 +410,7 @@ class ThreadArchive(MessagingView):
     @extend_schema(
         operation_id="threads_archive", request=ArchiveIn, responses={200: ThreadArchivedOut, **errors(400, 403, 404)}
     )
-    def post(self, request: Request, thread_uuid: Any) -> Response:
+    def post(self, request: APIRequest, thread_uuid: UUID | str) -> Response:
         thread = self.thread(request, thread_uuid)
         incoming = ArchiveIn(data=request.data)
         incoming.is_valid(raise_exception=True)

@@ -3,16 +3,19 @@ team, and an urgent one. Idempotent: a thread with the same subject is not writt
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.db import transaction
 
 from portal.messaging.models import Thread
 from portal.messaging.services import Recipient, message_reply, thread_start
 
+if TYPE_CHECKING:
+    from portal.demo.cast import Cast
+
 
 @transaction.atomic
-def seed(cast: Any) -> None:
+def seed(cast: Cast) -> None:
     okafor, park, navarro = cast.users["okafor"], cast.users["park"], cast.users["navarro"]
     northfield, maple = cast.organizations["northfield"], cast.organizations["maple"]
     maria = cast.patients["maria"]

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 
-from portal.forms import Form
+from portal.forms import Form, choice_field
 
 
 class MultipleFileInput(forms.ClearableFileInput):
@@ -12,9 +14,9 @@ class MultipleFileInput(forms.ClearableFileInput):
 
 
 class MultipleFileField(forms.FileField):
-    def __init__(self, *args: object, **kwargs: object) -> None:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("widget", MultipleFileInput())
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        super().__init__(*args, **kwargs)
 
     def clean(self, data: object, initial: object = None) -> list[object]:
         single = super().clean
@@ -44,16 +46,19 @@ class ComposeForm(Form):
 
     def __init__(
         self,
-        *args: object,
+        *args: Any,
         patients: list[tuple[str, str]],
         recipients: dict[str, list[tuple[str, str]]],
         entries: list[tuple[str, str]],
-        **kwargs: object,
+        **kwargs: Any,
     ) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-        self.fields["patient"].choices = [("", "— No patient —"), *patients]
-        self.fields["recipients"].choices = [("People", recipients["people"]), ("Care teams", recipients["pools"])]
-        self.fields["entries"].choices = entries
+        super().__init__(*args, **kwargs)
+        choice_field(self, "patient").choices = [("", "— No patient —"), *patients]
+        choice_field(self, "recipients").choices = [
+            ("People", recipients["people"]),
+            ("Care teams", recipients["pools"]),
+        ]
+        choice_field(self, "entries").choices = entries
 
 
 class AddParticipantForm(Form):
@@ -63,8 +68,8 @@ class AddParticipantForm(Form):
 
     recipient = forms.CharField(label="Add a participant", max_length=40)
 
-    def __init__(self, *args: object, recipients: dict[str, list[tuple[str, str]]], **kwargs: object) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+    def __init__(self, *args: Any, recipients: dict[str, list[tuple[str, str]]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         choices: list[tuple[str, object]] = [("", "— Choose a person or care team —")]
         if recipients["people"]:
             choices.append(("People", recipients["people"]))

@@ -58,7 +58,7 @@ class Participant(models.Model):
 
     @property
     def label(self) -> str:
-        if self.user_id is None:
+        if self.user is None:
             return f"{self.organization.name} — care team"
         return f"{self.user.display_name} ({self.organization.name})"
 
@@ -72,6 +72,9 @@ class Message(models.Model):
     urgent = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     entries = models.ManyToManyField("patients.RegistryEntry", blank=True, related_name="+")
+    # Not a column: the receipts of the others who read it, set by
+    # portal.messaging.selectors.thread_messages for the page and the API.
+    read_by: list[MessageReceipt]
 
     class Meta:
         ordering = ["created_at"]

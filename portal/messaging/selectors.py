@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Count, Exists, F, FilteredRelation, IntegerField, OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce
@@ -19,6 +19,16 @@ from portal.accounts.models import Membership
 from portal.accounts.selectors import clinical_membership
 from portal.messaging.models import Message, MessageReceipt, Participant, ReadState, Thread
 from portal.patients.selectors import membership_sees_patient, user_can_view_patient, visible_entries, visible_patients
+
+if TYPE_CHECKING:
+    from uuid import UUID
+
+    from django.core.paginator import Page
+
+    from portal.accounts.models import User
+    from portal.messaging.models import Attachment
+    from portal.patients.models import NetworkPatient, RegistryEntry
+    from tenants.models import Organization
 
 # One answer for a recipient or an entry that does not exist and for one the sender may
 # not use, so an error never tells more about someone else's object than about nothing.
@@ -31,19 +41,19 @@ ENTRY_NOT_ON_RECORD = "An entry is not on the shared record of the thread's pati
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
-def messaging_membership(*, user: Any, organization: Any) -> Membership | None:
+def messaging_membership(*, user: User, organization: Organization) -> Membership | None:
     """The active clinical membership with which a person sends and reads messages here."""
     return clinical_membership(user=user, organization=organization)
 
 
-def _threads_taking_part(*, user: Any, organization: Any) -> QuerySet[Thread]:
+def _threads_taking_part(*, user: User, organization: Organization) -> QuerySet[Thread]:
     """Threads this person takes part in here, in person or through the care-team pool
     (before the patient check)."""
     taking_part = Participant.objects.filter(organization=organization).filter(Q(user=user) | Q(user__isnull=True))
     return Thread.objects.filter(pk__in=taking_part.values("thread_id"))
 
 
-def _patients_seen(*, user: Any, organization: Any, patient_ids: set[int]) -> set[int]:
+def _patients_seen(*, user: User, organization: Organization, patient_ids: set[int]) -> set[int]:
     """Which of these (few) patients this person may see here."""
     if not patient_ids:
         return set()
@@ -53,7 +63,7 @@ def _patients_seen(*, user: Any, organization: Any, patient_ids: set[int]) -> se
 
 
 def takes_part_in(
-    *, user: Any, organization: Any, thread: Thread, lock: bool = False, access_checked: bool = False
+    *, user: User, organization: Organization, thread: Thread, lock: bool = False, access_checked: bool = False
 ) -> bool:
     """May this person read (and so write in) this one thread here? The same rule as
     ``visible_threads``, asked of a single thread: take part, and see its patient.
@@ -72,12 +82,12 @@ def takes_part_in(
     return access_checked or _sees_patient_of(thread, user=user, organization=organization)
 
 
-def _sees_patient_of(thread: Thread, *, user: Any, organization: Any) -> bool:
+def _sees_patient_of(thread: Thread, *, user: User, organization: Organization) -> bool:
     patient = thread.patient
     return patient is None or user_can_view_patient(user=user, organization=organization, patient=patient)
 
 
-def visible_threads(*, user: Any, organization: Any) -> QuerySet[Thread]:
+def visible_threads(*, user: User, organization: Organization) -> QuerySet[Thread]:
     if messaging_membership(user=user, organization=organization) is None:
         return Thread.objects.none()
     threads = _threads_taking_part(user=user, organization=organization)
@@ -88,24 +98,24 @@ def visible_threads(*, user: Any, organization: Any) -> QuerySet[Thread]:
     return threads.filter(Q(patient__isnull=True) | Q(patient_id__in=seen))
 
 
-def _with_read_state(threads: QuerySet[Thread], *, user: Any) -> QuerySet[Thread]:
+def _with_read_state(threads: QuerySet[Thread], *, user: User) -> QuerySet[Thread]:
     """The threads with this person's read state (``mine``) joined once, a LEFT JOIN on its
     unique (thread, user) index, rather than looked up again for every thread: ``mine``'s
     fields are empty where the person has never opened the thread. Joined once per query."""
-    if "mine" in threads.query._filtered_relations:
+    if "mine" in threads.query._filtered_relations:  # type: ignore[attr-defined]  # Django's private map, not in the stubs
         return threads
     return threads.annotate(mine=FilteredRelation("read_states", condition=Q(read_states__user=user)))
 
 
 def _not_archived(threads: QuerySet[Thread]) -> QuerySet[Thread]:
-    return threads.filter(mine__archived_at__isnull=True)
+    return threads.filter(Q(mine__archived_at__isnull=True))  # a Q: the stubs cannot follow a FilteredRelation
 
 
 def _last_read() -> Coalesce:
     return Coalesce(F("mine__last_read_at"), Value(EPOCH))
 
 
-def _unread(threads: QuerySet[Thread], *, user: Any) -> QuerySet[Thread]:
+def _unread(threads: QuerySet[Thread], *, user: User) -> QuerySet[Thread]:
     """Those of these threads, not archived, that hold a message from someone else newer than
     this person's read mark: one short forward probe of the (thread, created_at) index each."""
     from_others_since = Message.objects.filter(thread=OuterRef("pk"), created_at__gt=OuterRef("last_read")).exclude(
@@ -119,7 +129,7 @@ def _unread(threads: QuerySet[Thread], *, user: Any) -> QuerySet[Thread]:
 
 
 def inbox_base(
-    *, user: Any, organization: Any, archived: bool = False, query: str = "", urgent_only: bool = False
+    *, user: User, organization: Organization, archived: bool = False, query: str = "", urgent_only: bool = False
 ) -> QuerySet[Thread]:
     """The inbox's threads, newest first, without per-thread figures (cheap to count and page)."""
     return _inbox_filter(
@@ -132,10 +142,10 @@ def inbox_base(
 
 
 def _inbox_filter(
-    threads: QuerySet[Thread], *, user: Any, archived: bool, query: str, urgent_only: bool
+    threads: QuerySet[Thread], *, user: User, archived: bool, query: str, urgent_only: bool
 ) -> QuerySet[Thread]:
     threads = _with_read_state(threads, user=user)
-    threads = threads.filter(mine__archived_at__isnull=False) if archived else _not_archived(threads)
+    threads = threads.filter(Q(mine__archived_at__isnull=False)) if archived else _not_archived(threads)
     if urgent_only:
         threads = threads.filter(urgent=True)
     query = (query or "").strip()
@@ -146,7 +156,7 @@ def _inbox_filter(
     return threads.order_by("-last_message_at", "-pk")
 
 
-def inbox_annotate(threads: QuerySet[Thread], *, user: Any) -> QuerySet[Thread]:
+def inbox_annotate(threads: QuerySet[Thread], *, user: User) -> QuerySet[Thread]:
     """Each thread's unread count (messages of others since this person last read it) and last message."""
     unread = (
         Message.objects.filter(thread=OuterRef("pk"), created_at__gt=OuterRef("last_read"))
@@ -170,7 +180,7 @@ def inbox_annotate(threads: QuerySet[Thread], *, user: Any) -> QuerySet[Thread]:
 
 
 def inbox_threads(
-    *, user: Any, organization: Any, archived: bool = False, query: str = "", urgent_only: bool = False
+    *, user: User, organization: Organization, archived: bool = False, query: str = "", urgent_only: bool = False
 ) -> QuerySet[Thread]:
     """The inbox, newest first, with each thread's unread count and the last message."""
     base = inbox_base(user=user, organization=organization, archived=archived, query=query, urgent_only=urgent_only)
@@ -179,16 +189,16 @@ def inbox_threads(
 
 @dataclass
 class InboxPage:
-    page: Any
+    page: Page[int]  # of thread ids; the threads of the page are ``threads``
     threads: list[Thread]
     unread_threads: int  # conversations of the whole inbox with unread messages
 
 
 def inbox_page(
     *,
-    user: Any,
-    organization: Any,
-    page_number: Any = 1,
+    user: User,
+    organization: Organization,
+    page_number: int | str | None = 1,
     per_page: int = 25,
     archived: bool = False,
     query: str = "",
@@ -207,7 +217,7 @@ def inbox_page(
     return InboxPage(page=page, threads=threads, unread_threads=_unread(visible, user=user).count())
 
 
-def unread_thread_count(*, user: Any, organization: Any) -> int:
+def unread_thread_count(*, user: User, organization: Organization) -> int:
     """How many inbox threads hold a message from someone else that this person has not read.
 
     The unread threads come first (one query, usually few rows), then only their patients
@@ -225,7 +235,7 @@ def unread_thread_count(*, user: Any, organization: Any) -> int:
     return sum(1 for pid in unread_patients if pid is None or pid in seen)
 
 
-def thread_get_for_user(*, user: Any, organization: Any, thread_uuid: Any) -> Thread:
+def thread_get_for_user(*, user: User, organization: Organization, thread_uuid: UUID | str) -> Thread:
     """The thread, if this person reads it here (``takes_part_in``); else ``Http404``. One
     thread's patient is checked, not those of every thread the person takes part in."""
     if messaging_membership(user=user, organization=organization) is None:
@@ -242,7 +252,7 @@ def thread_get_for_user(*, user: Any, organization: Any, thread_uuid: Any) -> Th
 
 
 def threads_for_patient(
-    *, user: Any, organization: Any, patient: Any, access_checked: bool = False
+    *, user: User, organization: Organization, patient: NetworkPatient, access_checked: bool = False
 ) -> QuerySet[Thread]:
     """The threads about this patient that this person reads here (for the chart).
 
@@ -280,11 +290,11 @@ def thread_messages(*, thread: Thread) -> list[Message]:
     return messages
 
 
-def is_archived_for(*, thread: Thread, user: Any) -> bool:
+def is_archived_for(*, thread: Thread, user: User) -> bool:
     return ReadState.objects.filter(thread=thread, user=user, archived_at__isnull=False).exists()
 
 
-def attachment_get_for_user(*, user: Any, organization: Any, attachment_uuid: Any) -> Any:
+def attachment_get_for_user(*, user: User, organization: Organization, attachment_uuid: UUID | str) -> Attachment:
     from portal.messaging.models import Attachment
 
     attachment = (
@@ -297,7 +307,7 @@ def attachment_get_for_user(*, user: Any, organization: Any, attachment_uuid: An
     return attachment
 
 
-def pool_members(*, organization: Any, patient: Any = None) -> list[Any]:
+def pool_members(*, organization: Organization, patient: NetworkPatient | None = None) -> list[Any]:
     """Clinical members of an organization's care-team pool (who may see the patient, if any)."""
     members = [
         m.user for m in Membership.objects.active().clinical().filter(organization=organization).select_related("user")
@@ -307,7 +317,9 @@ def pool_members(*, organization: Any, patient: Any = None) -> list[Any]:
     return [u for u in members if user_can_view_patient(user=u, organization=organization, patient=patient)]
 
 
-def recipient_choices(*, user: Any, organization: Any, patient: Any = None) -> dict[str, list[tuple[str, str]]]:
+def recipient_choices(
+    *, user: User, organization: Organization, patient: NetworkPatient | None = None
+) -> dict[str, list[tuple[str, str]]]:
     """Who may be written to: clinicians of the network who may see the patient, and pools.
 
     Values are ``u:<organization id>:<user id>`` for a person and ``p:<organization id>`` for a pool.
@@ -335,7 +347,7 @@ def recipient_choices(*, user: Any, organization: Any, patient: Any = None) -> d
 
 
 def participant_choices(
-    *, user: Any, organization: Any, thread: Thread, participants: list[Participant]
+    *, user: User, organization: Organization, thread: Thread, participants: list[Participant]
 ) -> dict[str, list[tuple[str, str]]]:
     """Who may be added to this thread: people and care teams who may see its patient
     (when it has one) and do not take part yet."""
@@ -346,7 +358,7 @@ def participant_choices(
     return {group: [(v, label) for v, label in values if v not in taking_part] for group, values in choices.items()}
 
 
-def registry_entries_for(*, user: Any, organization: Any, patient: Any) -> QuerySet[Any]:
+def registry_entries_for(*, user: User, organization: Organization, patient: NetworkPatient | None) -> QuerySet[Any]:
     """Shared-record entries a message about this patient may point at."""
     from portal.patients.models import RegistryEntry
 
@@ -356,7 +368,9 @@ def registry_entries_for(*, user: Any, organization: Any, patient: Any) -> Query
     return entries.filter(status="current").order_by("-effective_at")[:50]
 
 
-def message_entries_get(*, user: Any, organization: Any, patient: Any, entry_uuids: list[Any]) -> list[Any]:
+def message_entries_get(
+    *, user: User, organization: Organization, patient: NetworkPatient | None, entry_uuids: list[UUID]
+) -> list[RegistryEntry]:
     """The entries a message about ``patient`` points at: entries of that patient this user
     sees here (the caller has checked that they see the patient). An entry of another
     patient, one the user may not see and an id that is no entry at all are refused with

@@ -9,7 +9,7 @@ from __future__ import annotations
 import uuid as uuid_module
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -30,6 +30,11 @@ from portal.notifications.services import notification_send, notifications_mark_
 from portal.patients.selectors import user_can_view_patient, visible_entries
 from portal.text import text_clean
 
+if TYPE_CHECKING:
+    from portal.accounts.models import User
+    from portal.patients.models import NetworkPatient
+    from tenants.models import Organization
+
 MAX_BODY = 10_000
 
 
@@ -37,8 +42,8 @@ MAX_BODY = 10_000
 class Recipient:
     """A person at an organization, or (``user`` None) that organization's care-team pool."""
 
-    organization: Any
-    user: Any = None
+    organization: Organization
+    user: User | None = None
 
 
 def _describe(recipient: Recipient) -> str:
@@ -47,7 +52,7 @@ def _describe(recipient: Recipient) -> str:
     return f"{recipient.user.display_name} at {recipient.organization.name}"
 
 
-def participant_check(*, patient: Any, recipient: Recipient) -> None:
+def participant_check(*, patient: NetworkPatient | None, recipient: Recipient) -> None:
     """Refuse, with a reason, anyone who may not take part (in a thread about this patient)."""
     organization = recipient.organization
     if organization is None or organization.is_network or not organization.is_active:
@@ -74,14 +79,16 @@ def participant_check(*, patient: Any, recipient: Recipient) -> None:
         )
 
 
-def _check_sender(*, sender: Any, organization: Any, patient: Any) -> None:
+def _check_sender(*, sender: User, organization: Organization, patient: NetworkPatient | None) -> None:
     if messaging_membership(user=sender, organization=organization) is None:
         raise ValidationError({"sender": "Only clinical staff with an active account here send messages."})
     if patient is not None and not user_can_view_patient(user=sender, organization=organization, patient=patient):
         raise ValidationError({"patient": "You may not see this patient's record."})
 
 
-def _check_content(*, body: str, uploads: Sequence[Any], entries: Sequence[Any], patient: Any) -> list[tuple[str, str]]:
+def _check_content(
+    *, body: str, uploads: Sequence[Any], entries: Sequence[Any], patient: NetworkPatient | None
+) -> list[tuple[str, str]]:
     errors: dict[str, str] = {}
     if not text_clean(body or ""):
         errors["body"] = "Write a message."
@@ -97,7 +104,9 @@ def _check_content(*, body: str, uploads: Sequence[Any], entries: Sequence[Any],
     return [files.sniff(upload) for upload in uploads]
 
 
-def _check_entries_visible(*, sender: Any, organization: Any, patient: Any, entries: Sequence[Any]) -> None:
+def _check_entries_visible(
+    *, sender: User, organization: Organization, patient: NetworkPatient | None, entries: Sequence[Any]
+) -> None:
     """A message points only at entries its sender sees (an organization that registered
     the patient sees its own entries, not what others share): the same answer as for an
     entry that does not exist."""
@@ -116,8 +125,8 @@ def _check_entries_visible(*, sender: Any, organization: Any, patient: Any, entr
 def _post(
     *,
     thread: Thread,
-    sender: Any,
-    organization: Any,
+    sender: User,
+    organization: Organization,
     body: str,
     urgent: bool,
     uploads: Sequence[Any],
@@ -167,7 +176,7 @@ def _notify(*, thread: Thread, message: Message) -> None:
     for participant in thread.participants.select_related("user", "organization"):
         if participant.user_id == message.sender_id:
             continue  # nobody is told of their own message
-        if participant.user_id is None:
+        if participant.user is None:
             users = pool_members(organization=participant.organization, patient=thread.patient)
         elif thread.patient is not None and not user_can_view_patient(
             user=participant.user, organization=participant.organization, patient=thread.patient
@@ -199,12 +208,12 @@ def _notify(*, thread: Thread, message: Message) -> None:
 @transaction.atomic
 def thread_start(
     *,
-    sender: Any,
-    organization: Any,
+    sender: User,
+    organization: Organization,
     subject: str,
     body: str,
     recipients: Sequence[Recipient],
-    patient: Any = None,
+    patient: NetworkPatient | None = None,
     urgent: bool = False,
     uploads: Sequence[Any] = (),
     entries: Sequence[Any] = (),
@@ -227,7 +236,7 @@ def thread_start(
         subject=subject, patient=patient, created_by=sender, organization=organization, last_message_at=now
     )
     Participant.objects.create(thread=thread, organization=organization, user=sender, added_by=sender)
-    seen = {(organization.pk, sender.pk)}
+    seen: set[tuple[int, int | None]] = {(organization.pk, sender.pk)}
     for recipient in others:
         key = (recipient.organization.pk, getattr(recipient.user, "pk", None))
         if key in seen:
@@ -253,8 +262,8 @@ def thread_start(
 def message_reply(
     *,
     thread: Thread,
-    sender: Any,
-    organization: Any,
+    sender: User,
+    organization: Organization,
     body: str,
     urgent: bool = False,
     uploads: Sequence[Any] = (),
@@ -285,7 +294,9 @@ def message_reply(
 
 
 @transaction.atomic
-def thread_participant_add(*, thread: Thread, actor: Any, organization: Any, recipient: Recipient) -> Participant:
+def thread_participant_add(
+    *, thread: Thread, actor: User, organization: Organization, recipient: Recipient
+) -> Participant:
     if not takes_part_in(user=actor, organization=organization, thread=thread):
         raise ValidationError({"thread": "You do not take part in this thread."})
     participant_check(patient=thread.patient, recipient=recipient)
@@ -300,7 +311,7 @@ def thread_participant_add(*, thread: Thread, actor: Any, organization: Any, rec
 
 
 @transaction.atomic
-def thread_mark_read(*, thread: Thread, user: Any, organization: Any) -> int:
+def thread_mark_read(*, thread: Thread, user: User, organization: Organization) -> int:
     """Record that this reader has read the thread up to now; returns new receipts."""
     now = timezone.now()
     state, _ = ReadState.objects.get_or_create(thread=thread, user=user, defaults={"organization": organization})
@@ -323,7 +334,7 @@ def thread_mark_read(*, thread: Thread, user: Any, organization: Any) -> int:
 
 
 @transaction.atomic
-def thread_archive(*, thread: Thread, user: Any, organization: Any, archived: bool = True) -> ReadState:
+def thread_archive(*, thread: Thread, user: User, organization: Organization, archived: bool = True) -> ReadState:
     state, _ = ReadState.objects.get_or_create(thread=thread, user=user, defaults={"organization": organization})
     state.archived_at = timezone.now() if archived else None
     state.save(update_fields=["archived_at"])

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import messages as flash
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
@@ -20,8 +20,15 @@ from portal.patients.models import NetworkPatient
 from portal.patients.selectors import patient_get_for_user, visible_patients
 from portal.records.templatetags.record_tags import kind_label
 
+if TYPE_CHECKING:
+    from uuid import UUID
 
-def _member(request: HttpRequest) -> Any:
+    from portal.accounts.models import Membership
+    from portal.accounts.typing import AuthenticatedRequest
+    from portal.messaging.models import Participant, Thread
+
+
+def _member(request: AuthenticatedRequest) -> Membership:
     """The signed-in member here; messaging is for clinical staff (others: 403)."""
     if getattr(request, "membership", None) is None:
         raise Http404("Not here")
@@ -40,7 +47,7 @@ def _errors(error: ValidationError) -> list[str]:
 @never_cache
 @require_http_methods(["GET", "POST"])
 @login_required
-def inbox(request: HttpRequest) -> HttpResponse:
+def inbox(request: AuthenticatedRequest) -> HttpResponse:
     """The inbox. A search is a POST: its words may carry clinical details, and a URL lands
     in server logs and browser history — so ``?q=`` is ignored. The other filters (box,
     urgent, page) are read from either."""
@@ -65,17 +72,17 @@ def inbox(request: HttpRequest) -> HttpResponse:
         "urgent_only": urgent_only,
         "unread_threads": inbox.unread_threads,
     }
-    if request.htmx and request.htmx.target == "thread-list":  # type: ignore[attr-defined]
+    if request.htmx and request.htmx.target == "thread-list":
         return render(request, "messaging/partials/thread_list.html", context)
     return render(request, "messaging/inbox.html", context)
 
 
-def _patient_choices(request: HttpRequest) -> list[tuple[str, str]]:
+def _patient_choices(request: AuthenticatedRequest) -> list[tuple[str, str]]:
     patients = visible_patients(user=request.user, organization=request.tenant).order_by("family_name", "given_name")
     return [(str(p.uuid), f"{p.family_name}, {p.given_name} ({p.date_of_birth:%Y-%m-%d})") for p in patients[:500]]
 
 
-def _chosen_patient(request: HttpRequest, value: str) -> NetworkPatient | None:
+def _chosen_patient(request: AuthenticatedRequest, value: str) -> NetworkPatient | None:
     if not value:
         return None
     try:
@@ -108,7 +115,7 @@ def _typed_initial(
 
 @never_cache
 @login_required
-def compose(request: HttpRequest) -> HttpResponse:
+def compose(request: AuthenticatedRequest) -> HttpResponse:
     _member(request)
     data = request.POST if request.method == "POST" else request.GET
     patient = _chosen_patient(request, data.get("patient", ""))
@@ -128,7 +135,7 @@ def compose(request: HttpRequest) -> HttpResponse:
             "dropped_recipients": dropped,
             "files_dropped": bool(request.FILES),
         }
-        if request.htmx and request.htmx.target == "recipient-fields":  # type: ignore[attr-defined]
+        if request.htmx and request.htmx.target == "recipient-fields":
             return render(request, "messaging/partials/recipient_fields.html", context)
         return render(request, "messaging/compose.html", context)
     form = ComposeForm(request.POST, request.FILES, **form_kwargs)
@@ -156,7 +163,7 @@ def compose(request: HttpRequest) -> HttpResponse:
     return render(request, "messaging/compose.html", {"form": form, "patient": patient}, status=400)
 
 
-def _thread_context(request: HttpRequest, thread: Any, **extra: Any) -> dict[str, Any]:
+def _thread_context(request: AuthenticatedRequest, thread: Thread, **extra: Any) -> dict[str, Any]:
     """``thread`` was read through ``selectors.thread_get_for_user``, which gives a thread
     about a patient only to someone who may see that patient here."""
     participants = selectors.thread_participants(thread=thread)
@@ -172,7 +179,9 @@ def _thread_context(request: HttpRequest, thread: Any, **extra: Any) -> dict[str
     }
 
 
-def _add_form(request: HttpRequest, thread: Any, participants: list[Any], data: Any = None) -> AddParticipantForm:
+def _add_form(
+    request: AuthenticatedRequest, thread: Thread, participants: list[Participant], data: Any = None
+) -> AddParticipantForm:
     """The participant picker: only who may be added to this thread."""
     addable = selectors.participant_choices(
         user=request.user, organization=request.tenant, thread=thread, participants=participants
@@ -180,7 +189,7 @@ def _add_form(request: HttpRequest, thread: Any, participants: list[Any], data: 
     return AddParticipantForm(data, recipients=addable)
 
 
-def _audit_read(request: HttpRequest, thread: Any) -> None:
+def _audit_read(request: AuthenticatedRequest, thread: Thread) -> None:
     if thread.patient_id:
         audit_record(
             action=AuditAction.READ,
@@ -193,20 +202,20 @@ def _audit_read(request: HttpRequest, thread: Any) -> None:
 
 @never_cache
 @login_required
-def thread_detail(request: HttpRequest, thread_uuid: Any) -> HttpResponse:
+def thread_detail(request: AuthenticatedRequest, thread_uuid: UUID | str) -> HttpResponse:
     _member(request)
     thread = selectors.thread_get_for_user(user=request.user, organization=request.tenant, thread_uuid=thread_uuid)
     _audit_read(request, thread)
     services.thread_mark_read(thread=thread, user=request.user, organization=request.tenant)
     context = _thread_context(request, thread)
-    if request.htmx and request.htmx.target == "thread-messages":  # type: ignore[attr-defined]
+    if request.htmx and request.htmx.target == "thread-messages":
         return render(request, "messaging/partials/messages.html", context)
     return render(request, "messaging/thread.html", context)
 
 
 @require_POST
 @login_required
-def thread_reply(request: HttpRequest, thread_uuid: Any) -> HttpResponse:
+def thread_reply(request: AuthenticatedRequest, thread_uuid: UUID | str) -> HttpResponse:
     _member(request)
     thread = selectors.thread_get_for_user(user=request.user, organization=request.tenant, thread_uuid=thread_uuid)
     form = ReplyForm(request.POST, request.FILES)
@@ -227,15 +236,15 @@ def thread_reply(request: HttpRequest, thread_uuid: Any) -> HttpResponse:
                 form.add_error(None, message)
             status = 400
         else:
-            if request.POST.get("from") == "inbox" and not request.htmx:  # type: ignore[attr-defined]
+            if request.POST.get("from") == "inbox" and not request.htmx:
                 flash.success(request, "Reply sent.")
                 return redirect("messaging:inbox")
-            if not request.htmx:  # type: ignore[attr-defined]
+            if not request.htmx:
                 return redirect("messaging:thread", thread_uuid=thread.uuid)
             form = ReplyForm()
     else:
         status = 400
-    if request.POST.get("from") == "inbox" and request.htmx:  # type: ignore[attr-defined]
+    if request.POST.get("from") == "inbox" and request.htmx:
         if status == 200:
             return HttpResponse('<p class="alert alert-info" role="status">Reply sent.</p>')
         # The quick-reply form again, with the reason and what was typed.
@@ -250,14 +259,14 @@ def thread_reply(request: HttpRequest, thread_uuid: Any) -> HttpResponse:
             status=status,
         )
     context = _thread_context(request, thread, reply_form=form)
-    if request.htmx:  # type: ignore[attr-defined]
+    if request.htmx:
         return render(request, "messaging/partials/conversation.html", context, status=status)
     return render(request, "messaging/thread.html", context, status=status)
 
 
 @require_POST
 @login_required
-def thread_add_participant(request: HttpRequest, thread_uuid: Any) -> HttpResponse:
+def thread_add_participant(request: AuthenticatedRequest, thread_uuid: UUID | str) -> HttpResponse:
     _member(request)
     thread = selectors.thread_get_for_user(user=request.user, organization=request.tenant, thread_uuid=thread_uuid)
     form = _add_form(request, thread, selectors.thread_participants(thread=thread), request.POST)
@@ -272,23 +281,23 @@ def thread_add_participant(request: HttpRequest, thread_uuid: Any) -> HttpRespon
                 form.add_error("recipient", message)
         else:
             flash.success(request, f"{participant.label} was added.")
-            if not request.htmx:  # type: ignore[attr-defined]
+            if not request.htmx:
                 return redirect("messaging:thread", thread_uuid=thread.uuid)
             # A fresh picker, without whoever was just added.
             return render(request, "messaging/partials/participants.html", _thread_context(request, thread))
     context = _thread_context(request, thread, add_form=form)
-    template = "messaging/partials/participants.html" if request.htmx else "messaging/thread.html"  # type: ignore[attr-defined]
+    template = "messaging/partials/participants.html" if request.htmx else "messaging/thread.html"
     return render(request, template, context, status=400)
 
 
 @require_POST
 @login_required
-def thread_archive(request: HttpRequest, thread_uuid: Any) -> HttpResponse:
+def thread_archive(request: AuthenticatedRequest, thread_uuid: UUID | str) -> HttpResponse:
     _member(request)
     thread = selectors.thread_get_for_user(user=request.user, organization=request.tenant, thread_uuid=thread_uuid)
     archived = request.POST.get("archived", "1") == "1"
     services.thread_archive(thread=thread, user=request.user, organization=request.tenant, archived=archived)
-    if request.htmx:  # type: ignore[attr-defined]
+    if request.htmx:
         return HttpResponse("")  # the row leaves the list
     flash.success(request, "Thread archived." if archived else "Thread moved back to the inbox.")
     return redirect("messaging:inbox")
@@ -296,7 +305,7 @@ def thread_archive(request: HttpRequest, thread_uuid: Any) -> HttpResponse:
 
 @never_cache
 @login_required
-def attachment_download(request: HttpRequest, attachment_uuid: Any) -> FileResponse:
+def attachment_download(request: AuthenticatedRequest, attachment_uuid: UUID | str) -> FileResponse:
     _member(request)
     attachment = selectors.attachment_get_for_user(
         user=request.user, organization=request.tenant, attachment_uuid=attachment_uuid

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
-from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
@@ -16,6 +15,9 @@ from portal.api.schema import errors
 from portal.api.serializers import InputSerializer
 from portal.notifications import selectors, services
 from portal.notifications.models import Channel, Kind
+
+if TYPE_CHECKING:
+    from portal.accounts.typing import APIRequest
 
 
 class NotificationOut(serializers.Serializer):
@@ -85,7 +87,7 @@ class NotificationList(APIView):
         ],
         responses={200: NotificationListOut, **errors(400, 403)},
     )
-    def get(self, request: Request) -> Response:
+    def get(self, request: APIRequest) -> Response:
         rows = selectors.notifications_for(user=request.user)
         if request.query_params.get("unread") in {"1", "true"}:
             rows = rows.filter(read_at__isnull=True)
@@ -102,7 +104,7 @@ class NotificationMarkRead(APIView):
     permission_classes = [IsOrganizationMember]
 
     @extend_schema(request=MarkReadIn, responses={200: MarkedReadOut, **errors(400, 403)})
-    def post(self, request: Request) -> Response:
+    def post(self, request: APIRequest) -> Response:
         incoming = MarkReadIn(data=request.data)
         incoming.is_valid(raise_exception=True)
         data = incoming.validated_data
@@ -117,11 +119,11 @@ class Preferences(APIView):
     permission_classes = [IsOrganizationMember]
 
     @extend_schema(responses={200: PreferencesIn, **errors(403)})
-    def get(self, request: Request) -> Response:
+    def get(self, request: APIRequest) -> Response:
         return Response(selectors.preferences_for(user=request.user))
 
     @extend_schema(request=PreferencesIn, responses={200: PreferencesIn, **errors(400, 403)})
-    def put(self, request: Request) -> Response:
+    def put(self, request: APIRequest) -> Response:
         incoming = PreferencesIn(data=request.data)
         incoming.is_valid(raise_exception=True)
         services.preferences_set(user=request.user, choices=dict(incoming.validated_data))

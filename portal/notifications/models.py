@@ -32,6 +32,12 @@ class Notification(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     read_at = models.DateTimeField(null=True, blank=True)
+    # Not columns: a group's figures and line, set by selectors.notification_lines for the
+    # list, and where it opens (views._with_href).
+    group_urgent: bool
+    group_unread: bool
+    line: str
+    href: str
 
     class Meta:
         ordering = ["-created_at"]

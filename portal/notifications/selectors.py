@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.postgres.aggregates import BoolOr
 from django.db.models import (
@@ -21,18 +21,24 @@ from django.db.models.functions import Cast, Concat
 
 from portal.notifications.models import Channel, Delivery, DeliveryStatus, Kind, Notification, NotificationPreference
 
+if TYPE_CHECKING:
+    from collections.abc import Iterable
 
-def notifications_for(*, user: Any) -> QuerySet[Notification]:
+    from portal.accounts.models import User
+    from tenants.models import Organization
+
+
+def notifications_for(*, user: User) -> QuerySet[Notification]:
     return Notification.objects.filter(recipient=user).select_related("organization")
 
 
-def unread_count(*, user: Any) -> int:
+def unread_count(*, user: User) -> int:
     if not getattr(user, "is_authenticated", False):
         return 0
     return Notification.objects.filter(recipient=user, read_at__isnull=True).count()
 
 
-def notification_groups(*, user: Any, unread_only: bool = False) -> QuerySet[Any]:
+def notification_groups(*, user: User, unread_only: bool = False) -> QuerySet[Any]:
     """The user's notifications as lines: those about one subject (a thread, a referral…)
     and of one read state make one line with a count. Unread lines first, the urgent ones
     before the rest, then the newest. Rows are dicts (``latest_id``, ``count``,
@@ -68,7 +74,7 @@ def _line_text(notification: Notification, *, count: int, unread: bool) -> str:
     return notification.title
 
 
-def notification_lines(*, user: Any, groups: Any) -> list[Notification]:
+def notification_lines(*, user: User, groups: Iterable[dict[str, Any]]) -> list[Notification]:
     """The latest notification of each line, carrying ``count``, ``line`` (its text),
     ``group_urgent`` and ``group_unread``, in the order of ``groups``."""
     groups = list(groups)
@@ -83,20 +89,20 @@ def notification_lines(*, user: Any, groups: Any) -> list[Notification]:
         notification = latest.get(group["latest_id"])
         if notification is None:
             continue
-        notification.count = group["count"]  # type: ignore[attr-defined]
-        notification.group_urgent = bool(group["urgent"])  # type: ignore[attr-defined]
-        notification.group_unread = bool(group["unread"])  # type: ignore[attr-defined]
-        notification.line = _line_text(notification, count=group["count"], unread=group["unread"])  # type: ignore[attr-defined]
+        notification.count = group["count"]  # type: ignore[attr-defined]  # not declared: the groups query annotates "count"
+        notification.group_urgent = bool(group["urgent"])
+        notification.group_unread = bool(group["unread"])
+        notification.line = _line_text(notification, count=group["count"], unread=group["unread"])
         lines.append(notification)
     return lines
 
 
-def preferences_for(*, user: Any) -> dict[str, str]:
+def preferences_for(*, user: User) -> dict[str, str]:
     chosen = dict(NotificationPreference.objects.filter(user=user).values_list("kind", "channel"))
     return {kind: chosen.get(kind, Channel.IMMEDIATE) for kind in Kind.values}
 
 
-def deliveries_failed_for_organization(*, organization: Any) -> QuerySet[Delivery]:
+def deliveries_failed_for_organization(*, organization: Organization) -> QuerySet[Delivery]:
     """Emails to people at this organization's address that could not be delivered."""
     return (
         Delivery.objects.filter(status=DeliveryStatus.FAILED, notification__organization=organization)
@@ -105,13 +111,13 @@ def deliveries_failed_for_organization(*, organization: Any) -> QuerySet[Deliver
     )
 
 
-def deliveries_pending_count(*, organization: Any) -> int:
+def deliveries_pending_count(*, organization: Organization) -> int:
     return Delivery.objects.filter(
         status__in=[DeliveryStatus.PENDING, DeliveryStatus.SENDING], notification__organization=organization
     ).count()
 
 
-def delivery_get_for_admin(*, organization: Any, delivery_id: int) -> Delivery:
+def delivery_get_for_admin(*, organization: Organization, delivery_id: int) -> Delivery:
     from django.http import Http404
 
     delivery = Delivery.objects.filter(pk=delivery_id, notification__organization=organization).first()

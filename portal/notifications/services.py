@@ -8,7 +8,7 @@ import logging
 import smtplib
 import uuid
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
@@ -25,6 +25,14 @@ from portal.notifications.models import (
     NotificationPreference,
 )
 from tenants.addresses import absolute_url, organization_host
+
+if TYPE_CHECKING:
+    from uuid import UUID
+
+    from django.db.models.options import Options
+
+    from portal.accounts.models import User
+    from tenants.models import Organization
 
 logger = logging.getLogger(__name__)
 
@@ -49,7 +57,7 @@ def next_digest_at(now: dt.datetime | None = None) -> dt.datetime:
     return at
 
 
-def channel_for(*, user: Any, kind: str, urgent: bool, preferences: dict[tuple[int, str], str] | None = None) -> str:
+def channel_for(*, user: User, kind: str, urgent: bool, preferences: dict[tuple[int, str], str] | None = None) -> str:
     if urgent:
         return Channel.IMMEDIATE
     if preferences is not None:
@@ -58,10 +66,21 @@ def channel_for(*, user: Any, kind: str, urgent: bool, preferences: dict[tuple[i
     return preference or Channel.IMMEDIATE
 
 
-def subject_key(subject: Any) -> tuple[str, Any]:
+class Subject(Protocol):
+    """What a notification is about: a thread, a referral, a care task, a hand-off — any
+    model with a ``uuid`` (the apps above this one; named by their model name)."""
+
+    @property
+    def uuid(self) -> UUID: ...
+
+    @property
+    def _meta(self) -> Options[Any]: ...
+
+
+def subject_key(subject: Subject) -> tuple[str, UUID]:
     """(type, uuid) naming what a notification is about: a thread, a referral, a care
     task, a hand-off — any model with a ``uuid``."""
-    return subject._meta.model_name, subject.uuid
+    return subject._meta.model_name or "", subject.uuid
 
 
 @transaction.atomic
@@ -71,10 +90,10 @@ def notification_send(
     kind: str,
     title: str,
     link: str = "",
-    organization: Any = None,
+    organization: Organization | None = None,
     urgent: bool = False,
     email: bool = True,
-    subject: Any = None,
+    subject: Subject | None = None,
     subject_label: str = "",
 ) -> list[Notification]:
     """Write one in-app notification per distinct recipient, and the email each one's
@@ -383,7 +402,7 @@ def digest_user_ids_due() -> list[int]:
 
 
 @transaction.atomic
-def delivery_retry(*, delivery: Delivery, actor: Any) -> Delivery:
+def delivery_retry(*, delivery: Delivery, actor: User) -> Delivery:
     """An admin asks for a failed delivery to be tried again."""
     delivery.status = DeliveryStatus.PENDING
     delivery.attempts = 0
@@ -397,7 +416,7 @@ def delivery_retry(*, delivery: Delivery, actor: Any) -> Delivery:
 
 @transaction.atomic
 def notification_mark_read(
-    *, user: Any, notification_ids: Iterable[int] | None = None, link: str = "", everything: bool = False
+    *, user: User, notification_ids: Iterable[int] | None = None, link: str = "", everything: bool = False
 ) -> int:
     """Mark the user's notifications read: these ids (anyone else's are ignored), those
     pointing at ``link``, or all of them — only when asked for with ``everything=True``."""
@@ -411,7 +430,9 @@ def notification_mark_read(
     return rows.update(read_at=timezone.now())
 
 
-def notifications_mark_read_for(*, user: Any, subject: Any, organization: Any = None, link: str = "") -> int:
+def notifications_mark_read_for(
+    *, user: User, subject: Subject, organization: Organization | None = None, link: str = ""
+) -> int:
     """Acting on something marks what told about it read: the user's own notifications
     about ``subject`` (or, for those written before notifications named their subject,
     pointing at ``link``) — and, given the ``organization`` that acted (a referral
@@ -431,7 +452,7 @@ def notifications_mark_read_for(*, user: Any, subject: Any, organization: Any = 
 
 
 @transaction.atomic
-def notification_mark_read_group(*, user: Any, notification_id: int) -> int:
+def notification_mark_read_group(*, user: User, notification_id: int) -> int:
     """Mark one of the user's notifications read with every unread one about the same
     subject (the line the bell and the list show for them)."""
     notification = Notification.objects.filter(pk=notification_id, recipient=user).first()
@@ -446,7 +467,7 @@ def notification_mark_read_group(*, user: Any, notification_id: int) -> int:
 
 
 @transaction.atomic
-def preferences_set(*, user: Any, choices: dict[str, str]) -> None:
+def preferences_set(*, user: User, choices: dict[str, str]) -> None:
     for kind, channel in choices.items():
         if kind not in Kind.values or channel not in Channel.values:
             from django.core.exceptions import ValidationError

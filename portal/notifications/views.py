@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.contrib import messages as flash
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
@@ -17,29 +17,35 @@ from portal.notifications import selectors, services
 from portal.notifications.models import Channel, Kind
 from tenants.addresses import absolute_url, organization_host
 
+if TYPE_CHECKING:
+    from portal.accounts.models import Membership
+    from portal.accounts.typing import AuthenticatedRequest
+    from portal.notifications.models import Notification
 
-def _member(request: HttpRequest) -> Any:
-    if getattr(request, "membership", None) is None:
+
+def _member(request: AuthenticatedRequest) -> Membership:
+    membership: Membership | None = getattr(request, "membership", None)
+    if membership is None:
         raise Http404("Not here")
-    return request.membership
+    return membership
 
 
 @never_cache
 @login_required
-def notification_list(request: HttpRequest) -> HttpResponse:
+def notification_list(request: AuthenticatedRequest) -> HttpResponse:
     _member(request)
     page = Paginator(selectors.notification_groups(user=request.user), 30).get_page(request.GET.get("page"))
     items = _with_href(request, selectors.notification_lines(user=request.user, groups=page.object_list))
     context = {"page": page, "items": items, "unread": selectors.unread_count(user=request.user)}
-    if request.htmx:  # type: ignore[attr-defined]
+    if request.htmx:
         return render(request, "notifications/partials/list.html", context)
     return render(request, "notifications/list.html", context)
 
 
-def _with_href(request: HttpRequest, items: list[Any]) -> list[Any]:
+def _with_href(request: AuthenticatedRequest, items: list[Notification]) -> list[Notification]:
     for item in items:  # a notification of another of the person's organizations opens at its address
         item.href = item.link or "/"
-        if item.organization is not None and item.organization_id != request.tenant.pk:  # type: ignore[attr-defined]
+        if item.organization is not None and item.organization_id != request.tenant.pk:
             item.href = absolute_url(organization_host(item.organization.slug), item.href)
     return items
 
@@ -49,14 +55,14 @@ BELL_LINES = 6
 
 @never_cache
 @login_required
-def bell(request: HttpRequest) -> HttpResponse:
+def bell(request: AuthenticatedRequest) -> HttpResponse:
     _member(request)
     return render(request, "notifications/partials/bell.html")
 
 
 @never_cache
 @login_required
-def bell_panel(request: HttpRequest) -> HttpResponse:
+def bell_panel(request: AuthenticatedRequest) -> HttpResponse:
     """What the bell opens on: the unread lines, urgent first (one per thread or referral)."""
     _member(request)
     groups = selectors.notification_groups(user=request.user, unread_only=True)[:BELL_LINES]
@@ -66,7 +72,7 @@ def bell_panel(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @login_required
-def mark_read(request: HttpRequest) -> HttpResponse:
+def mark_read(request: AuthenticatedRequest) -> HttpResponse:
     _member(request)
     raw = request.POST.get("notification")
     if raw is not None:
@@ -80,14 +86,14 @@ def mark_read(request: HttpRequest) -> HttpResponse:
         services.notification_mark_read(user=request.user, everything=True)
     else:
         return HttpResponse("Say which notification to mark read, or all of them.", status=400)
-    if request.htmx:  # type: ignore[attr-defined]
+    if request.htmx:
         return notification_list(request)
     return redirect("notifications:list")
 
 
 @never_cache
 @login_required
-def preferences(request: HttpRequest) -> HttpResponse:
+def preferences(request: AuthenticatedRequest) -> HttpResponse:
     _member(request)
     errors: list[str] = []
     if request.method == "POST":
@@ -109,7 +115,7 @@ def preferences(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _admin(request: HttpRequest) -> Any:
+def _admin(request: AuthenticatedRequest) -> Membership:
     membership = _member(request)
     if not membership.is_admin:
         raise PermissionDenied("Only the organization's admins see failed deliveries.")
@@ -118,7 +124,7 @@ def _admin(request: HttpRequest) -> Any:
 
 @never_cache
 @login_required
-def deliveries(request: HttpRequest) -> HttpResponse:
+def deliveries(request: AuthenticatedRequest) -> HttpResponse:
     _admin(request)
     failed = list(selectors.deliveries_failed_for_organization(organization=request.tenant)[:200])
     pending = selectors.deliveries_pending_count(organization=request.tenant)
@@ -127,7 +133,7 @@ def deliveries(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 @login_required
-def delivery_retry(request: HttpRequest, delivery_id: int) -> HttpResponse:
+def delivery_retry(request: AuthenticatedRequest, delivery_id: int) -> HttpResponse:
     _admin(request)
     delivery = selectors.delivery_get_for_admin(organization=request.tenant, delivery_id=delivery_id)
     services.delivery_retry(delivery=delivery, actor=request.user)

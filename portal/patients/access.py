@@ -13,7 +13,7 @@ permission that no relationship backs any more.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
@@ -21,15 +21,22 @@ from django.utils import timezone
 
 from portal.patients.models import CareRelationship, NetworkPatient, NetworkPatientGroupObjectPermission
 
+if TYPE_CHECKING:
+    import datetime as dt
+
+    from django.db.models import Q
+
+    from tenants.models import Organization
+
 VIEW_CHART = "view_chart"
 VIEW_SHARED = "view_shared_record"
 
 
-def _clinical_group_name(organization: Any) -> str:
+def _clinical_group_name(organization: Organization) -> str:
     return f"org:{organization.schema_name}:clinical"
 
 
-def clinical_group_for(organization: Any) -> Group:
+def clinical_group_for(organization: Organization) -> Group:
     group, _ = Group.objects.get_or_create(name=_clinical_group_name(organization))
     return group
 
@@ -42,7 +49,7 @@ _GROUP_ID = "_clinical_group_id"
 _view_permission_ids: dict[tuple[str, str], int] = {}
 
 
-def access_ids(organization: Any, codename: str = VIEW_CHART) -> tuple[int | None, int]:
+def access_ids(organization: Organization, codename: str = VIEW_CHART) -> tuple[int | None, int]:
     """(the organization's clinical group id, the ``view_chart`` permission id), for the
     access rule's permission probe, as plain numbers rather than two subqueries per query.
 
@@ -64,7 +71,7 @@ def access_ids(organization: Any, codename: str = VIEW_CHART) -> tuple[int | Non
     return group_id, permission_id
 
 
-def chart_permission_grant(*, organization: Any, patient: NetworkPatient, shares_record: bool = True) -> None:
+def chart_permission_grant(*, organization: Organization, patient: NetworkPatient, shares_record: bool = True) -> None:
     group = clinical_group_for(organization)
     for codename in (VIEW_CHART, VIEW_SHARED) if shares_record else (VIEW_CHART,):
         NetworkPatientGroupObjectPermission.objects.get_or_create(
@@ -72,7 +79,7 @@ def chart_permission_grant(*, organization: Any, patient: NetworkPatient, shares
         )
 
 
-def chart_permission_sync(*, organization: Any, patient: NetworkPatient) -> bool:
+def chart_permission_sync(*, organization: Organization, patient: NetworkPatient) -> bool:
     """Grant or remove the organization's permissions to match its relationships now.
 
     Returns whether the organization still has access."""
@@ -135,8 +142,8 @@ def relationships_expire() -> int:
 
 
 def organization_sees_patient(
-    *, patient: NetworkPatient, organization_ref: str = "organization", now: Any = None
-) -> Any:
+    *, patient: NetworkPatient, organization_ref: str = "organization", now: dt.datetime | None = None
+) -> Q:
     """For rows that name an organization (``organization_ref``): may that organization's
     clinicians see this patient now — an active care relationship and the permission
     derived from it, the selectors' rule, answered inside one query for many rows (lists of

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import Http404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.request import Request
 from rest_framework.response import Response
 
 from portal.api.base import OrganizationAPIView, PatientScopedAPIView
@@ -17,8 +16,16 @@ from portal.api.serializers import InputSerializer
 from portal.audit.services import AuditAction, audit_record
 from portal.patients.selectors import patient_search
 from portal.records.models import ItemKind
-from portal.records.selectors import chart_get, entry_open, own_item_get
+from portal.records.selectors import (  # Chart: drf-spectacular reads the hints
+    Chart,
+    chart_get,
+    entry_open,
+    own_item_get,
+)
 from portal.records.services import item_create, item_publish
+
+if TYPE_CHECKING:
+    from portal.accounts.typing import APIRequest
 
 
 class PatientOut(serializers.Serializer):
@@ -39,7 +46,7 @@ class EntryOut(serializers.Serializer):
     status = serializers.CharField()
     version = serializers.IntegerField()
     summary = serializers.JSONField()
-    source = serializers.CharField(source="organization.name")  # type: ignore[assignment]
+    source = serializers.CharField(source="organization.name")  # type: ignore[assignment]  # a field named source, not Field.source
 
 
 class ChartOut(serializers.Serializer):
@@ -57,7 +64,7 @@ class ChartOut(serializers.Serializer):
         "what others share opens with a relationship one of them grants).",
     )
 
-    def get_emergency_access(self, chart: Any) -> bool:
+    def get_emergency_access(self, chart: Chart) -> bool:
         return chart.emergency is not None
 
 
@@ -99,33 +106,33 @@ class PatientSearchAPI(OrganizationAPIView):
     permission_classes = [IsOrganizationMember, IsClinicalMember]
 
     @extend_schema(request=PatientSearchIn, responses=PatientOut(many=True))
-    def post(self, request: Request) -> Response:
+    def post(self, request: APIRequest) -> Response:
         form = PatientSearchIn(data=request.data)
         if not form.is_valid():
             return Response({"detail": "Give a search term in q.", "errors": form.errors}, status=400)
         query = form.validated_data["q"].strip()
-        results = patient_search(user=request.user, organization=request.tenant, query=query)  # type: ignore[attr-defined]
-        audit_record(action=AuditAction.SEARCH, request=request, detail={"results": len(results), "api": True})  # type: ignore[arg-type]
+        results = patient_search(user=request.user, organization=request.tenant, query=query)
+        audit_record(action=AuditAction.SEARCH, request=request, detail={"results": len(results), "api": True})
         return Response(PatientOut(results, many=True).data)
 
 
 class ChartAPI(PatientScopedAPIView):
     @extend_schema(responses=ChartOut)
-    def get(self, request: Request, patient_uuid: str) -> Response:
+    def get(self, request: APIRequest, patient_uuid: str) -> Response:
         chart = chart_get(user=request.user, organization=self.organization, patient_uuid=patient_uuid, request=request)
         return Response(ChartOut(chart).data)
 
 
 class TimelineAPI(PatientScopedAPIView):
     @extend_schema(responses=EntryOut(many=True))
-    def get(self, request: Request, patient_uuid: str) -> Response:
+    def get(self, request: APIRequest, patient_uuid: str) -> Response:
         chart = chart_get(user=request.user, organization=self.organization, patient_uuid=patient_uuid, request=request)
         return Response(EntryOut(chart.entries, many=True).data)
 
 
 class EntryAPI(PatientScopedAPIView):
     @extend_schema(responses=ItemOut)
-    def get(self, request: Request, patient_uuid: str, entry_uuid: str) -> Response:
+    def get(self, request: APIRequest, patient_uuid: str, entry_uuid: str) -> Response:
         opened = entry_open(
             user=request.user,
             organization=self.organization,
@@ -140,7 +147,7 @@ class EntryAPI(PatientScopedAPIView):
 
 class ItemCreateAPI(PatientScopedAPIView):
     @extend_schema(request=ItemIn, responses={201: ItemOut})
-    def post(self, request: Request, patient_uuid: str) -> Response:
+    def post(self, request: APIRequest, patient_uuid: str) -> Response:
         body = ItemIn(data=request.data)
         body.is_valid(raise_exception=True)
         try:
@@ -164,7 +171,7 @@ class ItemPublishAPI(OrganizationAPIView):
     permission_classes = [IsOrganizationMember, IsClinicalMember]
 
     @extend_schema(request=None, responses={200: ItemOut})
-    def post(self, request: Request, item_id: str) -> Response:
+    def post(self, request: APIRequest, item_id: str) -> Response:
         try:
             item = own_item_get(user=request.user, organization=self.organization, item_id=item_id)
             item_publish(user=request.user, organization=self.organization, item=item, request=request)

@@ -4,12 +4,16 @@ and the registry of published entries (whose items live in organizations' schema
 from __future__ import annotations
 
 import uuid
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 from django.utils import timezone
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
+
+if TYPE_CHECKING:
+    import datetime as dt
 
 
 class Sex(models.TextChoices):
@@ -140,13 +144,9 @@ class CareRelationship(models.Model):
     def __str__(self) -> str:
         return f"{self.get_kind_display()}: {self.organization_id} for patient {self.patient_id}"
 
-    def is_active_at(self, moment: object = None) -> bool:
+    def is_active_at(self, moment: dt.datetime | None = None) -> bool:
         now = moment or timezone.now()
-        return (
-            self.ended_at is None
-            and self.starts_at <= now  # type: ignore[operator]
-            and (self.ends_at is None or self.ends_at > now)  # type: ignore[operator]
-        )
+        return self.ended_at is None and self.starts_at <= now and (self.ends_at is None or self.ends_at > now)
 
 
 # django-guardian object permissions with direct foreign keys (never the generic ones).

@@ -15,7 +15,7 @@ Forbidden and missing give the same answer (``Http404``), so a guessed id reveal
 from __future__ import annotations
 
 import datetime as _dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.http import Http404
@@ -31,6 +31,14 @@ from portal.patients.models import (
     RegistryEntry,
 )
 
+if TYPE_CHECKING:
+    from uuid import UUID
+
+    from django.db.models.expressions import Combinable
+
+    from portal.accounts.models import User
+    from tenants.models import Organization
+
 # Set on a patient by the selectors below: whether the asking user sees what other
 # organizations share about them (a sharing relationship or the user's emergency grant).
 # The query annotates ``SHARED_ATTRIBUTE``; the answer is then kept per (user, organization)
@@ -40,7 +48,7 @@ SHARED_ATTRIBUTE = "record_shared_here"
 SHARED_ANSWERS = "_record_shared_answers"
 
 
-def _shared_answer_keep(*, patient: NetworkPatient, user: Any, organization: Any, shared: bool) -> None:
+def _shared_answer_keep(*, patient: NetworkPatient, user: User, organization: Organization, shared: bool) -> None:
     answers = patient.__dict__.setdefault(SHARED_ANSWERS, {})
     answers[(getattr(user, "pk", None), getattr(organization, "pk", None))] = bool(shared)
 
@@ -49,54 +57,60 @@ def _shared_answer_keep(*, patient: NetworkPatient, user: Any, organization: Any
 _NEVER = _dt.datetime(1900, 1, 1, tzinfo=_dt.UTC)
 
 
-def _open_grants(*, user: Any, organization: Any, now: Any) -> QuerySet[EmergencyAccess]:
+def _open_grants(*, user: User, organization: Organization, now: _dt.datetime) -> QuerySet[EmergencyAccess]:
     """The user's open break-the-glass grants at this address (few and short-lived)."""
     return EmergencyAccess.objects.filter(
         user=user, organization=organization, starts_at__lte=now, expires_at__gt=now, revoked_at__isnull=True
     )
 
 
-def _emergency_grants(*, user: Any, organization: Any, now: Any) -> list[EmergencyAccess]:
+def _emergency_grants(*, user: User, organization: Organization, now: _dt.datetime) -> list[EmergencyAccess]:
     return list(_open_grants(user=user, organization=organization, now=now).order_by("-expires_at"))
 
 
-def _active_relationships(*, organization: Any, now: Any) -> QuerySet[CareRelationship]:
+def _active_relationships(*, organization: Organization, now: _dt.datetime) -> QuerySet[CareRelationship]:
     return CareRelationship.objects.active(at=now).filter(organization=organization)
 
 
-def _chart_permission(*, organization: Any) -> Exists:
+def _chart_permission(*, organization: Organization) -> Exists:
     """The guardian permission derived from the organization's relationships: one probe of
     guardian's unique (group, permission, object) index per patient row."""
-    group_id, permission_id = access_ids(organization)
-    return Exists(
-        NetworkPatientGroupObjectPermission.objects.filter(
-            group_id=group_id, permission_id=permission_id, content_object=OuterRef("pk")
-        )
+    return Exists(_group_permission(*access_ids(organization), patient_ref=OuterRef("pk")))
+
+
+def _group_permission(
+    group_id: int | None, permission_id: int, *, patient_ref: OuterRef | NetworkPatient
+) -> QuerySet[NetworkPatientGroupObjectPermission]:
+    """The guardian rows granting ``permission_id`` on the patient to the group. An
+    organization without a clinical group yet (``None``) matches no row."""
+    return NetworkPatientGroupObjectPermission.objects.filter(
+        group_id=group_id,  # type: ignore[misc]  # None is meant: IS NULL matches no row
+        permission_id=permission_id,
+        content_object=patient_ref,
     )
 
 
-def _shared_access(*, organization: Any, now: Any, patient_ref: Any = None) -> Any:
+def _shared_access(
+    *, organization: Organization, now: _dt.datetime, patient_ref: OuterRef | NetworkPatient | None = None
+) -> Q:
     """A sharing relationship of this organization with the patient and the
     ``view_shared_record`` permission derived from it (the record beyond its own entries)."""
     patient_ref = patient_ref if patient_ref is not None else OuterRef("pk")
     relationship = _active_relationships(organization=organization, now=now).filter(
         patient=patient_ref, shares_record=True
     )
-    group_id, permission_id = access_ids(organization, VIEW_SHARED)
-    permission = NetworkPatientGroupObjectPermission.objects.filter(
-        group_id=group_id, permission_id=permission_id, content_object=patient_ref
-    )
+    permission = _group_permission(*access_ids(organization, VIEW_SHARED), patient_ref=patient_ref)
     return Exists(relationship) & Exists(permission)
 
 
-def _regular_access(*, organization: Any, now: Any) -> Any:
+def _regular_access(*, organization: Organization, now: _dt.datetime) -> Q:
     """An active care relationship of this organization with the patient, and the guardian
     permission derived from it."""
     relationship = _active_relationships(organization=organization, now=now).filter(patient=OuterRef("pk"))
     return Exists(relationship) & _chart_permission(organization=organization)
 
 
-def _access_condition(*, user: Any, organization: Any, grants: list[EmergencyAccess] | None = None) -> Any:
+def _access_condition(*, user: User, organization: Organization, grants: list[EmergencyAccess] | None = None) -> Q:
     """The access rule over many patients. Break-the-glass grants are read first (one indexed
     query) so the usual case, no grant, leaves the planner plain semi-joins instead of an OR."""
     now = timezone.now()
@@ -107,7 +121,7 @@ def _access_condition(*, user: Any, organization: Any, grants: list[EmergencyAcc
     return (regular | Q(pk__in=emergency)) if emergency else regular
 
 
-def _one_patient_access(*, user: Any, organization: Any) -> Any:
+def _one_patient_access(*, user: User, organization: Organization) -> Q | Combinable:
     """The same rule for a single patient, grants included, in one query (for one row an OR
     costs the planner nothing)."""
     now = timezone.now()
@@ -115,21 +129,21 @@ def _one_patient_access(*, user: Any, organization: Any) -> Any:
     return _regular_access(organization=organization, now=now) | Exists(grant)
 
 
-def visible_patients(*, user: Any, organization: Any) -> QuerySet[NetworkPatient]:
+def visible_patients(*, user: User, organization: Organization) -> QuerySet[NetworkPatient]:
     """The patients this user may see at this organization's address (a queryset)."""
     if clinical_membership(user=user, organization=organization) is None:
         return NetworkPatient.objects.none()
     return NetworkPatient.objects.filter(_access_condition(user=user, organization=organization))
 
 
-def user_can_view_patient(*, user: Any, organization: Any, patient: NetworkPatient) -> bool:
+def user_can_view_patient(*, user: User, organization: Organization, patient: NetworkPatient) -> bool:
     if clinical_membership(user=user, organization=organization) is None:
         return False
     access = _one_patient_access(user=user, organization=organization)
     return NetworkPatient.objects.filter(access, pk=patient.pk).exists()
 
 
-def membership_sees_patient(*, patient: NetworkPatient) -> Any:
+def membership_sees_patient(*, patient: NetworkPatient) -> Q | Combinable:
     """For ``Membership`` rows (active and clinical): may that person see this patient at
     that organization — the rule of ``user_can_view_patient``, inside one query for a whole
     list of people: the organization's relationship and permission, or the person's own
@@ -148,7 +162,7 @@ def membership_sees_patient(*, patient: NetworkPatient) -> Any:
     return organization_sees_patient(patient=patient, now=now) | Exists(grant)
 
 
-def patient_get_for_user(*, user: Any, organization: Any, patient_uuid: Any) -> NetworkPatient:
+def patient_get_for_user(*, user: User, organization: Organization, patient_uuid: UUID | str) -> NetworkPatient:
     """The patient, if this user may see them at this address; else ``Http404``."""
     if clinical_membership(user=user, organization=organization) is None:
         raise Http404("No such patient")
@@ -166,7 +180,7 @@ def patient_get_for_user(*, user: Any, organization: Any, patient_uuid: Any) -> 
 
 
 def patient_access_for_user(
-    *, user: Any, organization: Any, patient_uuid: Any
+    *, user: User, organization: Organization, patient_uuid: UUID | str
 ) -> tuple[NetworkPatient, EmergencyAccess | None]:
     """The patient (as ``patient_get_for_user``) and the user's open emergency grant for
     them, if any, from one read of the grants."""
@@ -188,7 +202,7 @@ def patient_access_for_user(
     return patient, emergency
 
 
-def record_shared_with(*, user: Any, organization: Any, patient: NetworkPatient) -> bool:
+def record_shared_with(*, user: User, organization: Organization, patient: NetworkPatient) -> bool:
     """Whether this user at this address sees what other organizations share about the
     patient (a sharing relationship, or the user's own emergency grant). Read from the
     patient when a selector of this module has just answered it."""
@@ -204,7 +218,7 @@ def record_shared_with(*, user: Any, organization: Any, patient: NetworkPatient)
     return shared
 
 
-def visible_entries(*, user: Any, organization: Any, patient: NetworkPatient) -> QuerySet[RegistryEntry]:
+def visible_entries(*, user: User, organization: Organization, patient: NetworkPatient) -> QuerySet[RegistryEntry]:
     """The registry entries about ``patient`` this user may see here: the organization's
     own, and the others' only where the record is shared with it. The caller has checked
     that the user may open the patient at all (``patient_get_for_user`` and kin)."""
@@ -214,7 +228,7 @@ def visible_entries(*, user: Any, organization: Any, patient: NetworkPatient) ->
     return entries
 
 
-def shared_entry_condition(*, organization: Any, entry_patient: str = "patient") -> Any:
+def shared_entry_condition(*, organization: Organization, entry_patient: str = "patient") -> Q:
     """For queries over many patients' entries: an entry counts for this organization when
     it is its own or the patient's record is shared with it (emergency grants, one user's
     and short-lived, are left out of such lists)."""
@@ -222,11 +236,11 @@ def shared_entry_condition(*, organization: Any, entry_patient: str = "patient")
     return Q(organization=organization) | shared
 
 
-def has_regular_access(*, organization: Any, patient: NetworkPatient) -> bool:
+def has_regular_access(*, organization: Organization, patient: NetworkPatient) -> bool:
     return CareRelationship.objects.active().filter(organization=organization, patient=patient).exists()
 
 
-def my_patients(*, user: Any, organization: Any, only_mine: bool = False) -> QuerySet[NetworkPatient]:
+def my_patients(*, user: User, organization: Organization, only_mine: bool = False) -> QuerySet[NetworkPatient]:
     """The clinician's patients here, each with its MRN here and the count of entries
     published since the user last opened the chart (all of them if never)."""
     from django.db.models import BooleanField, Case, Count, F, Subquery, Value, When
@@ -273,7 +287,7 @@ def my_patients(*, user: Any, organization: Any, only_mine: bool = False) -> Que
     )
 
 
-def patient_search(*, user: Any, organization: Any, query: str, limit: int = 25) -> list[NetworkPatient]:
+def patient_search(*, user: User, organization: Organization, query: str, limit: int = 25) -> list[NetworkPatient]:
     """Search by name (tolerant of typos), date of birth or MRN, among visible patients only.
 
     Nothing about other patients is revealed: a search that finds nothing says only that.
@@ -319,7 +333,7 @@ def patient_search(*, user: Any, organization: Any, query: str, limit: int = 25)
     # similarity every database session starts with (portal.db.base.SESSION_SETTINGS).
     name_matches = Q(match_key__trigram_word_similar=key) | Q(match_key__contains=key)
     related = _active_relationships(organization=organization, now=now).filter(name_matches).values("patient_id")
-    found: Any = Q(pk__in=related) & _chart_permission(organization=organization)
+    found: Q | Combinable = Q(pk__in=related) & _chart_permission(organization=organization)
     emergency = [grant.patient_id for grant in grants]
     if emergency:
         found |= Q(pk__in=emergency) & name_matches
@@ -330,7 +344,7 @@ def patient_search(*, user: Any, organization: Any, query: str, limit: int = 25)
     )
 
 
-def matches_to_decide(*, organization: Any) -> QuerySet[Any]:
+def matches_to_decide(*, organization: Organization) -> QuerySet[Any]:
     """Pending probable matches whose candidate this organization cares for now: its
     navigators and site admins already see that person, so they decide (views also ask
     for the role)."""
@@ -342,7 +356,7 @@ def matches_to_decide(*, organization: Any) -> QuerySet[Any]:
     )
 
 
-def access_requests_to_decide(*, organization: Any) -> QuerySet[Any]:
+def access_requests_to_decide(*, organization: Organization) -> QuerySet[Any]:
     """Pending requests about patients whose record this organization shares."""
     from portal.patients.models import AccessRequest, AccessRequestStatus
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
@@ -32,6 +32,13 @@ from portal.patients.models import (
 )
 from portal.text import text_clean
 
+if TYPE_CHECKING:
+    from django.db.models import QuerySet
+    from django.http import HttpRequest
+
+    from portal.accounts.models import User
+    from tenants.models import Organization
+
 EMERGENCY_ACCESS_HOURS = 4
 PROBABLE_MATCH_SCORE = 80.0
 
@@ -56,14 +63,14 @@ def _new_patient(*, given_name: str, family_name: str, date_of_birth: dt.date, s
 @transaction.atomic
 def patient_register(
     *,
-    organization: Any,
+    organization: Organization,
     mrn: str,
     given_name: str,
     family_name: str,
     date_of_birth: dt.date,
     sex: str,
-    registered_by: Any = None,
-    clinician: Any = None,
+    registered_by: User | None = None,
+    clinician: User | None = None,
 ) -> Registration:
     """Register a patient at an organization under its MRN, linking to the network patient.
 
@@ -123,7 +130,7 @@ def patient_register(
     return Registration(patient=patient, outcome=outcome, candidate=candidate)
 
 
-def match_decider_organizations(*, match: PatientMatchCandidate) -> Any:
+def match_decider_organizations(*, match: PatientMatchCandidate) -> QuerySet[Organization]:
     """The organizations whose navigators and site admins decide a probable match: those
     that care for the candidate now (they already see that person). Never the
     organization that registered the new record, unless it already cared for the candidate."""
@@ -134,7 +141,7 @@ def match_decider_organizations(*, match: PatientMatchCandidate) -> Any:
     )
 
 
-def may_decide_match(*, user: Any, organization: Any, match: PatientMatchCandidate) -> bool:
+def may_decide_match(*, user: User, organization: Organization, match: PatientMatchCandidate) -> bool:
     """A navigator or site admin of an organization that cares for the candidate, at its
     address, or a network admin."""
     if getattr(user, "is_network_admin", False) and getattr(organization, "is_network", False):
@@ -206,7 +213,7 @@ def _merge_patient(*, duplicate: NetworkPatient, keep: NetworkPatient) -> set[An
 
 @transaction.atomic
 def patient_match_decide(
-    *, match: PatientMatchCandidate, user: Any, same_person: bool, organization: Any
+    *, match: PatientMatchCandidate, user: User, same_person: bool, organization: Organization
 ) -> PatientMatchCandidate:
     """Confirm (merge the newly registered record into the existing patient) or reject.
 
@@ -249,7 +256,7 @@ def patient_match_decide(
 
 @transaction.atomic
 def patient_identifier_ensure(
-    *, organization: Any, mrn: str, given_name: str, family_name: str, date_of_birth: dt.date, sex: str
+    *, organization: Organization, mrn: str, given_name: str, family_name: str, date_of_birth: dt.date, sex: str
 ) -> NetworkPatient:
     """The network patient behind an organization's MRN, created with it if new (demo and imports)."""
     existing = PatientIdentifier.objects.select_related("patient").filter(organization=organization, mrn=mrn).first()
@@ -268,10 +275,10 @@ def patient_identifier_ensure(
 def care_relationship_start(
     *,
     patient: NetworkPatient,
-    organization: Any,
+    organization: Organization,
     kind: str,
-    clinician: Any = None,
-    granted_by: Any = None,
+    clinician: User | None = None,
+    granted_by: User | None = None,
     starts_at: dt.datetime | None = None,
     ends_at: dt.datetime | None = None,
     note: str = "",
@@ -331,7 +338,7 @@ def data_owners_opened(*, relationship: CareRelationship) -> list[Any]:
 
 
 @transaction.atomic
-def care_relationship_end(*, relationship: CareRelationship, ended_by: Any = None) -> CareRelationship:
+def care_relationship_end(*, relationship: CareRelationship, ended_by: User | None = None) -> CareRelationship:
     if relationship.ended_at is not None:
         return relationship
     relationship.ended_at = timezone.now()
@@ -352,13 +359,13 @@ def care_relationship_end(*, relationship: CareRelationship, ended_by: Any = Non
 @transaction.atomic
 def emergency_access_request(
     *,
-    user: Any,
-    organization: Any,
+    user: User,
+    organization: Organization,
     given_name: str,
     family_name: str,
     date_of_birth: dt.date,
     reason: str,
-    request: Any = None,
+    request: HttpRequest | None = None,
 ) -> EmergencyAccess:
     """Break the glass: open a time-boxed, flagged access for a clinician without a relationship.
 
@@ -426,7 +433,7 @@ def emergency_access_request(
 
 
 @transaction.atomic
-def care_relationships_end_for_organization(*, organization: Any, ended_by: Any = None) -> int:
+def care_relationships_end_for_organization(*, organization: Organization, ended_by: User | None = None) -> int:
     """End every open care relationship of an organization (offboarding). Returns how many.
 
     Each goes through ``care_relationship_end``, so derived permissions and the audit
@@ -443,7 +450,7 @@ def care_relationships_end_for_organization(*, organization: Any, ended_by: Any 
 ACCESS_REQUEST_REASON_MIN = 15
 
 
-def access_request_deciders(*, patient: NetworkPatient, exclude: Any = None) -> Any:
+def access_request_deciders(*, patient: NetworkPatient, exclude: Organization | None = None) -> QuerySet[Organization]:
     """Organizations that may answer a request to see a patient's shared record: those
     whose active relationship with the patient shares it."""
     from tenants.models import Organization
@@ -455,7 +462,7 @@ def access_request_deciders(*, patient: NetworkPatient, exclude: Any = None) -> 
 
 @transaction.atomic
 def access_request_create(
-    *, user: Any, organization: Any, patient: NetworkPatient, reason: str, request: Any = None
+    *, user: User, organization: Organization, patient: NetworkPatient, reason: str, request: HttpRequest | None = None
 ) -> AccessRequest:
     """An organization that registered a patient asks the organizations sharing the
     patient's record to let it see what they share. Their navigators and site admins are
@@ -512,7 +519,7 @@ def access_request_create(
     return access_request
 
 
-def may_decide_access_request(*, user: Any, organization: Any, access_request: AccessRequest) -> bool:
+def may_decide_access_request(*, user: User, organization: Organization, access_request: AccessRequest) -> bool:
     membership = Membership.objects.active().filter(user=user, organization=organization).first()
     if membership is None or not (membership.is_admin or membership.role in NAVIGATOR_ROLES):
         return False
@@ -525,11 +532,11 @@ def may_decide_access_request(*, user: Any, organization: Any, access_request: A
 def access_request_decide(
     *,
     access_request: AccessRequest,
-    user: Any,
-    organization: Any,
+    user: User,
+    organization: Organization,
     confirm: bool,
     reason: str = "",
-    request: Any = None,
+    request: HttpRequest | None = None,
 ) -> AccessRequest:
     """A navigator or site admin of an organization sharing the patient's record confirms
     (a sharing care-team relationship starts, granted by them, in every data owner's access

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -35,14 +35,23 @@ from portal.records.kinds import SPECS
 from portal.records.models import BOARD_ONLY_KINDS, ItemKind
 from portal.records.selectors import chart_get, drafts_for, entry_open, result_history_for
 
+if TYPE_CHECKING:
+    from django import forms
 
-def _clinical(request: HttpRequest) -> None:
+    from portal.accounts.models import Membership
+    from portal.accounts.typing import AuthenticatedRequest, TenantRequest
+    from portal.patients.models import NetworkPatient
+
+
+def _clinical(request: TenantRequest) -> Membership:
+    """The clinical membership of the signed-in person here; anyone else gets a 404."""
     membership = getattr(request, "membership", None)
     if membership is None or not membership.is_clinical:
         raise Http404("No such page")
+    return membership
 
 
-def _form_errors(form, error: ValidationError) -> None:  # type: ignore[no-untyped-def]
+def _form_errors(form: forms.BaseForm, error: ValidationError) -> None:
     if hasattr(error, "error_dict"):
         for field_name, messages_ in error.message_dict.items():
             form.add_error(field_name if field_name in form.fields else None, messages_)
@@ -51,7 +60,7 @@ def _form_errors(form, error: ValidationError) -> None:  # type: ignore[no-untyp
 
 
 @login_required
-def patient_list(request: HttpRequest) -> HttpResponse:
+def patient_list(request: AuthenticatedRequest) -> HttpResponse:
     _clinical(request)
     only_mine = request.GET.get("show") != "all"
     patients = list(my_patients(user=request.user, organization=request.tenant, only_mine=only_mine)[:200])
@@ -63,7 +72,7 @@ SEARCH_MAX_LENGTH = 100
 
 
 @login_required
-def search(request: HttpRequest) -> HttpResponse:
+def search(request: AuthenticatedRequest) -> HttpResponse:
     """Find a patient. The terms are POSTed, never put in the address: a patient's name or
     birth date in a URL would land in browser history and in every server's access log."""
     _clinical(request)
@@ -76,10 +85,10 @@ def search(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def chart(request: HttpRequest, patient_uuid: str) -> HttpResponse:
-    _clinical(request)
+def chart(request: AuthenticatedRequest, patient_uuid: str) -> HttpResponse:
+    membership = _clinical(request)
     data = chart_get(user=request.user, organization=request.tenant, patient_uuid=patient_uuid, request=request)
-    can_author = request.membership.role in AUTHOR_ROLES
+    can_author = membership.role in AUTHOR_ROLES
     context = {
         "chart": data,
         "patient": data.patient,
@@ -93,7 +102,7 @@ def chart(request: HttpRequest, patient_uuid: str) -> HttpResponse:
     return render(request, "patients/chart.html", context)
 
 
-def _extra_panels(request: HttpRequest, patient) -> list[Any]:  # type: ignore[no-untyped-def]
+def _extra_panels(request: AuthenticatedRequest, patient: NetworkPatient) -> list[str]:
     """Panels other apps add to the chart (threads, referrals, hand-offs), rendered to HTML.
     ``chart_get`` has just checked access to ``patient`` in this request."""
     from django.template.loader import render_to_string
@@ -101,9 +110,9 @@ def _extra_panels(request: HttpRequest, patient) -> list[Any]:  # type: ignore[n
     from portal.care.selectors import care_items_for_patient
     from portal.messaging.selectors import threads_for_patient
 
-    who = {"user": request.user, "organization": request.tenant, "patient": patient}
-    threads = list(threads_for_patient(**who, access_checked=True))
-    care = care_items_for_patient(**who, access_checked=True)
+    user, organization = request.user, request.tenant
+    threads = list(threads_for_patient(user=user, organization=organization, patient=patient, access_checked=True))
+    care = care_items_for_patient(user=user, organization=organization, patient=patient, access_checked=True)
     return [
         render_to_string(
             "messaging/partials/patient_threads.html", {"patient_threads": threads, "patient": patient}, request=request
@@ -113,8 +122,8 @@ def _extra_panels(request: HttpRequest, patient) -> list[Any]:  # type: ignore[n
 
 
 @login_required
-def entry_detail(request: HttpRequest, patient_uuid: str, entry_uuid: str) -> HttpResponse:
-    _clinical(request)
+def entry_detail(request: AuthenticatedRequest, patient_uuid: str, entry_uuid: str) -> HttpResponse:
+    membership = _clinical(request)
     opened = entry_open(
         user=request.user,
         organization=request.tenant,
@@ -137,13 +146,13 @@ def entry_detail(request: HttpRequest, patient_uuid: str, entry_uuid: str) -> Ht
             "sections": sections,
             "history": history,
             "is_owner": opened.entry.organization_id == request.tenant.pk,
-            "can_author": request.membership.role in AUTHOR_ROLES,
+            "can_author": membership.role in AUTHOR_ROLES,
         },
     )
 
 
 @login_required
-def entry_file(request: HttpRequest, patient_uuid: str, entry_uuid: str) -> FileResponse:
+def entry_file(request: AuthenticatedRequest, patient_uuid: str, entry_uuid: str) -> FileResponse:
     _clinical(request)
     opened = entry_open(
         user=request.user,
@@ -166,15 +175,15 @@ REGISTERED_NOTE = (
 
 
 @login_required
-def register(request: HttpRequest) -> HttpResponse:
-    _clinical(request)
+def register(request: AuthenticatedRequest) -> HttpResponse:
+    membership = _clinical(request)
     form = RegisterPatientForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
             registration = patient_register(
                 organization=request.tenant,
                 registered_by=request.user,
-                clinician=request.user if request.membership.role in AUTHOR_ROLES else None,
+                clinician=request.user if membership.role in AUTHOR_ROLES else None,
                 **form.cleaned_data,
             )
         except ValidationError as error:
@@ -193,7 +202,7 @@ def _may_review_matches(request: HttpRequest) -> bool:
 
 
 @login_required
-def match_queue(request: HttpRequest) -> HttpResponse:
+def match_queue(request: AuthenticatedRequest) -> HttpResponse:
     """Two lists. To decide: probable matches whose candidate this organization cares for
     (so it already sees that person). Ours under review: what this organization registered,
     its own side only, and the outcome: never the candidate it may be."""
@@ -220,7 +229,7 @@ def match_queue(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def match_decide(request: HttpRequest, pk: int) -> HttpResponse:
+def match_decide(request: AuthenticatedRequest, pk: int) -> HttpResponse:
     if not _may_review_matches(request):
         raise Http404("No such page")
     match = get_object_or_404(matches_to_decide(organization=request.tenant), pk=pk)
@@ -244,7 +253,7 @@ def match_decide(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-def access_request_new(request: HttpRequest, patient_uuid: str) -> HttpResponse:
+def access_request_new(request: AuthenticatedRequest, patient_uuid: str) -> HttpResponse:
     """Ask the organizations that share this patient's record to let this one see it."""
     _clinical(request)
     patient = patient_get_for_user(user=request.user, organization=request.tenant, patient_uuid=patient_uuid)
@@ -273,7 +282,7 @@ def access_request_new(request: HttpRequest, patient_uuid: str) -> HttpResponse:
 
 
 @login_required
-def access_requests(request: HttpRequest) -> HttpResponse:
+def access_requests(request: AuthenticatedRequest) -> HttpResponse:
     """Requests this organization may answer (navigators and site admins of an organization
     sharing the patient's record), and the requests it sent."""
     membership = getattr(request, "membership", None)
@@ -299,7 +308,7 @@ def access_requests(request: HttpRequest) -> HttpResponse:
 
 @login_required
 @require_POST
-def access_request_decide_view(request: HttpRequest, request_uuid: str) -> HttpResponse:
+def access_request_decide_view(request: AuthenticatedRequest, request_uuid: str) -> HttpResponse:
     if not _may_review_matches(request):
         raise Http404("No such page")
     access_request = get_object_or_404(access_requests_to_decide(organization=request.tenant), uuid=request_uuid)
@@ -326,7 +335,7 @@ def access_request_decide_view(request: HttpRequest, request_uuid: str) -> HttpR
 
 
 @login_required
-def emergency(request: HttpRequest) -> HttpResponse:
+def emergency(request: AuthenticatedRequest) -> HttpResponse:
     _clinical(request)
     form = EmergencyAccessForm(request.POST or None)
     if request.method == "POST" and form.is_valid():

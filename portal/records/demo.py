@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone
 from django_tenants.utils import schema_context
@@ -16,12 +16,18 @@ from django_tenants.utils import schema_context
 from portal.records.models import ClinicalItem
 from portal.records.services import item_create
 
+if TYPE_CHECKING:
+    from portal.demo.cast import Cast
+    from portal.patients.models import NetworkPatient
+
 
 def _day(days_ago: int) -> str:
     return (timezone.localdate() - dt.timedelta(days=days_ago)).isoformat()
 
 
-def _items(cast: Any, org_slug: str, author_key: str, patient: Any, items: list[tuple[str, dict[str, Any]]]) -> None:
+def _items(
+    cast: Cast, org_slug: str, author_key: str, patient: NetworkPatient, items: list[tuple[str, dict[str, Any]]]
+) -> None:
     organization = cast.organizations[org_slug]
     with schema_context(organization.schema_name):
         if ClinicalItem.objects.filter(patient=patient).exists():
@@ -94,12 +100,12 @@ def _cbc(days_ago: int, hgb: str, wbc: str, plt: str, anc: str) -> list[tuple[st
     ]
 
 
-def seed(cast: Any) -> None:
+def seed(cast: Cast) -> None:
     seed_maria(cast)
     seed_panel(cast)
 
 
-def seed_maria(cast: Any) -> None:
+def seed_maria(cast: Cast) -> None:
     """Maria Alvarez's record at Northfield (oncology) and Maple (primary care)."""
     maria = cast.patients["maria"]
     _items(
@@ -289,7 +295,7 @@ def seed_maria(cast: Any) -> None:
     )
 
 
-def seed_panel(cast: Any) -> None:
+def seed_panel(cast: Cast) -> None:
     """Lighter records for the rest of the panel, so every chart shows something."""
     rng = random.Random(7)
     diagnoses = [

@@ -3,7 +3,7 @@ order of the kind's form (``portal.records.kinds``), grouped into sections."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 
@@ -29,10 +29,12 @@ ENTRY_SECTIONS: dict[str, list[tuple[str, list[str]]]] = {
 ENTRY_HIDDEN = {"lab_result": {"test", "value", "unit", "reference_low", "reference_high"}}
 
 
-def _entry_value(field: Any, value: Any) -> str:
+def _entry_value(field: forms.Field, value: Any) -> str:
     """A stored value as the form offered it: the choice's label, dates as "Mon D, YYYY"."""
     if isinstance(field, forms.ChoiceField):
-        labels = {str(key): label for key, label in field.choices}  # type: ignore[misc]
+        # Django normalises a ChoiceField's choices to pairs; the stubs type the getter as the setter's input.
+        choices = cast("list[tuple[object, str]]", field.choices)
+        labels = {str(key): label for key, label in choices}
         return str(labels.get(str(value), value))
     if isinstance(field, forms.DateField):
         return iso_date(value)

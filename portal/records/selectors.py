@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import connection, transaction
 from django.db.models import QuerySet
@@ -27,6 +27,16 @@ from portal.patients.selectors import (
     visible_entries,
 )
 from portal.records.models import ClinicalItem, ItemStatus
+
+if TYPE_CHECKING:
+    from uuid import UUID
+
+    from django.http import HttpRequest
+
+    from portal.accounts.models import User
+    from portal.patients.models import EmergencyAccess
+    from portal.records.models import Document
+    from tenants.models import Organization
 
 TESTS_DONE_KINDS = ("lab_result", "imaging_report", "pathology_report")
 TIMELINE_LIMIT = 200
@@ -109,8 +119,8 @@ class Chart:
     problems: list[RegistryEntry] = field(default_factory=list)
     tests_done: list[RegistryEntry] = field(default_factory=list)
     tests_done_groups: list[ResultGroup] = field(default_factory=list)
-    sources: list[Any] = field(default_factory=list)
-    emergency: Any = None
+    sources: list[Organization] = field(default_factory=list)
+    emergency: EmergencyAccess | None = None
     new_since: dt.datetime | None = None
     # False while the organization sees only its own entries (a registration, not yet a
     # relationship that shares the record).
@@ -119,11 +129,11 @@ class Chart:
 
 def _audit_reads(
     *,
-    user: Any,
-    organization: Any,
-    request: Any,
+    user: User,
+    organization: Organization,
+    request: HttpRequest | None,
     patient: NetworkPatient,
-    owners: set[Any],
+    owners: set[Organization | None],
     object_type: str,
     object_id: str = "",
     emergency: bool = False,
@@ -154,7 +164,9 @@ def _audit_reads(
     )
 
 
-def chart_get(*, user: Any, organization: Any, patient_uuid: Any, request: Any = None) -> Chart:
+def chart_get(
+    *, user: User, organization: Organization, patient_uuid: UUID | str, request: HttpRequest | None = None
+) -> Chart:
     patient, emergency = patient_access_for_user(user=user, organization=organization, patient_uuid=patient_uuid)
     entries = list(
         visible_entries(user=user, organization=organization, patient=patient)
@@ -196,7 +208,7 @@ def chart_get(*, user: Any, organization: Any, patient_uuid: Any, request: Any =
     return chart
 
 
-def _view_mark_move(*, user: Any, patient: NetworkPatient) -> dt.datetime | None:
+def _view_mark_move(*, user: User, patient: NetworkPatient) -> dt.datetime | None:
     """Move the user's "last opened" mark on this chart to now; return where it was (one
     statement: the CTE reads the row as it was before the upsert changes it)."""
     table = PatientView._meta.db_table
@@ -216,10 +228,17 @@ class OpenedItem:
     entry: RegistryEntry
     item: ClinicalItem
     versions: list[ClinicalItem]
-    document: Any = None
+    document: Document | None = None
 
 
-def entry_open(*, user: Any, organization: Any, patient_uuid: Any, entry_uuid: Any, request: Any = None) -> OpenedItem:
+def entry_open(
+    *,
+    user: User,
+    organization: Organization,
+    patient_uuid: UUID | str,
+    entry_uuid: UUID | str,
+    request: HttpRequest | None = None,
+) -> OpenedItem:
     """Open a shared item: the access check, then a read in its owner's schema, then the audit."""
     patient, emergency = patient_access_for_user(user=user, organization=organization, patient_uuid=patient_uuid)
     entry = (
@@ -240,10 +259,10 @@ def entry_read(
     *,
     entry: RegistryEntry,
     patient: NetworkPatient,
-    user: Any,
-    organization: Any,
-    request: Any = None,
-    emergency: Any = None,
+    user: User,
+    organization: Organization,
+    request: HttpRequest | None = None,
+    emergency: EmergencyAccess | None = None,
     detail: dict[str, Any] | None = None,
 ) -> OpenedItem:
     """Read an entry's item from its owner's schema and audit the read. Only for a caller that
@@ -276,7 +295,7 @@ def entry_read(
 
 
 def result_history_for(
-    *, user: Any, organization: Any, entry: RegistryEntry, access_checked: bool = False
+    *, user: User, organization: Organization, entry: RegistryEntry, access_checked: bool = False
 ) -> ResultGroup | None:
     """The results of the same test as ``entry`` that the chart's "tests already done" shows
     (past year, not withdrawn), newest first, in one query; ``access_checked`` when
@@ -300,12 +319,12 @@ def result_history_for(
     return results_group(results)[0] if results else None
 
 
-def drafts_for(*, user: Any, organization: Any, patient: NetworkPatient) -> QuerySet[ClinicalItem]:
+def drafts_for(*, user: User, organization: Organization, patient: NetworkPatient) -> QuerySet[ClinicalItem]:
     """This organization's unpublished drafts for the patient (read in the current schema)."""
     return ClinicalItem.objects.filter(patient=patient, status=ItemStatus.DRAFT, private=False).order_by("-created_at")
 
 
-def own_item_get(*, user: Any, organization: Any, item_id: Any) -> ClinicalItem:
+def own_item_get(*, user: User, organization: Organization, item_id: UUID | str) -> ClinicalItem:
     """An item of this organization's own repository, for its clinicians who see the patient."""
     item = ClinicalItem.objects.select_related("patient").filter(pk=item_id).first()
     if item is None:

@@ -10,11 +10,11 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import UploadedFile
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from portal import uploads
@@ -27,16 +27,25 @@ from portal.patients.selectors import user_can_view_patient
 from portal.records.kinds import describe, form_for, to_data
 from portal.records.models import BOARD_ONLY_KINDS, ClinicalItem, Document, ItemKind, ItemStatus
 from portal.text import text_clean
+from tenants.connection import tenant_connection
 from tenants.selectors import organization_may_share
+
+if TYPE_CHECKING:
+    from django.core.files.uploadedfile import UploadedFile
+    from django.http import HttpRequest
+    from django.utils.datastructures import MultiValueDict
+
+    from portal.accounts.models import User
+    from tenants.models import Organization
 
 MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
 DOCUMENT_KINDS = (uploads.PDF, uploads.PNG, uploads.JPEG)
 
 
-def _require_author(*, user: Any, organization: Any, patient: NetworkPatient, kind: str = "") -> None:
+def _require_author(*, user: User, organization: Organization, patient: NetworkPatient, kind: str = "") -> None:
     """Authors are the organization's clinicians with an author role who may see the patient;
     a tumor board's recommendation is written by its coordinator (a navigator) as well."""
-    if connection.schema_name != organization.schema_name:
+    if tenant_connection.schema_name != organization.schema_name:
         raise PermissionDenied("Items are written in their organization's own schema.")
     membership = Membership.objects.active().filter(user=user, organization=organization).first()
     roles = AUTHOR_ROLES | NAVIGATOR_ROLES if kind in BOARD_ONLY_KINDS else AUTHOR_ROLES
@@ -52,7 +61,9 @@ def document_check(upload: UploadedFile) -> str:
     return uploads.upload_check(upload, kinds=DOCUMENT_KINDS, max_bytes=MAX_DOCUMENT_BYTES, field="file").content_type
 
 
-def _validated(kind: str, values: dict[str, Any], files: Any = None) -> tuple[dict[str, Any], dt.date]:
+def _validated(
+    kind: str, values: dict[str, Any], files: MultiValueDict[str, UploadedFile] | None = None
+) -> tuple[dict[str, Any], dt.date]:
     try:
         form = form_for(kind, data=values, files=files)
     except KeyError:
@@ -71,20 +82,22 @@ def _aware(day: dt.date) -> dt.datetime:
 @transaction.atomic
 def item_create(
     *,
-    user: Any,
-    organization: Any,
+    user: User,
+    organization: Organization,
     patient: NetworkPatient,
     kind: str,
     values: dict[str, Any],
-    files: Any = None,
+    files: MultiValueDict[str, UploadedFile] | None = None,
     publish: bool = False,
     private: bool = False,
-    request: Any = None,
+    request: HttpRequest | None = None,
 ) -> ClinicalItem:
     """Write a draft item (and publish it at once when asked)."""
     _require_author(user=user, organization=organization, patient=patient, kind=kind)
     data, effective = _validated(kind, values, files)
-    content_type = document_check(files["file"]) if kind == ItemKind.DOCUMENT else ""
+    # A document's form requires the file, so _validated refused a document without one.
+    upload = files.get("file") if files is not None and kind == ItemKind.DOCUMENT else None
+    content_type = document_check(upload) if upload is not None else ""
     title, code, _summary = describe(kind, data)
     item = ClinicalItem.objects.create(
         patient=patient,
@@ -96,8 +109,7 @@ def item_create(
         author=user,
         private=private,
     )
-    if kind == ItemKind.DOCUMENT:
-        upload = files["file"]
+    if upload is not None:
         digest = hashlib.sha256()
         for chunk in upload.chunks():
             digest.update(chunk)
@@ -105,9 +117,9 @@ def item_create(
         Document.objects.create(
             item=item,
             file=upload,
-            original_name=upload.name[:200],
+            original_name=(upload.name or "")[:200],
             content_type=content_type,
-            size=upload.size,
+            size=upload.size or 0,
             sha256=digest.hexdigest(),
         )
     audit_record(
@@ -127,7 +139,9 @@ def item_create(
 
 
 @transaction.atomic
-def item_publish(*, user: Any, organization: Any, item: ClinicalItem, request: Any = None) -> RegistryEntry:
+def item_publish(
+    *, user: User, organization: Organization, item: ClinicalItem, request: HttpRequest | None = None
+) -> RegistryEntry:
     """Share a draft: the item stays here; a registry entry points at it from the public schema."""
     _require_author(user=user, organization=organization, patient=item.patient, kind=item.kind)
     item = ClinicalItem.objects.select_for_update().get(pk=item.pk)
@@ -176,7 +190,7 @@ class PastItem:
     """One item of an import of the past: who wrote it, about whom, what, and when it was
     published (``items_publish_past``)."""
 
-    author: Any
+    author: User
     patient: NetworkPatient
     kind: str
     values: dict[str, Any]
@@ -184,14 +198,14 @@ class PastItem:
 
 
 @transaction.atomic
-def items_publish_past(*, organization: Any, items: list[PastItem]) -> list[RegistryEntry]:
+def items_publish_past(*, organization: Organization, items: list[PastItem]) -> list[RegistryEntry]:
     """Publish many items at once, each at the moment it was published in the past (an
     import of history, such as the demo network's year). The same rules as writing and
     publishing one by one — the organization's own schema, an author role, a patient the
     organization cares for, a valid item, an organization that may share — and the same
     rows: the item, its registry entry, the create and publish audit events. Returns the
     entries in the order of ``items``."""
-    if connection.schema_name != organization.schema_name:
+    if tenant_connection.schema_name != organization.schema_name:
         raise PermissionDenied("Items are written in their organization's own schema.")
     if not organization_may_share(organization):
         raise ValidationError(f"{organization.name} shares nothing new.")
@@ -269,7 +283,12 @@ def items_publish_past(*, organization: Any, items: list[PastItem]) -> list[Regi
 
 @transaction.atomic
 def item_correct(
-    *, user: Any, organization: Any, item: ClinicalItem, values: dict[str, Any], request: Any = None
+    *,
+    user: User,
+    organization: Organization,
+    item: ClinicalItem,
+    values: dict[str, Any],
+    request: HttpRequest | None = None,
 ) -> ClinicalItem:
     """Correct a published item: a new version; the earlier one is kept; the entry says amended."""
     _require_author(user=user, organization=organization, patient=item.patient)
@@ -333,7 +352,7 @@ def item_correct(
 
 @transaction.atomic
 def item_withdraw(
-    *, user: Any, organization: Any, item: ClinicalItem, reason: str, request: Any = None
+    *, user: User, organization: Organization, item: ClinicalItem, reason: str, request: HttpRequest | None = None
 ) -> ClinicalItem:
     """Withdraw a published item: it stays on the record, marked withdrawn, with the reason."""
     _require_author(user=user, organization=organization, patient=item.patient)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from celery import shared_task
-from django.db import connection
 
 from portal.records.models import OrganizationSetting
+from tenants.connection import tenant_connection
 
 
 @shared_task(bind=True, acks_late=True)
@@ -16,5 +16,7 @@ def setting_touch(self: object, *, key: str) -> str:
     run in the schema they were sent for.
     """
     # One statement: a reader never sees the row without the value.
-    OrganizationSetting.objects.update_or_create(key=key, defaults={"value": {"worker_schema": connection.schema_name}})
-    return connection.schema_name
+    OrganizationSetting.objects.update_or_create(
+        key=key, defaults={"value": {"worker_schema": tenant_connection.schema_name}}
+    )
+    return tenant_connection.schema_name

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -22,6 +22,11 @@ from portal.records.models import BOARD_ONLY_KINDS, ItemKind
 from portal.records.selectors import own_item_get
 from portal.records.services import item_correct, item_create, item_publish, item_withdraw
 
+if TYPE_CHECKING:
+    from django import forms
+
+    from portal.accounts.typing import AuthenticatedRequest
+
 
 def _author(request: HttpRequest) -> None:
     membership = getattr(request, "membership", None)
@@ -29,7 +34,7 @@ def _author(request: HttpRequest) -> None:
         raise Http404("No such page")
 
 
-def _apply_errors(form, error: ValidationError) -> None:  # type: ignore[no-untyped-def]
+def _apply_errors(form: forms.BaseForm, error: ValidationError) -> None:
     if hasattr(error, "error_dict"):
         for name, errs in error.message_dict.items():
             form.add_error(name if name in form.fields else None, errs)
@@ -61,7 +66,7 @@ def _initial_for(kind: str) -> dict[str, Any]:
 
 
 @login_required
-def item_new(request: HttpRequest, patient_uuid: str, kind: str) -> HttpResponse:
+def item_new(request: AuthenticatedRequest, patient_uuid: str, kind: str) -> HttpResponse:
     _author(request)
     patient = patient_get_for_user(user=request.user, organization=request.tenant, patient_uuid=patient_uuid)
     if kind not in ItemKind.values or kind in BOARD_ONLY_KINDS:
@@ -131,7 +136,7 @@ def item_new(request: HttpRequest, patient_uuid: str, kind: str) -> HttpResponse
 
 @login_required
 @require_POST
-def publish(request: HttpRequest, item_id: str) -> HttpResponse:
+def publish(request: AuthenticatedRequest, item_id: str) -> HttpResponse:
     _author(request)
     item = own_item_get(user=request.user, organization=request.tenant, item_id=item_id)
     try:
@@ -144,7 +149,7 @@ def publish(request: HttpRequest, item_id: str) -> HttpResponse:
 
 
 @login_required
-def correct(request: HttpRequest, item_id: str) -> HttpResponse:
+def correct(request: AuthenticatedRequest, item_id: str) -> HttpResponse:
     _author(request)
     item = own_item_get(user=request.user, organization=request.tenant, item_id=item_id)
     initial = {**item.data, "effective_date": item.effective_at.date()}
@@ -177,7 +182,7 @@ def correct(request: HttpRequest, item_id: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def withdraw(request: HttpRequest, item_id: str) -> HttpResponse:
+def withdraw(request: AuthenticatedRequest, item_id: str) -> HttpResponse:
     _author(request)
     item = own_item_get(user=request.user, organization=request.tenant, item_id=item_id)
     try:

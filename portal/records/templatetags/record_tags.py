@@ -1,6 +1,8 @@
+from __future__ import annotations
+
 import datetime as dt
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django import template
 from django.utils import dateformat, timezone
@@ -9,6 +11,10 @@ from django.utils.safestring import SafeString
 
 from portal.records.models import ItemKind
 from portal.records.units import unit_display
+
+if TYPE_CHECKING:
+    from portal.patients.models import RegistryEntry
+    from portal.records.selectors import ResultGroup
 
 register = template.Library()
 LABELS = {kind.value: kind.label for kind in ItemKind}
@@ -80,7 +86,7 @@ def trend_words(first: Decimal, last: Decimal) -> str:
     return "stable"
 
 
-def describe_trend(group: Any, points: list[tuple[dt.datetime, Decimal]]) -> str:
+def describe_trend(group: ResultGroup, points: list[tuple[dt.datetime, Decimal]]) -> str:
     """What a trend chart shows, in words (its accessible name)."""
     summary = group.latest.summary or {}
     unit = unit_display(summary.get("unit", ""))
@@ -160,7 +166,7 @@ class _Scale:
 
 
 @register.simple_tag
-def sparkline(group: Any, width: int = 100, height: int = 32) -> SafeString | str:
+def sparkline(group: ResultGroup, width: int = 100, height: int = 32) -> SafeString | str:
     """A small inline SVG of a test's numeric values (a ``ResultGroup``), oldest to newest,
     with the latest result's reference range as a band; nothing under two values."""
     points = group.values()
@@ -203,7 +209,9 @@ def sparkline(group: Any, width: int = 100, height: int = 32) -> SafeString | st
 
 
 @register.simple_tag
-def trend_chart(group: Any, current: Any = None, width: int = 560, height: int = 170) -> SafeString | str:
+def trend_chart(
+    group: ResultGroup, current: RegistryEntry | None = None, width: int = 560, height: int = 170
+) -> SafeString | str:
     """A labelled SVG chart of a test's results over the past year (a ``ResultGroup``), the
     reference range as a band, ``current`` (the entry on the page) ringed; nothing under two values."""
     numeric = group.numeric()
@@ -220,10 +228,10 @@ def trend_chart(group: Any, current: Any = None, width: int = 560, height: int =
         margin=(6, 10),
     )
     y, start, end = scale.y, scale.start, scale.end
-    parts: list[SafeString] = []
+    parts: list[SafeString | str] = []
     band = scale.band(x=left, width=width - left - right)
     if band:
-        parts.append(band)  # type: ignore[arg-type]
+        parts.append(band)
     for value in sorted({scale.low, scale.high}):
         parts.append(
             format_html(
