@@ -24,6 +24,11 @@ def _client(request: HttpRequest | None) -> tuple[str | None, str]:
     return address or None, request.META.get("HTTP_USER_AGENT", "")[:200]
 
 
+def _actor_label(actor: Any) -> str:
+    """A person's email at the time; an API client names itself (``audit_label``)."""
+    return str(getattr(actor, "audit_label", "") or getattr(actor, "email", "") or "")
+
+
 def audit_record(
     *,
     action: str,
@@ -46,7 +51,7 @@ def audit_record(
     return AuditEvent.objects.create(
         action=action,
         actor=actor if getattr(actor, "pk", None) else None,
-        actor_label=getattr(actor, "email", "") or "",
+        actor_label=_actor_label(actor),
         acting_organization=organization,
         outcome=outcome,
         object_type=object_type,
@@ -77,7 +82,7 @@ def audit_records(*, data_owners: Sequence[Organization | None], **fields: Any) 
         [
             AuditEvent(
                 actor=actor if getattr(actor, "pk", None) else None,
-                actor_label=getattr(actor, "email", "") or "",
+                actor_label=_actor_label(actor),
                 acting_organization=organization,
                 object_id=str(object_id or ""),
                 data_owner=owner,
