@@ -25,8 +25,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
+from django.contrib.auth.models import AnonymousUser
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404
 from django_tenants.utils import schema_context
@@ -77,23 +78,25 @@ class Scope:
     owners: set[Any] = field(default_factory=set)
 
 
-def _is_client(user: Any) -> bool:
+def _is_client(user: object) -> TypeGuard[ClientPrincipal]:
     return isinstance(user, ClientPrincipal)
 
 
-def _client_here(user: Any, organization: Any) -> bool:
+def _client_here(user: object, organization: Organization | None) -> bool:
     """A client acts only at its own organization's address."""
     return _is_client(user) and organization is not None and user.organization.pk == organization.pk
 
 
-def _may_read_here(user: Any, organization: Any) -> bool:
+def _may_read_here(user: User | AnonymousUser | ClientPrincipal, organization: Organization) -> bool:
     """A clinical member here, or a client of this organization."""
     if _is_client(user):
         return _client_here(user, organization)
     return clinical_membership(user=user, organization=organization) is not None
 
 
-def visible_entries(*, user: Any, organization: Any, patient: NetworkPatient) -> QuerySet[RegistryEntry]:
+def visible_entries(
+    *, user: User | AnonymousUser | ClientPrincipal, organization: Organization, patient: NetworkPatient
+) -> QuerySet[RegistryEntry]:
     """The patient's entries a person (``patient_visible_entries``) or a client sees here."""
     if _is_client(user):
         if not _client_here(user, organization):

@@ -24,9 +24,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
 
+from portal.accounts.models import User
 from portal.audit.models import AuditAction, AuditOutcome
 from portal.audit.services import audit_record
 from portal.fhir.clients.auth import bearer_token, principal_for_token
@@ -51,7 +53,7 @@ def principal_of(request: HttpRequest) -> ClientPrincipal | None:
     return principal if isinstance(principal, ClientPrincipal) else None
 
 
-def actor(request: HttpRequest) -> Any:
+def actor(request: HttpRequest) -> User | AnonymousUser | ClientPrincipal:
     """Who asks: the client's principal, or the person signed in."""
     return principal_of(request) or request.user
 
