@@ -203,9 +203,9 @@ def access_token_issue(
                 client=client, jti=claims["jti"], expires_at=dt.datetime.fromtimestamp(claims["exp"], tz=dt.UTC)
             )
     except IntegrityError:
-        error = _refused("This client assertion was used already (its jti is spent): sign a new one.")
-        _audit_token(client, request, refused=error.description)
-        raise error
+        replayed = _refused("This client assertion was used already (its jti is spent): sign a new one.")
+        _audit_token(client, request, refused=replayed.description)
+        raise replayed
     now = timezone.now()
     token = secrets.token_urlsafe(32)
     with transaction.atomic():
