@@ -14,6 +14,7 @@ urlpatterns = [
     path("care/", include("portal.care.urls")),
     path("boards/", include("portal.boards.urls")),
     path("audit/", include("portal.audit.urls")),
+    path("admin/api-clients/", include("portal.fhir.clients.admin_urls")),
     path("admin/", include("portal.accounts.admin_urls")),
     path("api/v1/", include("portal.api.urls")),
     path("fhir/R4/", include("portal.fhir.urls")),

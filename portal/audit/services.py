@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from django.http import HttpRequest
 
@@ -24,10 +24,28 @@ def _client(request: HttpRequest | None) -> tuple[str | None, str]:
     return address or None, request.META.get("HTTP_USER_AGENT", "")[:200]
 
 
+class NamedActor(Protocol):
+    """An actor that is not a person (an API client of the FHIR endpoint): the log keeps no
+    account for it and names it by its ``audit_label``."""
+
+    @property
+    def audit_label(self) -> str: ...
+
+
+def _actor_label(actor: User | NamedActor | None) -> str:
+    """A person's email at the time; an API client names itself (``audit_label``)."""
+    return str(getattr(actor, "audit_label", "") or getattr(actor, "email", "") or "")
+
+
+def _person(actor: User | NamedActor | None) -> User | None:
+    """The account to link the event to: a person's, never an API client's."""
+    return actor if getattr(actor, "pk", None) and not hasattr(actor, "audit_label") else None
+
+
 def audit_record(
     *,
     action: str,
-    actor: User | None = None,
+    actor: User | NamedActor | None = None,
     organization: Organization | None = None,
     request: HttpRequest | None = None,
     outcome: str = AuditOutcome.ALLOWED,
@@ -45,8 +63,8 @@ def audit_record(
     ip_address, user_agent = _client(request)
     return AuditEvent.objects.create(
         action=action,
-        actor=actor if getattr(actor, "pk", None) else None,
-        actor_label=getattr(actor, "email", "") or "",
+        actor=_person(actor),
+        actor_label=_actor_label(actor),
         acting_organization=organization,
         outcome=outcome,
         object_type=object_type,
@@ -76,8 +94,8 @@ def audit_records(*, data_owners: Sequence[Organization | None], **fields: Any) 
     return AuditEvent.objects.bulk_create(
         [
             AuditEvent(
-                actor=actor if getattr(actor, "pk", None) else None,
-                actor_label=getattr(actor, "email", "") or "",
+                actor=_person(actor),
+                actor_label=_actor_label(actor),
                 acting_organization=organization,
                 object_id=str(object_id or ""),
                 data_owner=owner,
@@ -91,4 +109,4 @@ def audit_records(*, data_owners: Sequence[Organization | None], **fields: Any) 
     )
 
 
-__all__ = ["AuditAction", "AuditOutcome", "audit_record", "audit_records"]
+__all__ = ["AuditAction", "AuditOutcome", "NamedActor", "audit_record", "audit_records"]

@@ -123,11 +123,30 @@ def capability_statement(*, base: str, software_date: str) -> dict[str, Any]:
             {
                 "mode": "server",
                 "documentation": "Signed in at the organization's address (the portal's session; CSRF token on "
-                "POST). Every read goes through the organization's access rule: forbidden and missing are the "
-                "same 404.",
+                "POST), or a backend client's bearer token from this address's token endpoint (SMART Backend "
+                "Services; system scopes narrow what the organization may see). Every read goes through the "
+                "organization's access rule: forbidden and missing are the same 404.",
                 "security": {
                     "cors": False,
-                    "description": "Session cookie of the organization's address, second factor verified.",
+                    "extension": [
+                        {
+                            "url": "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris",
+                            "extension": [{"url": "token", "valueUri": f"{base}auth/token"}],
+                        }
+                    ],
+                    "service": [
+                        {
+                            "coding": [
+                                {
+                                    "system": "http://terminology.hl7.org/CodeSystem/restful-security-service",
+                                    "code": "SMART-on-FHIR",
+                                }
+                            ]
+                        }
+                    ],
+                    "description": "Session cookie of the organization's address, second factor verified; or "
+                    "Authorization: Bearer with a token of the client credentials grant (private_key_jwt, RS384 "
+                    "or ES384), valid five minutes, at this organization's address only.",
                 },
                 "resource": resources,
                 "operation": [

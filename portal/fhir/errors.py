@@ -31,6 +31,8 @@ DIAGNOSTICS = {
     500: "Something went wrong on our side; nothing was changed by this request.",
 }
 KEPT_HEADERS = ("Allow", "Retry-After", "WWW-Authenticate", "Vary", "ETag")
+# Set on the token endpoint's answers: its errors are OAuth's JSON (RFC 6749), kept as they are.
+OAUTH_ANSWER = "oauth_answer"
 
 
 def outcome_json(status: int, diagnostics: str, code: str | None = None) -> HttpResponse:
@@ -48,7 +50,7 @@ def outcome_json(status: int, diagnostics: str, code: str | None = None) -> Http
 
 
 def fhir_error_response(response: HttpResponse) -> HttpResponse:
-    if response.get("Content-Type", "").startswith(CONTENT_TYPE):
+    if response.get("Content-Type", "").startswith(CONTENT_TYPE) or getattr(response, OAUTH_ANSWER, False):
         return response
     status = response.status_code
     try:

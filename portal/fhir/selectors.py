@@ -11,6 +11,13 @@ A resource addressed by its own id (``Observation/<id>``) names no patient: its 
 patient is looked up by the entry's uuid only to ask the access rule about that patient,
 and the entry is then read again through ``visible_entries``; a refusal and a missing id
 give the same 404.
+
+The one who asks is a person signed in (the portal's session) or a backend API client
+(``ClientPrincipal``), which acts for its organization: the organization-level variant of the
+same rule (its care relationships, no one's emergency grant), never more. A client reads the
+shared record's entries, the patient, their care team and the directory; the care objects
+(referrals, care tasks, hand-offs, messages) are one person's work in the pages' rules and
+are not given to a client (searches of them find nothing, reads answer 404).
 """
 
 from __future__ import annotations
@@ -18,8 +25,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeGuard
 
+from django.contrib.auth.models import AnonymousUser
 from django.db.models import Prefetch, QuerySet
 from django.http import Http404
 from django_tenants.utils import schema_context
@@ -30,10 +38,19 @@ from portal.audit.models import AuditAction, AuditEvent
 from portal.care.models import TaskOccurrence
 from portal.care.selectors import handoffs_for, referrals_for, tasks_for
 from portal.fhir import mapping as m
+from portal.fhir.scopes import ClientPrincipal
 from portal.messaging.models import Message
 from portal.messaging.selectors import visible_threads
 from portal.patients.models import CareRelationship, NetworkPatient, PatientIdentifier, RegistryEntry
-from portal.patients.selectors import patient_access_for_user, record_shared_with, visible_entries, visible_patients
+from portal.patients.selectors import (
+    organization_patient_access,
+    organization_visible_entries,
+    organization_visible_patients,
+    patient_access_for_user,
+    record_shared_with,
+    visible_patients,
+)
+from portal.patients.selectors import visible_entries as person_visible_entries
 from portal.records.models import ClinicalItem, Document
 from tenants.models import Organization
 
@@ -61,7 +78,39 @@ class Scope:
     owners: set[Any] = field(default_factory=set)
 
 
+def _is_client(user: object) -> TypeGuard[ClientPrincipal]:
+    return isinstance(user, ClientPrincipal)
+
+
+def _client_here(user: object, organization: Organization | None) -> bool:
+    """A client acts only at its own organization's address."""
+    return _is_client(user) and organization is not None and user.organization.pk == organization.pk
+
+
+def _may_read_here(user: User | AnonymousUser | ClientPrincipal, organization: Organization) -> bool:
+    """A clinical member here, or a client of this organization."""
+    if _is_client(user):
+        return _client_here(user, organization)
+    return clinical_membership(user=user, organization=organization) is not None
+
+
+def visible_entries(
+    *, user: User | AnonymousUser | ClientPrincipal, organization: Organization, patient: NetworkPatient
+) -> QuerySet[RegistryEntry]:
+    """The patient's entries a person (``patient_visible_entries``) or a client sees here."""
+    if _is_client(user):
+        if not _client_here(user, organization):
+            return RegistryEntry.objects.none()
+        return organization_visible_entries(organization=organization, patient=patient)
+    return person_visible_entries(user=user, organization=organization, patient=patient)
+
+
 def scope_for_patient(*, user: Any, organization: Any, patient_uuid: Any) -> Scope:
+    if _is_client(user):
+        if not _client_here(user, organization):
+            raise Http404("No such patient")
+        found, shared = organization_patient_access(organization=organization, patient_uuid=patient_uuid)
+        return Scope(user=user, organization=organization, patient=found, emergency=None, shared=shared)
     patient, emergency = patient_access_for_user(user=user, organization=organization, patient_uuid=patient_uuid)
     shared = record_shared_with(user=user, organization=organization, patient=patient)
     return Scope(user=user, organization=organization, patient=patient, emergency=emergency, shared=shared)
@@ -76,7 +125,7 @@ def _patient_uuid_of(queryset: QuerySet[Any], **lookup: Any) -> Any:
 
 
 def scope_for_entry(*, user: Any, organization: Any, entry_uuid: str) -> Scope:
-    if clinical_membership(user=user, organization=organization) is None:
+    if not _may_read_here(user, organization):
         raise Http404("No such resource")
     patient_uuid = _patient_uuid_of(RegistryEntry.objects.all(), uuid=entry_uuid)
     return scope_for_patient(user=user, organization=organization, patient_uuid=patient_uuid)
@@ -286,6 +335,8 @@ class CareObjects:
 
 def care_for(scope: Scope) -> CareObjects:
     user, organization, patient = scope.user, scope.organization, scope.patient
+    if _is_client(user):
+        return CareObjects(referrals=[], tasks=[], handoffs=[], messages=[])
     attachments = Prefetch("attachments", queryset=RegistryEntry.objects.only("uuid", "kind", "summary"))
     referrals = list(
         (
@@ -314,6 +365,8 @@ def care_for(scope: Scope) -> CareObjects:
 
 def referral_scope(*, user: Any, organization: Any, referral_uuid: str) -> tuple[Scope, Any]:
     """A referral the user may see here, about a patient the user may open here."""
+    if _is_client(user):
+        raise Http404("No such resource")
     referral = (
         (
             referrals_for(user=user, organization=organization, direction="inbound")
@@ -343,6 +396,8 @@ def scope_for_resource(
     if resource_type == "ServiceRequest" or (resource_type == "Task" and suffix == "task"):
         return referral_scope(user=user, organization=organization, referral_uuid=uuid)[0]
     found: Any = None
+    if _is_client(user):
+        raise Http404("No such resource")
     if resource_type == "Task":
         found = tasks_for(user=user, organization=organization).filter(uuid=uuid).first()
     elif resource_type == "CarePlan":
@@ -361,6 +416,10 @@ def scope_for_resource(
 
 
 def patients_visible(*, user: Any, organization: Any) -> QuerySet[NetworkPatient]:
+    if _is_client(user):
+        if not _client_here(user, organization):
+            return NetworkPatient.objects.none()
+        return organization_visible_patients(organization=organization)
     return visible_patients(user=user, organization=organization)
 
 
@@ -373,8 +432,8 @@ def organizations_by_uuid(uuids: Iterable[str]) -> list[Organization]:
 
 def practitioner_get(*, user: Any, organization: Any, practitioner_id: str) -> User:
     """A person of the network's organizations (the directory a clinician already sees on
-    referrals and messages), for a clinical member."""
-    if clinical_membership(user=user, organization=organization) is None:
+    referrals and messages), for a clinical member or a client of the organization."""
+    if not _may_read_here(user, organization):
         raise Http404("No such resource")
     people = User.objects.filter(memberships__isnull=False).distinct().only("pk", "full_name", "credentials", "npi")
     for person in people.iterator():
@@ -414,6 +473,6 @@ def fhir_audit(*, user: Any, organization: Any, request: Any, scopes: list[Scope
 
 
 def _client_label(request: Any) -> str:
-    """Which client asked: the portal's signed-in session (API clients come later)."""
+    """Which client asked: the portal's signed-in session, or an API client by its id."""
     client = getattr(request, "fhir_client", None)
-    return f"client:{client}" if client else "portal-session"
+    return f"client:{client.client_id}" if client is not None else "portal-session"

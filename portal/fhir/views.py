@@ -20,6 +20,15 @@ from portal.fhir import mapping as m
 from portal.fhir import record
 from portal.fhir import selectors as s
 from portal.fhir.capability import RESOURCES, capability_statement
+from portal.fhir.clients.access import (
+    ScopeRefused,
+    actor,
+    bearer_refusal,
+    client_denied_record,
+    csrf_refusal,
+    readable,
+    types_for_client,
+)
 from portal.fhir.codes import CONTENT_TYPE
 from portal.fhir.render import bundle_bytes, collector_paused, dumps
 from portal.fhir.search import Search, SearchError, _date_range, parse
@@ -50,25 +59,41 @@ NOT_FOUND = "Not found: there is no such resource, or it is not yours to see."
 
 
 def fhir_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """Signed in at this address with an active membership; errors as OperationOutcome."""
+    """Signed in at this address with an active membership (the portal's session, CSRF token
+    on a POST), or a backend client's bearer token of this organization whose scopes allow the
+    interaction (``portal.fhir.clients.access``); errors as OperationOutcome."""
 
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if not request.user.is_authenticated:
-            response = outcome_response(401, "Sign in at this organization's address.", "login")
-            response["WWW-Authenticate"] = 'Session realm="fhir"'
-            return response
-        if getattr(request, "membership", None) is None:
-            return outcome_response(403, "Sign in at this organization's address with an active account.", "forbidden")
+        refused = bearer_refusal(request, view.__name__, kwargs)
+        if refused is not None:
+            return refused
+        if getattr(request, "fhir_client", None) is None:
+            if not request.user.is_authenticated:
+                response = outcome_response(401, "Sign in at this organization's address.", "login")
+                response["WWW-Authenticate"] = 'Bearer realm="fhir"'
+                return response
+            if getattr(request, "membership", None) is None:
+                return outcome_response(
+                    403, "Sign in at this organization's address with an active account.", "forbidden"
+                )
+            csrf = csrf_refusal(request)
+            if csrf is not None:
+                return csrf
         try:
             return view(request, *args, **kwargs)
         except Http404:
+            client_denied_record(request)
             return outcome_response(404, NOT_FOUND, "not-found")
         except SearchError as error:
             return outcome_response(400, str(error), "invalid")
         except FhirError as error:
             return outcome_response(error.status, error.diagnostics, error.code)
+        except ScopeRefused as error:
+            return outcome_response(403, str(error), "forbidden")
 
+    # A bearer request has no CSRF token to give; a session's is checked above (csrf_refusal).
+    wrapper.csrf_exempt = True  # type: ignore[attr-defined]
     return wrapper
 
 
@@ -91,7 +116,7 @@ def _known_type(resource_type: str) -> None:
 
 def _audit(request: HttpRequest, scopes: list[s.Scope], interaction: str) -> None:
     s.fhir_audit(
-        user=request.user, organization=request.tenant, request=request, scopes=scopes, interaction=interaction
+        user=actor(request), organization=request.tenant, request=request, scopes=scopes, interaction=interaction
     )  # type: ignore[attr-defined]
 
 
@@ -141,7 +166,7 @@ def _url(base: str, params: Any, offset: int) -> str:
 def search_type(request: HttpRequest, resource_type: str) -> HttpResponse:
     _known_type(resource_type)
     query = parse(resource_type, _params(request), strict=_strict(request))
-    user, organization = request.user, request.tenant  # type: ignore[attr-defined]
+    user, organization = actor(request), request.tenant  # type: ignore[attr-defined]
     if resource_type in ("Organization", "Practitioner", "Binary"):
         raise FhirError(400, f"{resource_type} is read by its id here; search it through $everything or _include.")
     if resource_type == "AuditEvent":
@@ -156,7 +181,7 @@ def search_type(request: HttpRequest, resource_type: str) -> HttpResponse:
     scope = s.scope_for_patient(user=user, organization=organization, patient_uuid=_uuid(query.patient))
     with collector_paused():
         found = record.search(scope, query)
-        page, included = found.matches, found.included
+        page, included = found.matches, readable(request, found.included)
         if found.total is not None:
             links = _page_links(request, resource_type, query, found.total)
         else:
@@ -179,7 +204,7 @@ def _uuid(value: str) -> str:
 
 
 def _patient_search(request: HttpRequest, query: Search) -> HttpResponse:
-    user, organization = request.user, request.tenant  # type: ignore[attr-defined]
+    user, organization = actor(request), request.tenant  # type: ignore[attr-defined]
     patients = s.patients_visible(user=user, organization=organization)
     ids = set(query.ids or set())
     if query.patient:
@@ -256,7 +281,7 @@ def _audit_search(request: HttpRequest, query: Search) -> HttpResponse:
 
 def _scope_for(request: HttpRequest, resource_type: str, resource_id: str) -> s.Scope:
     return s.scope_for_resource(
-        user=request.user,
+        user=actor(request),
         organization=request.tenant,  # type: ignore[attr-defined]
         resource_type=resource_type,
         resource_id=resource_id,
@@ -268,10 +293,12 @@ def _scope_for(request: HttpRequest, resource_type: str, resource_id: str) -> s.
 @require_http_methods(["GET"])
 def read(request: HttpRequest, resource_type: str, resource_id: str) -> HttpResponse:
     _known_type(resource_type)
-    user, organization = request.user, request.tenant  # type: ignore[attr-defined]
+    user, organization = actor(request), request.tenant  # type: ignore[attr-defined]
     if resource_type == "Organization":
-        if s.clinical_membership(user=user, organization=organization) is None and not request.membership.is_admin:  # type: ignore[attr-defined]
-            raise Http404("No such resource")
+        client = getattr(request, "fhir_client", None)
+        if client is None and s.clinical_membership(user=user, organization=organization) is None:
+            if not request.membership.is_admin:  # type: ignore[attr-defined]
+                raise Http404("No such resource")
         found = s.organizations_by_uuid([s.split_id(resource_id)[0]])
         if not found:
             raise Http404("No such resource")
@@ -359,7 +386,7 @@ def vread(request: HttpRequest, resource_type: str, resource_id: str, version_id
 @fhir_view
 @require_http_methods(["GET"])
 def everything(request: HttpRequest, resource_id: str) -> HttpResponse:
-    user, organization = request.user, request.tenant  # type: ignore[attr-defined]
+    user, organization = actor(request), request.tenant  # type: ignore[attr-defined]
     params = request.GET
     types = None
     if params.get("_type"):
@@ -378,6 +405,7 @@ def everything(request: HttpRequest, resource_id: str) -> HttpResponse:
     if params.get("_count"):
         query = parse("Patient", params.copy())
         count, offset = query.count, query.offset
+    types = types_for_client(request, types, record.COMPARTMENT_TYPES | record.DIRECTORY_TYPES)
     scope = s.scope_for_patient(user=user, organization=organization, patient_uuid=s.split_id(resource_id)[0])
     with collector_paused():
         out, resources = record.everything(scope, types=types, since=since)

@@ -228,6 +228,50 @@ def visible_entries(*, user: User, organization: Organization, patient: NetworkP
     return entries
 
 
+# --- The organization itself as the one who asks (a backend API client acting for it) ---
+#
+# The rule its clinicians share: the organization's active care relationships and the
+# permissions derived from them, the record beyond its own entries only through a
+# relationship that shares it. Nobody's emergency grant counts (those are one person's).
+
+
+def _organization_may_ask(organization: Organization) -> bool:
+    return organization is not None and not organization.is_network and organization.is_active
+
+
+def organization_visible_patients(*, organization: Organization) -> QuerySet[NetworkPatient]:
+    """The patients the organization's clinicians may see through its relationships."""
+    if not _organization_may_ask(organization):
+        return NetworkPatient.objects.none()
+    return NetworkPatient.objects.filter(_regular_access(organization=organization, now=timezone.now()))
+
+
+def organization_patient_access(*, organization: Organization, patient_uuid: UUID | str) -> tuple[NetworkPatient, bool]:
+    """The patient, if the organization cares for them (else ``Http404``), and whether what
+    other organizations share about them is shared with it."""
+    if not _organization_may_ask(organization):
+        raise Http404("No such patient")
+    now = timezone.now()
+    patient = (
+        NetworkPatient.objects.filter(_regular_access(organization=organization, now=now), uuid=patient_uuid)
+        .annotate(**{SHARED_ATTRIBUTE: _shared_access(organization=organization, now=now)})
+        .first()
+    )
+    if patient is None:
+        raise Http404("No such patient")
+    return patient, bool(getattr(patient, SHARED_ATTRIBUTE))
+
+
+def organization_visible_entries(*, organization: Organization, patient: NetworkPatient) -> QuerySet[RegistryEntry]:
+    """``visible_entries`` for the organization itself: its own entries, and the others'
+    only through a relationship that shares the record."""
+    entries = RegistryEntry.objects.filter(patient=patient)
+    shared = NetworkPatient.objects.filter(
+        _shared_access(organization=organization, now=timezone.now()), pk=patient.pk
+    ).exists()
+    return entries if shared else entries.filter(organization=organization)
+
+
 def shared_entry_condition(*, organization: Organization, entry_patient: str = "patient") -> Q:
     """For queries over many patients' entries: an entry counts for this organization when
     it is its own or the patient's record is shared with it (emergency grants, one user's

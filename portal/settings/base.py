@@ -54,6 +54,7 @@ SHARED_APPS = [
     "portal.messaging",
     "portal.care",
     "portal.boards",
+    "portal.fhir",
     "portal.demo",
 ]
 # An organization's repository: these tables exist only in organization schemas.

@@ -44,6 +44,8 @@ PARAMETERS: list[tuple[str, str, str]] = [
     (r"^admin/users/import/", "uuid", "bulk_invitation"),
     (r"^admin/invitations/", "uuid", "invitation"),
     (r"^admin/users/", "action", "member_action"),
+    # Site admins' API clients of the FHIR endpoint (Northfield's, in the world).
+    (r"^admin/api-clients/", "uuid", "api_client"),
     (r"^records/new/", "kind", "record_kind"),
     (r"^accounts/invitation/", "token", "invitation_token"),
     (r"^accounts/reset/", "uidb64", "reset_uid"),

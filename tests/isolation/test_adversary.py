@@ -226,6 +226,26 @@ def _replayed(sign_in: Callable[..., Any], user: Any, opened_at: Any, presented_
     return client
 
 
+def _bearer(cast: Any, issued_at: Any, presented_at: Any, admin: str) -> Any:
+    """A test client sending the bearer token of a client registered at ``issued_at`` (every
+    scope), at ``presented_at``'s address; the token is kept valid for the whole crawl."""
+    import datetime as dt
+
+    from django.test import Client
+    from django.utils import timezone
+
+    from portal.fhir.models import AccessToken
+    from tests.conftest import host_of
+    from tests.fhir.clients import access_token, register
+
+    client = register(issued_at, cast.users[admin], "system/*.cruds", name=f"{issued_at.name} adversary")
+    token = access_token(Client(HTTP_HOST=host_of(issued_at)), issued_at, client, "system/*.cruds")
+    AccessToken.objects.filter(client=client).update(expires_at=timezone.now() + dt.timedelta(hours=2))
+    http = Client(HTTP_HOST=host_of(presented_at), HTTP_AUTHORIZATION=f"Bearer {token}")
+    http.raise_request_exception = False
+    return http
+
+
 def _signed_in(sign_in: Callable[..., Any], user: Any, organization: Any) -> Callable[[], Any]:
     def fresh() -> Any:
         client = sign_in(user, organization)
@@ -313,6 +333,24 @@ def test_no_hostile_actor_reads_or_changes_anything_of_maria_on_any_route(
             every_id=(),
         ),
     ]
+    # Backend API clients: Cedar Valley's own (every scope: what Cedar Valley may see bounds
+    # it), and Northfield's token presented at Cedar Valley's address.
+    tenant_actors += [
+        Actor(
+            "Cedar Valley's API client (system/*.cruds)",
+            _bearer(cast, cedar, cedar, "cedarvalley_admin"),
+            READS + WRITES,
+            every_marker,
+            every_id=("GET", "POST"),
+        ),
+        Actor(
+            "Northfield's API client's token at Cedar Valley",
+            _bearer(cast, northfield, cedar, "northfield_admin"),
+            light,
+            every_marker,
+            every_id=(),
+        ),
+    ]
     public_actors = [
         Actor("anonymous at the network", _anonymous(anonymous, cast.network), light, every_marker, every_id=()),
         Actor(
@@ -341,6 +379,13 @@ def test_no_hostile_actor_reads_or_changes_anything_of_maria_on_any_route(
     # The crawl really was signed in: Dr. Chen still sees her own home page.
     home = tenant_actors[0].client.get("/")
     assert home.status_code == 200 and b"Carla Chen" in home.content
+    # … and Cedar Valley's API client really was authenticated: refused by the access rule
+    # (404), not for its token (401), while Northfield's token at Cedar Valley is a 401.
+    maria_uuid = world.first("patient")
+    cedar_client, northfield_token = tenant_actors[-2].client, tenant_actors[-1].client
+    assert cedar_client.get(f"/fhir/R4/Observation?patient={maria_uuid}").status_code == 404
+    assert cedar_client.get("/fhir/R4/Patient?birthdate=1961-04-12").status_code == 200
+    assert northfield_token.get(f"/fhir/R4/Patient/{maria_uuid}").status_code == 401
     assert not (findings.leaks or findings.errors or findings.writes), findings.report()
 
 

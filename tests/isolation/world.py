@@ -278,6 +278,11 @@ def world_build(cast: Any) -> World:
             created_by=users["northfield_admin"],
         )
     world.ids["bulk_invitation"].append(str(bulk.uuid))
+    # Northfield's API client of the FHIR endpoint (a site admin's registration).
+    from tests.fhir.clients import register as api_client_register
+
+    api_client = api_client_register(northfield, users["northfield_admin"], "system/*.read", name="Northfield sync")
+    world.ids["api_client"].append(str(api_client.uuid))
     world.ids["organization"] += [northfield.pk, maple.pk]
     world.ids["organization_uuid"] += [str(northfield.uuid), str(maple.uuid)]
     world.ids["patient"].append(str(maria.uuid))

@@ -1,0 +1,2 @@
+"""API clients of the FHIR endpoint: SMART Backend Services (registration, tokens, bearer
+authentication, scopes at the views)."""
