@@ -24,6 +24,11 @@ def _client(request: HttpRequest | None) -> tuple[str | None, str]:
     return address or None, request.META.get("HTTP_USER_AGENT", "")[:200]
 
 
+def request_client(request: HttpRequest | None) -> tuple[str | None, str]:
+    """(address, user agent) of a request, as audit events record them."""
+    return _client(request)
+
+
 def audit_record(
     *,
     action: str,
@@ -91,4 +96,4 @@ def audit_records(*, data_owners: Sequence[Organization | None], **fields: Any) 
     )
 
 
-__all__ = ["AuditAction", "AuditOutcome", "audit_record", "audit_records"]
+__all__ = ["AuditAction", "AuditOutcome", "audit_record", "audit_records", "request_client"]
