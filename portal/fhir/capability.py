@@ -130,6 +130,14 @@ def capability_statement(*, base: str, software_date: str) -> dict[str, Any]:
                     "description": "Session cookie of the organization's address, second factor verified.",
                 },
                 "resource": resources,
+                "interaction": [
+                    {
+                        "code": "transaction",
+                        "documentation": "POST / with a transaction Bundle: imported all or nothing, as drafts of "
+                        "the organization (published with the meta.tag urn:continuum:fhir:CodeSystem:import|publish).",
+                    },
+                    {"code": "batch", "documentation": "POST / with a batch Bundle: one answer per entry."},
+                ],
                 "operation": [
                     {"name": "everything", "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything"}
                 ],

@@ -363,3 +363,25 @@ def test_scopes_narrow_what_a_client_may_write():
 
 def test_the_import_tag_is_documented_in_code():
     assert IMPORT_TAG_SYSTEM == c.OUR_SYSTEM + "import"
+
+
+def test_writing_about_a_patient_one_may_not_see_is_the_same_as_about_nobody(cast, sign_in):
+    import uuid
+
+    from tests.fhir.bundles import entry
+
+    maria = cast.patients["maria"]
+    client = sign_in(cast.users["chen"], cast.organizations["cedarvalley"])
+    before = _counts(cast.organizations["cedarvalley"])
+    answers = []
+    for patient_id in (maria.uuid, uuid.uuid4()):
+        allergy = {
+            "resourceType": "AllergyIntolerance",
+            "code": {"text": "Penicillin"},
+            "patient": {"reference": f"Patient/{patient_id}"},
+            "recordedDate": "2025-02-01",
+        }
+        outcome = fhir_json(post(client, transaction([entry(allergy)], publish=True)), status=422)
+        answers.append(outcome["issue"][0]["diagnostics"].replace(str(patient_id), "<id>"))
+    assert answers[0] == answers[1] and "names no patient you may see here" in answers[0]
+    assert _counts(cast.organizations["cedarvalley"]) == before

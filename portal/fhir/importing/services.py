@@ -200,6 +200,13 @@ class Importer:
         )
         self._load_earlier(live)
         for entry in live:
+            # Which entries are resources imported before, known before any reference is
+            # resolved (a conditional reference to one counts it once).
+            if entry.criteria is not None:
+                found = self.resolver.earlier(entry.resource_type, entry.criteria)
+                if len(found) == 1:
+                    self.resolver.entry_matches[entry.index] = found[0]
+        for entry in live:
             if entry.plan is not None and entry.plan.role == "patient":
                 self._guarded([entry], self._patient)
         for entry in live:
