@@ -385,3 +385,33 @@ def test_writing_about_a_patient_one_may_not_see_is_the_same_as_about_nobody(cas
         answers.append(outcome["issue"][0]["diagnostics"].replace(str(patient_id), "<id>"))
     assert answers[0] == answers[1] and "names no patient you may see here" in answers[0]
     assert _counts(cast.organizations["cedarvalley"]) == before
+
+
+def test_a_put_is_idempotent_and_never_changes_the_record_behind_ones_back(cast, sign_in):
+    client = _okafor(cast, sign_in)
+    northfield = cast.organizations["northfield"]
+    entries, _urls = mcode_breast_cancer(mrn="EHR-66000", given="Rhea", family="Castellan")
+    problem = {
+        "resourceType": "Condition",
+        "id": "ehr-problem-1",
+        "code": {"text": "Essential hypertension"},
+        "subject": {"reference": entries[0]["fullUrl"]},
+        "onsetDateTime": "2024-06-01",
+    }
+    put = {"resource": problem, "request": {"method": "PUT", "url": "Condition/ehr-problem-1"}}
+    sent = transaction([entries[0], put], publish=True)
+    first = fhir_json(post(client, sent))
+    assert [e["response"]["status"] for e in first["entry"]] == ["201 Created", "201 Created"]
+    before = _counts(northfield)
+    again = fhir_json(post(client, sent))
+    assert [e["response"]["status"] for e in again["entry"]] == ["200 OK", "200 OK"]
+    assert again["entry"][1]["response"]["location"] == first["entry"][1]["response"]["location"]
+    problem["code"]["text"] = "Hypertension, uncontrolled"
+    changed = fhir_json(post(client, sent), status=409)
+    assert changed["issue"][0]["expression"] == ["Bundle.entry[1]"]
+    # A PUT to one of our own published resources would change the record: refused too.
+    ours = first["entry"][1]["response"]["location"].split("/")[1]
+    problem["id"] = ours
+    put["request"]["url"] = f"Condition/{ours}"
+    assert fhir_json(post(client, sent), status=409)["issue"][0]["code"] == "conflict"
+    assert _counts(northfield) == before

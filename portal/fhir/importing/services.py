@@ -44,7 +44,7 @@ from portal.fhir.importing.inverse import Plan, diagnosis_values, plan_for, tagg
 from portal.fhir.importing.parse import ImportFailure, Request, entry_request, resource_check
 from portal.fhir.importing.references import Criteria, Resolver, Target, criteria_parse, identifier_keys
 from portal.patients.matching import normalize_name
-from portal.patients.models import NetworkPatient, PatientIdentifier
+from portal.patients.models import NetworkPatient, PatientIdentifier, RegistryEntry
 from portal.patients.services import patient_register
 from portal.records.models import ClinicalItem, ImportedResource
 from portal.records.services import ImportItem, ItemImportError, items_import
@@ -116,6 +116,7 @@ class Entry:
     existing: ImportedResource | None = None
     criteria: Criteria | None = None
     publish: bool = False
+    references: list[tuple[str, str]] = field(default_factory=list)  # (reference, where)
 
     @property
     def where(self) -> str:
@@ -261,6 +262,7 @@ class Importer:
             resource = entry.raw.get("resource")
             resource_check(resource, f"{entry.where}.resource")
             entry.resource = resource
+            entry.references = list(_walk(resource, f"{entry.where}.resource"))
             self._check_request(entry)
             entry.plan = plan_for(resource, f"{entry.where}.resource")
             entry.publish = self.publish_all or tagged_publish(resource)
@@ -315,7 +317,7 @@ class Importer:
                 keys.update(entry.criteria.identifiers)
                 if entry.criteria.source_id:
                     ids.add(entry.criteria.source_id)
-            for reference in _references_of(entry.resource):
+            for reference, _where in entry.references:
                 if "?" in reference:
                     try:
                         criteria = criteria_parse(reference, entry.where)
@@ -344,6 +346,14 @@ class Importer:
                 code="multiple-matches",
                 expression=f"{entry.where}.request",
             )
+        if not found and entry.criteria.source_id and self._is_ours(entry.criteria.source_id):
+            raise ImportFailure(
+                409,
+                f"{entry.where}.request: a PUT to a resource of this organization's record would change it; "
+                "correcting through FHIR is not supported yet (correct it from the chart).",
+                code="conflict",
+                expression=f"{entry.where}.request.url",
+            )
         if found:
             self.resolver.entry_matches[entry.index] = found[0]
             if (
@@ -360,6 +370,16 @@ class Importer:
                 )
             return found[0]
         return None
+
+    def _is_ours(self, resource_id: str) -> bool:
+        """Whether an id names an entry this organization published (``<entry uuid>[-suffix]``)."""
+        from portal.fhir.selectors import UUID_PREFIX
+
+        match = UUID_PREFIX.match(resource_id)
+        return (
+            match is not None
+            and RegistryEntry.objects.filter(uuid=match.group(1), organization=self.organization).exists()
+        )
 
     def _remember(
         self, entry: Entry, *, patient: NetworkPatient | None, item: ClinicalItem | None, part: str = ""
@@ -488,7 +508,7 @@ class Importer:
 
     def _references(self, entry: Entry) -> None:
         assert self.resolver is not None
-        for reference, where in _walk(entry.resource or {}, f"{entry.where}.resource"):
+        for reference, where in entry.references:
             target = self.resolver.resolve(reference, where)
             if target.entry is not None and self.entries[target.entry].failure is not None:
                 raise ImportFailure(
@@ -781,10 +801,6 @@ def _walk(resource: dict[str, Any], path: str) -> Any:
     from portal.fhir.importing.references import walk_references
 
     return walk_references(resource, path)
-
-
-def _references_of(resource: dict[str, Any]) -> list[str]:
-    return [reference for reference, _where in _walk(resource, "")]
 
 
 def _mrn_of(resource: dict[str, Any], organization: Organization) -> str:
