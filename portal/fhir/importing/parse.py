@@ -126,13 +126,19 @@ def _model_error(error: ModelError, where: str) -> ImportFailure:
     return ImportFailure(422, f"{expression}: {first.get('msg', 'invalid')}{more}.", expression=expression)
 
 
-def resource_check(resource: Any, where: str) -> None:
-    """Parse with the R4B model of its type, then check required-binding codes."""
+def resource_shape(resource: Any, where: str) -> None:
+    """An object with a resourceType (what is needed before it is validated)."""
     if not isinstance(resource, dict):
         raise ImportFailure(422, f"{where} is missing or not an object.", code="required", expression=where)
     kind = resource.get("resourceType")
     if not isinstance(kind, str) or not RESOURCE_TYPE.match(kind):
         raise ImportFailure(422, f"{where} has no resourceType.", code="required", expression=where)
+
+
+def resource_check(resource: Any, where: str) -> None:
+    """Parse with the R4B model of its type, then check required-binding codes."""
+    resource_shape(resource, where)
+    kind = resource["resourceType"]
     try:
         model = get_fhir_model_class(kind)
     except (KeyError, ValueError):

@@ -41,7 +41,7 @@ from portal.accounts.roles import AUTHOR_ROLES
 from portal.audit.services import AuditAction, audit_records
 from portal.fhir import codes as c
 from portal.fhir.importing.inverse import Plan, diagnosis_values, plan_for, tagged_publish
-from portal.fhir.importing.parse import ImportFailure, Request, entry_request, resource_check
+from portal.fhir.importing.parse import ImportFailure, Request, entry_request, resource_check, resource_shape
 from portal.fhir.importing.references import Criteria, Resolver, Target, criteria_parse, identifier_keys
 from portal.patients.matching import normalize_name
 from portal.patients.models import NetworkPatient, PatientIdentifier, RegistryEntry
@@ -116,6 +116,7 @@ class Entry:
     existing: ImportedResource | None = None
     criteria: Criteria | None = None
     publish: bool = False
+    digest: str = ""
     references: list[tuple[str, str]] = field(default_factory=list)  # (reference, where)
 
     @property
@@ -208,6 +209,9 @@ class Importer:
                 if len(found) == 1:
                     self.resolver.entry_matches[entry.index] = found[0]
         for entry in live:
+            self._validate(entry)
+        live = [e for e in live if e.failure is None]
+        for entry in live:
             if entry.plan is not None and entry.plan.role == "patient":
                 self._guarded([entry], self._patient)
         for entry in live:
@@ -257,15 +261,28 @@ class Importer:
     # --- reading each entry ------------------------------------------------------------------
 
     def _read(self, entry: Entry) -> None:
+        """The entry's request and resource, before validation (cheap: its shape only)."""
         try:
             entry.request = entry_request(entry.raw, entry.index)
             resource = entry.raw.get("resource")
-            resource_check(resource, f"{entry.where}.resource")
+            resource_shape(resource, f"{entry.where}.resource")
             entry.resource = resource
             entry.references = list(_walk(resource, f"{entry.where}.resource"))
+            entry.digest = _digest(resource)
             self._check_request(entry)
-            entry.plan = plan_for(resource, f"{entry.where}.resource")
-            entry.publish = self.publish_all or tagged_publish(resource)
+        except ImportFailure as failure:
+            self.fail(entry, failure)
+
+    def _validate(self, entry: Entry) -> None:
+        """Validate the resource — unless it is, byte for byte, one this organization imported
+        (and validated) before under the same condition: a re-posted Bundle — and plan it."""
+        assert self.resolver is not None and entry.resource is not None
+        try:
+            earlier = self.resolver.entry_matches.get(entry.index)
+            if earlier is None or earlier.digest != entry.digest:
+                resource_check(entry.resource, f"{entry.where}.resource")
+            entry.plan = plan_for(entry.resource, f"{entry.where}.resource")
+            entry.publish = self.publish_all or tagged_publish(entry.resource)
         except ImportFailure as failure:
             self.fail(entry, failure)
 
@@ -356,11 +373,7 @@ class Importer:
             )
         if found:
             self.resolver.entry_matches[entry.index] = found[0]
-            if (
-                entry.request is not None
-                and entry.request.method == "PUT"
-                and found[0].digest != _digest(entry.resource or {})
-            ):
+            if entry.request is not None and entry.request.method == "PUT" and found[0].digest != entry.digest:
                 raise ImportFailure(
                     409,
                     f"{entry.where}: this PUT changes a resource imported before; changing imported resources "
@@ -396,7 +409,7 @@ class Importer:
                 resource_type=entry.resource_type,
                 source_id=source_id,
                 identifiers=keys,
-                digest=_digest(resource),
+                digest=entry.digest or _digest(resource),
                 patient=patient,
                 item=item,
                 part=part,
