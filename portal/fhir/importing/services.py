@@ -345,9 +345,11 @@ class Importer:
                     ids.add(reference.split("/")[1])
         rows: list[ImportedResource] = []
         if keys:
-            rows += list(ImportedResource.objects.filter(identifiers__overlap=sorted(keys)).select_related("patient"))
+            rows += list(
+                ImportedResource.objects.filter(identifiers__overlap=sorted(keys)).select_related("patient", "item")
+            )
         if ids:
-            rows += list(ImportedResource.objects.filter(source_id__in=sorted(ids)).select_related("patient"))
+            rows += list(ImportedResource.objects.filter(source_id__in=sorted(ids)).select_related("patient", "item"))
         self.resolver.remember(list({row.pk: row for row in rows}.values()))
 
     def _match(self, entry: Entry) -> ImportedResource | None:
