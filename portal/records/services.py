@@ -400,7 +400,9 @@ class ItemImportError(ValidationError):
 
 
 @transaction.atomic
-def items_import(*, user: Any, organization: Any, items: list[ImportItem], request: Any = None) -> list[ClinicalItem]:
+def items_import(
+    *, user: User, organization: Organization, items: list[ImportItem], request: HttpRequest | None = None
+) -> list[ClinicalItem]:
     """Write many items at once for one author, drafts or published now: the rules of
     ``item_create`` and ``item_publish`` (the organization's own schema, an author role, a
     patient this user may see here, a valid item, an organization that may share for what is
@@ -408,7 +410,7 @@ def items_import(*, user: Any, organization: Any, items: list[ImportItem], reque
     publish audit events), in a handful of statements. A published item's registry entry takes
     the item's uuid, so the FHIR id an importer is told is the one it will read. Documents
     (files) are not imported here: ``item_create`` takes them one by one."""
-    if connection.schema_name != organization.schema_name:
+    if tenant_connection.schema_name != organization.schema_name:
         raise PermissionDenied("Items are written in their organization's own schema.")
     membership = Membership.objects.active().filter(user=user, organization=organization).first()
     if membership is None or membership.role not in AUTHOR_ROLES:

@@ -48,6 +48,7 @@ from portal.patients.models import NetworkPatient, PatientIdentifier, RegistryEn
 from portal.patients.services import patient_register
 from portal.records.models import ClinicalItem, ImportedResource
 from portal.records.services import ImportItem, ItemImportError, items_import
+from tenants.connection import tenant_connection
 from tenants.models import Organization
 
 PART_SUFFIX = {"stage": "stage", "t": "t", "n": "n", "m": "m", "er": "er", "pr": "pr", "her2": "her2"}
@@ -181,7 +182,7 @@ class Importer:
         entry.failure = failure
 
     def run(self) -> ImportResult:
-        if connection.schema_name != self.organization.schema_name:
+        if tenant_connection.schema_name != self.organization.schema_name:
             raise PermissionDenied("An import writes in its organization's own schema.")
         membership = Membership.objects.active().filter(user=self.user, organization=self.organization).first()
         if membership is None or membership.role not in AUTHOR_ROLES:
@@ -604,9 +605,8 @@ class Importer:
         stage = stage_members.get(entry.index)
         if stage is not None:
             return self._condition_of(self.entries[stage], conditions, {})
-        same_patient = [
-            i for i in conditions if self.entries[i].plan and self.entries[i].plan.subject == entry.plan.subject
-        ]  # type: ignore[union-attr]
+        subject = entry.plan.subject
+        same_patient = [i for i in conditions if (self.entries[i].plan or Plan(role="")).subject == subject]
         if len(same_patient) == 1:
             return same_patient[0]
         raise ImportFailure(
