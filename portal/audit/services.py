@@ -42,6 +42,11 @@ def _person(actor: User | NamedActor | None) -> User | None:
     return actor if getattr(actor, "pk", None) and not hasattr(actor, "audit_label") else None
 
 
+def request_client(request: HttpRequest | None) -> tuple[str | None, str]:
+    """(address, user agent) of a request, as audit events record them."""
+    return _client(request)
+
+
 def audit_record(
     *,
     action: str,
@@ -109,4 +114,4 @@ def audit_records(*, data_owners: Sequence[Organization | None], **fields: Any) 
     )
 
 
-__all__ = ["AuditAction", "AuditOutcome", "NamedActor", "audit_record", "audit_records"]
+__all__ = ["AuditAction", "AuditOutcome", "NamedActor", "audit_record", "audit_records", "request_client"]

@@ -149,6 +149,14 @@ def capability_statement(*, base: str, software_date: str) -> dict[str, Any]:
                     "or ES384), valid five minutes, at this organization's address only.",
                 },
                 "resource": resources,
+                "interaction": [
+                    {
+                        "code": "transaction",
+                        "documentation": "POST / with a transaction Bundle: imported all or nothing, as drafts of "
+                        "the organization (published with the meta.tag urn:continuum:fhir:CodeSystem:import|publish).",
+                    },
+                    {"code": "batch", "documentation": "POST / with a batch Bundle: one answer per entry."},
+                ],
                 "operation": [
                     {"name": "everything", "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything"}
                 ],

@@ -439,9 +439,7 @@ def everything(request: HttpRequest, resource_id: str) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def root(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
-        raise FhirError(
-            405,
-            "Transaction and batch Bundles are not taken yet; /fhir/R4/metadata says what this server does.",
-            "not-supported",
-        )
+        from portal.fhir.importing.views import bundle_post
+
+        return bundle_post(request)
     raise FhirError(400, "Name a resource type (/fhir/R4/Patient/<id>) or read /fhir/R4/metadata.", "invalid")

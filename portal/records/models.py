@@ -10,6 +10,8 @@ from __future__ import annotations
 import uuid
 
 from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 
 
@@ -93,3 +95,37 @@ class Document(models.Model):
 
     def __str__(self) -> str:
         return self.original_name
+
+
+class ImportedResource(models.Model):
+    """A FHIR resource this organization imported (``portal.fhir.importing``), under the keys
+    its sender gave it: its logical id and its identifiers (``system|value``). A re-posted
+    bundle finds its resources here (conditional create, conditional update, conditional
+    references), so importing the same bundle twice creates nothing the second time.
+
+    ``item`` is the clinical item the resource became (several resources may fold into one
+    item: a cancer Condition and its stage, markers, ECOG and disease status); ``patient`` the
+    network patient a Patient resource was registered as. Directory resources (Practitioner,
+    Organization, Location) are remembered by their keys only, so references to them resolve.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    resource_type = models.CharField(max_length=40)
+    source_id = models.CharField(max_length=64, blank=True)
+    identifiers = ArrayField(models.CharField(max_length=400), default=list, blank=True)
+    digest = models.CharField(max_length=64, help_text="SHA-256 of the resource as received (sorted keys)")
+    patient = models.ForeignKey("patients.NetworkPatient", null=True, on_delete=models.PROTECT, related_name="+")
+    item = models.ForeignKey(ClinicalItem, null=True, on_delete=models.PROTECT, related_name="imported_from")
+    part = models.CharField(max_length=20, blank=True, help_text="Which part of the item (stage, er, ecog…)")
+    display = models.CharField(max_length=200, blank=True)
+    imported_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["resource_type", "source_id"], name="imported_type_source_id"),
+            GinIndex(fields=["identifiers"], name="imported_identifiers"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.resource_type}/{self.source_id or self.pk}"

@@ -21,7 +21,7 @@ from portal import uploads
 from portal.accounts.models import Membership
 from portal.accounts.roles import AUTHOR_ROLES, NAVIGATOR_ROLES
 from portal.audit.models import AuditEvent
-from portal.audit.services import AuditAction, audit_record
+from portal.audit.services import AuditAction, audit_record, request_client
 from portal.patients.models import EntryStatus, NetworkPatient, RegistryEntry
 from portal.patients.selectors import user_can_view_patient
 from portal.records.kinds import describe, form_for, to_data
@@ -378,3 +378,110 @@ def item_withdraw(
         detail={"withdrawn": True},
     )
     return item
+
+
+@dataclass
+class ImportItem:
+    """One item of an import through FHIR (``items_import``): about whom, what (the values of
+    the kind's form), and whether to publish it at once."""
+
+    patient: NetworkPatient
+    kind: str
+    values: dict[str, Any]
+    publish: bool = False
+
+
+class ItemImportError(ValidationError):
+    """An item of an import is invalid: ``index`` says which (of ``items_import``'s list)."""
+
+    def __init__(self, index: int, error: ValidationError) -> None:
+        super().__init__(error.message_dict if hasattr(error, "error_dict") else error.messages)
+        self.index = index
+
+
+@transaction.atomic
+def items_import(
+    *, user: User, organization: Organization, items: list[ImportItem], request: HttpRequest | None = None
+) -> list[ClinicalItem]:
+    """Write many items at once for one author, drafts or published now: the rules of
+    ``item_create`` and ``item_publish`` (the organization's own schema, an author role, a
+    patient this user may see here, a valid item, an organization that may share for what is
+    published) and the same rows (the item, its registry entry when published, the create and
+    publish audit events), in a handful of statements. A published item's registry entry takes
+    the item's uuid, so the FHIR id an importer is told is the one it will read. Documents
+    (files) are not imported here: ``item_create`` takes them one by one."""
+    if tenant_connection.schema_name != organization.schema_name:
+        raise PermissionDenied("Items are written in their organization's own schema.")
+    membership = Membership.objects.active().filter(user=user, organization=organization).first()
+    if membership is None or membership.role not in AUTHOR_ROLES:
+        raise PermissionDenied("Only clinicians of this organization author clinical items.")
+    if any(i.publish for i in items) and not organization_may_share(organization):
+        raise PermissionDenied(
+            f"{organization.name} is {organization.get_status_display().lower()}: it shares nothing new."
+        )
+    for patient in {i.patient.pk: i.patient for i in items}.values():
+        if not user_can_view_patient(user=user, organization=organization, patient=patient):
+            raise PermissionDenied("You do not care for this patient here.")
+    now = timezone.now()
+    rows, entries, events = [], [], []
+    for index, imported in enumerate(items):
+        if imported.kind in BOARD_ONLY_KINDS or imported.kind == ItemKind.DOCUMENT:
+            raise ItemImportError(index, ValidationError({"kind": f"{imported.kind} items are not imported."}))
+        try:
+            data, effective = _validated(imported.kind, dict(imported.values))
+        except ValidationError as error:
+            raise ItemImportError(index, error) from None
+        title, code, summary = describe(imported.kind, data)
+        item = ClinicalItem(
+            patient=imported.patient,
+            kind=imported.kind,
+            title=title,
+            code=code,
+            effective_at=_aware(effective),
+            data=data,
+            author=user,
+            status=ItemStatus.PUBLISHED if imported.publish else ItemStatus.DRAFT,
+            published_at=now if imported.publish else None,
+        )
+        rows.append(item)
+        events.append((AuditAction.CREATE, item, {"kind": item.kind, "via": "fhir import"}))
+        if imported.publish:
+            entry = RegistryEntry(
+                uuid=item.pk,
+                patient=imported.patient,
+                organization=organization,
+                kind=imported.kind,
+                code=code,
+                title=title,
+                effective_at=item.effective_at,
+                summary=summary,
+                item_uuid=item.pk,
+                version=1,
+                status=EntryStatus.CURRENT,
+                published_at=now,
+                published_by=user,
+            )
+            entries.append(entry)
+            events.append((AuditAction.PUBLISH, item, {"entry": str(entry.uuid)}))
+    ClinicalItem.objects.bulk_create(rows)
+    RegistryEntry.objects.bulk_create(entries)
+    ip_address, user_agent = request_client(request)
+    AuditEvent.objects.bulk_create(
+        [
+            AuditEvent(
+                action=action,
+                actor=user,
+                actor_label=user.email,
+                acting_organization=organization,
+                object_type="item",
+                object_id=str(item.pk),
+                patient=item.patient,
+                data_owner=organization,
+                ip_address=ip_address,
+                user_agent=user_agent,
+                detail=detail,
+            )
+            for action, item, detail in events
+        ]
+    )
+    return rows

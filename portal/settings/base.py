@@ -405,3 +405,8 @@ CELERY_BEAT_SCHEDULE.update(
         },
     }
 )
+
+# FHIR import (POST /fhir/R4/ with a transaction or batch Bundle): the largest body taken
+# (a 1,500-entry patient record is about 2 MB) and the most entries in one Bundle.
+FHIR_IMPORT_MAX_BYTES = env_int("FHIR_IMPORT_MAX_BYTES", 32 * 1024 * 1024, minimum=1024)
+FHIR_IMPORT_MAX_ENTRIES = env_int("FHIR_IMPORT_MAX_ENTRIES", 10_000, minimum=1)

@@ -248,7 +248,11 @@ def test_errors_are_operation_outcomes(cast, sign_in):
     )
     assert fhir_json(park.get("/fhir/R4/Observation"), 400)["issue"][0]["code"] == "required"
     assert fhir_json(park.get(f"/fhir/R4/Observation?patient={maria.uuid}&date=yesterday"), 400)
-    assert fhir_json(park.post("/fhir/R4/", {}, content_type="application/fhir+json"), 405)
+    # POST / takes transaction and batch Bundles (tests/fhir/test_import.py); anything else is a 400.
+    assert (
+        fhir_json(park.post("/fhir/R4/", {}, content_type="application/fhir+json"), 400)["issue"][0]["code"]
+        == "invalid"
+    )
 
 
 def test_metadata_lists_resources_profiles_search_parameters_and_operations(anonymous, cast):
