@@ -4,6 +4,7 @@ the coordinator, and where an escalation sends each person."""
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import json
 import uuid
@@ -395,3 +396,71 @@ def test_escalations_send_each_person_to_a_page_at_an_address_where_they_act(cas
     assert b"Write to them in the recommendation" in page.content
     # The submitter's link opens at Maple.
     assert sign_in(cast.users["park"], maple).get(link).status_code == 200
+
+
+def test_the_finalised_recommendation_reads_as_a_fhir_document_reference(cast, sign_in):
+    from portal.fhir.mapping import BOARD_RECOMMENDATION_EXTENSION, NCCN_EVIDENCE_SYSTEM
+    from tests.fhir.helpers import fhir_json, resources_of
+
+    board = breast_board(cast)
+    case = maria_case(cast, board)
+    discussed(cast, case)
+    recommendation = recommendation_finalise(
+        case=case, user=cast.users["navarro"], organization=cast.organizations["northfield"]
+    )
+    entry = recommendation.entry
+    maria = cast.patients["maria"]
+    park = sign_in(cast.users["park"], cast.organizations["maple"])
+    everything = fhir_json(park.get(f"/fhir/R4/Patient/{maria.uuid}/$everything"))  # validated with R4B
+    [document] = [r for r in resources_of(everything, "DocumentReference") if r["id"] == str(entry.uuid)]
+    assert document["custodian"]["reference"] == f"Organization/{cast.organizations['northfield'].uuid}"
+    assert document["status"] == "current" and document["docStatus"] == "final"
+    assert {c["code"] for c in document["type"]["coding"]} == {"11488-4", "tumor_board_recommendation"}
+    [structured] = [e for e in document["extension"] if e["url"] == BOARD_RECOMMENDATION_EXTENSION]
+    parts = {part["url"]: part for part in structured["extension"]}
+    assert parts["category"]["valueCodeableConcept"]["coding"][0]["code"] == "systemic_therapy"
+    evidence = parts["evidenceCategory"]["valueCodeableConcept"]["coding"][0]
+    assert (evidence["system"], evidence["code"]) == (NCCN_EVIDENCE_SYSTEM, "2A")
+    assert parts["clinicalTrial"]["valueString"] == "NCT04000000 (POSNOC-2)"
+    assert parts["geneticCounsellingReferral"]["valueBoolean"] is True
+    assert parts["dissent"]["valueString"] == "Dr. Brooks favoured surgery first."
+    assert parts["quorumMet"]["valueBoolean"] is False
+    text = base64.b64decode(document["content"][0]["attachment"]["data"]).decode()
+    assert "Neoadjuvant endocrine therapy" in text and "NCCN category 2A" in text
+    # Read alone, and its Provenance names the board's organization.
+    alone = fhir_json(park.get(f"/fhir/R4/DocumentReference/{entry.uuid}"))
+    assert alone["id"] == str(entry.uuid)
+    provenance = fhir_json(park.get(f"/fhir/R4/Provenance/{entry.uuid}-provenance"))
+    assert provenance["target"][0]["reference"].startswith(f"DocumentReference/{entry.uuid}")
+    # "None suitable" is a coded yes, not a trial's name.
+    none = {"clinical_trial": "None suitable", "genetic_counselling": "no", "evidence": "1", "category": "surgery"}
+    from portal.fhir.mapping import board_recommendation_resources
+    from tests.fhir.helpers import validate
+
+    source_resource = board_recommendation_resources(_source(entry, none))[0]
+    validate(source_resource)
+    parts = {part["url"]: part for part in source_resource["extension"][0]["extension"]}
+    assert parts["noClinicalTrialSuitable"]["valueBoolean"] is True and "clinicalTrial" not in parts
+    # Those who may not see Maria read nothing of it.
+    chen = sign_in(cast.users["chen"], cast.organizations["cedarvalley"])
+    assert chen.get(f"/fhir/R4/DocumentReference/{entry.uuid}").status_code == 404
+    assert chen.get(f"/fhir/R4/Patient/{maria.uuid}/$everything").status_code == 404
+
+
+def _source(entry: Any, data: dict[str, Any]) -> Any:
+    from portal.fhir.mapping import Source
+
+    return Source(
+        entry_id=str(entry.uuid),
+        kind="tumor_board_recommendation",
+        patient_id=str(entry.patient.uuid),
+        organization_id=str(entry.organization.uuid),
+        organization_name=entry.organization.name,
+        version=1,
+        state="final",
+        effective_at=entry.effective_at,
+        updated_at=entry.published_at,
+        title=entry.title,
+        code="",
+        data=data,
+    )
