@@ -215,6 +215,10 @@ class Seat:
     organization: Organization
     specialty: str
 
+    @property
+    def specialty_label(self) -> str:
+        return str(dict(Specialty.choices).get(self.specialty, self.specialty))
+
 
 def meeting_seats(*, meeting: Meeting, quorum: Quorum | None = None) -> list[Seat]:
     """Who may be marked present: the board's members with their seats' specialties, then its

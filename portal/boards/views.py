@@ -87,6 +87,7 @@ def _meeting_context(request: HttpRequest, meeting: Meeting) -> dict[str, Any]:
     board = meeting.board
     cases = selectors.agenda(meeting=meeting, role=role)
     coordinator = role == selectors.COORDINATOR
+    quorum = selectors.quorum(meeting=meeting)
     later = []
     if coordinator:
         later = list(
@@ -101,7 +102,8 @@ def _meeting_context(request: HttpRequest, meeting: Meeting) -> dict[str, Any]:
         "cases": cases,
         "coordinator": coordinator,
         "waiting": selectors.cases_waiting(board=board) if coordinator else [],
-        "quorum": selectors.quorum(meeting=meeting),
+        "quorum": quorum,
+        "seats": selectors.meeting_seats(meeting=meeting, quorum=quorum),
         "specialties": Specialty.choices,
         "categories": Category.choices,
         "evidence": Evidence.choices,

@@ -352,6 +352,14 @@ def test_a_deputy_is_named_and_removed_on_the_board_page(cast, sign_in):
     meeting = next_open_meeting(board=board)
     room = okafor.post(f"/boards/meetings/{meeting.uuid}/act/", {"action": "add", "case": case.uuid})
     assert room.status_code == 302 and Case.objects.get(pk=case.pk).meeting == meeting
+    # Those who run the board are marked present like its members (as nursing and navigation).
+    marked = okafor.post(
+        f"/boards/meetings/{meeting.uuid}/act/",
+        {"action": "attendance", "user": cast.users["navarro"].pk, "present": "1"},
+        HTTP_HX_REQUEST="true",
+    )
+    assert b"Nina Navarro, RN is present: mark absent" in marked.content
+    assert Attendance.objects.get(meeting=meeting, user=cast.users["navarro"]).specialty == "nursing"
     navarro.post(f"/boards/{board.uuid}/act/", {"action": "remove_deputy", "user": cast.users["okafor"].pk})
     assert not board.deputies.exists()
 
