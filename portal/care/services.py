@@ -11,7 +11,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from portal.accounts.models import Membership
+from portal.accounts.models import Membership, User
 from portal.care import results
 from portal.care.models import (
     CHECKLIST_ITEMS,
@@ -37,6 +37,7 @@ from portal.patients.models import CareRelationship, EntryStatus, NetworkPatient
 from portal.patients.selectors import has_regular_access, user_can_view_patient, visible_entries
 from portal.patients.services import care_relationship_end, care_relationship_start
 from portal.text import text_clean
+from tenants.models import Organization
 
 # How long a receiving organization may read the record of a referred patient.
 REFERRAL_ACCESS_DAYS = 180
@@ -667,7 +668,7 @@ def escalation_record(
     recipients: list[Any],
     link: str,
     subject: Any = None,
-    elsewhere: Sequence[tuple[Any, list[Any]]] = (),
+    elsewhere: Sequence[tuple[Organization, list[User]]] = (),
 ) -> bool:
     """Record one escalation and notify, once: False if this level was already escalated.
     ``recipients`` are told at ``organization``'s address; ``elsewhere`` names people told at
@@ -728,7 +729,7 @@ def escalate_step(
     navigators: list[Any],
     link: str,
     subject: Any = None,
-    navigators_elsewhere: Sequence[tuple[Any, list[Any]]] = (),
+    navigators_elsewhere: Sequence[tuple[Organization, list[User]]] = (),
 ) -> int:
     """Level 1 to the owners once the step is overdue, level 2 two days later to the
     navigators (at ``organization``'s address) and to ``navigators_elsewhere`` (each group at
