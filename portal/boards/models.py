@@ -71,6 +71,9 @@ class Board(models.Model):
     time_zone = models.CharField(max_length=60, default=default_time_zone)
     video_link = models.URLField(blank=True)
     coordinator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    # Who also runs the board when the coordinator is away (its chair, a second navigator):
+    # clinicians of the board's organization, named by the coordinator (audited).
+    deputies = models.ManyToManyField(settings.AUTH_USER_MODEL, blank=True, related_name="deputy_for_boards")
     quorum_specialties = ArrayField(models.CharField(max_length=30), default=default_quorum, blank=True)
     cutoff_hours = models.PositiveSmallIntegerField(default=48)
     is_active = models.BooleanField(default=True)

@@ -1,13 +1,14 @@
 """Reads of tumor boards, and who may see what.
 
-- The board's people: its coordinator at the board organization's address, and its members,
+- The board's people: its coordinator and deputies (who run it with the coordinator, e.g. its
+  chair) at the board organization's address, and its members,
   each at the address of the organization they sit for. Nobody else sees a board's
   meetings, agenda or cases (a board's name and schedule are in the directory every
   clinician submits from).
 - A case is seen by
   1. the submitting organization's clinicians who may see the patient there (the chart's
      rule): they read what they see of the record anyway;
-  2. the coordinator, while the case's care relationship is active;
+  2. the coordinator (or a deputy), while the case's care relationship is active;
   3. a member, only when the case is on a *published* agenda of a meeting of a board they
      sit on, and only while the case's relationship is active. They read the case
      *through the board*: exactly the entries the case carries, whatever relationship their
@@ -22,12 +23,13 @@ import zoneinfo
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.contrib.auth.models import AnonymousUser
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from portal.accounts.models import Membership
+from portal.accounts.models import Membership, User
 from portal.boards.models import (
     CHECKLIST,
     Attendance,
@@ -42,6 +44,7 @@ from portal.boards.models import (
 from portal.patients.models import CareRelationship, NetworkPatient, RegistryEntry
 from portal.patients.selectors import user_can_view_patient, visible_entries, visible_patients
 from portal.records.selectors import _audit_reads
+from tenants.models import Organization
 
 COORDINATOR = "coordinator"
 MEMBER = "member"
@@ -68,22 +71,38 @@ def boards_directory(*, user: Any, organization: Any) -> QuerySet[Board]:
     return Board.objects.filter(is_active=True, organization__status="active").select_related("organization")
 
 
-def boards_for(*, user: Any, organization: Any) -> QuerySet[Board]:
-    """The boards this person coordinates here or sits on for this organization."""
-    if not _is_clinical_member(user=user, organization=organization):
+def _deputy(user: User) -> Exists:
+    return Exists(Board.deputies.through.objects.filter(board=OuterRef("pk"), user=user))
+
+
+def boards_for(*, user: User | AnonymousUser, organization: Organization | None) -> QuerySet[Board]:
+    """The boards this person runs here (coordinator or deputy) or sits on for this organization."""
+    if not _is_clinical_member(user=user, organization=organization) or not isinstance(user, User):
         return Board.objects.none()
     seat = BoardMember.objects.filter(board=OuterRef("pk"), user=user, organization=organization)
-    return (
-        Board.objects.filter(Q(organization=organization, coordinator=user) | Q(Exists(seat)))
-        .select_related("organization", "coordinator")
-        .order_by("name")
-    )
+    runs = Q(organization=organization) & (Q(coordinator=user) | Q(_deputy(user)))
+    return Board.objects.filter(runs | Q(Exists(seat))).select_related("organization", "coordinator").order_by("name")
 
 
-def board_role(*, user: Any, organization: Any, board: Board) -> str | None:
-    if organization is None or not getattr(user, "is_authenticated", False):
+def runs_board(*, user: User | AnonymousUser, organization: Organization | None, board: Board) -> bool:
+    """The board's coordinator or one of its deputies, acting at the board organization's address."""
+    if organization is None or organization.pk != board.organization_id or not isinstance(user, User):
+        return False
+    return board.coordinator_id == user.pk or board.deputies.filter(pk=user.pk).exists()
+
+
+def board_runners(board: Board) -> list[User]:
+    """Who runs the board and is told what it must act on: the coordinator, then the deputies
+    who are still clinicians of the board's organization."""
+    clinicians = Membership.objects.active().clinical().filter(organization_id=board.organization_id)
+    deputies = board.deputies.filter(pk__in=clinicians.values("user_id")).order_by("full_name", "pk")
+    return [board.coordinator, *[user for user in deputies if user.pk != board.coordinator_id]]
+
+
+def board_role(*, user: User | AnonymousUser, organization: Organization | None, board: Board) -> str | None:
+    if organization is None or not isinstance(user, User):
         return None
-    if board.organization_id == organization.pk and board.coordinator_id == user.pk:
+    if runs_board(user=user, organization=organization, board=board):
         return COORDINATOR
     if BoardMember.objects.filter(board=board, user=user, organization=organization).exists():
         return MEMBER
@@ -149,15 +168,26 @@ def agenda(*, meeting: Meeting, role: str | None) -> list[Case]:
     return cases
 
 
+def cases_waiting_queryset(*, board: Board) -> QuerySet[Case]:
+    """Submitted cases not on an agenda yet whose relationship is active, oldest first."""
+    return (
+        Case.objects.filter(board=board, state=CaseState.SUBMITTED)
+        .filter(_active_relationship())
+        .select_related("board", "patient", "submitting_organization", "submitted_by")
+        .order_by("submitted_at", "pk")
+    )
+
+
 def cases_waiting(*, board: Board) -> list[Case]:
     """Submitted cases not on an agenda yet, oldest first (the coordinator's list), each
     with ``is_ready`` and ``missing`` from its checklist."""
-    return list(
-        Case.objects.filter(board=board, state=CaseState.SUBMITTED)
-        .filter(_active_relationship())
-        .select_related("patient", "submitting_organization", "submitted_by")
-        .order_by("submitted_at")[:100]
-    )
+    return list(cases_waiting_queryset(board=board)[:100])
+
+
+def deputy_candidates(*, board: Board) -> QuerySet[User]:
+    """Who may be named deputy: the clinicians and navigators of the board's organization."""
+    clinicians = Membership.objects.active().clinical().filter(organization_id=board.organization_id)
+    return User.objects.filter(pk__in=clinicians.values("user_id")).exclude(pk=board.coordinator_id)
 
 
 @dataclass
@@ -177,6 +207,34 @@ class Quorum:
     @property
     def present_ids(self) -> set[int]:
         return {attendance.user_id for attendance in self.attendance}
+
+
+@dataclass
+class Seat:
+    user: User
+    organization: Organization
+    specialty: str
+
+    @property
+    def specialty_label(self) -> str:
+        return str(dict(Specialty.choices).get(self.specialty, self.specialty))
+
+
+def meeting_seats(*, meeting: Meeting, quorum: Quorum | None = None) -> list[Seat]:
+    """Who may be marked present: the board's members with their seats' specialties, then its
+    coordinator and deputies who hold no seat (as nursing and navigation)."""
+    board = meeting.board
+    members = (
+        quorum.seats
+        if quorum is not None
+        else list(BoardMember.objects.filter(board=board).select_related("user", "organization"))
+    )
+    seats = [Seat(user=m.user, organization=m.organization, specialty=m.specialty) for m in members]
+    seated = {seat.user.pk for seat in seats}
+    for runner in board_runners(board):
+        if runner.pk not in seated:
+            seats.append(Seat(user=runner, organization=board.organization, specialty=Specialty.NURSING))
+    return seats
 
 
 def quorum(*, meeting: Meeting) -> Quorum:
@@ -220,7 +278,7 @@ def case_get_for_user(*, user: Any, organization: Any, case_uuid: Any) -> Case:
         user=user, organization=organization, patient=case.patient
     ):
         via = SUBMITTER
-    elif board_open and board.organization_id == organization.pk and board.coordinator_id == user.pk:
+    elif board_open and runs_board(user=user, organization=organization, board=board):
         via = COORDINATOR
     elif (
         board_open
@@ -367,3 +425,14 @@ def agenda_with_entries(*, cases: list[Case]) -> list[Case]:
     for case in cases:
         case.carried = list(prefetched[case.pk].entries.all())  # type: ignore[attr-defined]
     return cases
+
+
+def thread_for_participant(*, thread_id: int, user: User | AnonymousUser, organization: Organization) -> Any:
+    """The recommendation's message thread, if this person takes part in it here (to write to
+    the submitter from the case page)."""
+    from portal.messaging.models import Participant, Thread
+
+    if not isinstance(user, User):
+        return None
+    taking_part = Participant.objects.filter(thread_id=thread_id, user=user, organization=organization)
+    return Thread.objects.filter(pk=thread_id).filter(Exists(taking_part)).first()

@@ -12,10 +12,11 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.db.models import Max
+from django.http import HttpRequest
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
-from portal.accounts.models import Membership
+from portal.accounts.models import Membership, User
 from portal.audit.services import AuditAction, audit_record
 from portal.boards.models import (
     CARRIED_KINDS,
@@ -35,17 +36,22 @@ from portal.boards.models import (
     Specialty,
     default_time_zone,
 )
+from portal.boards.selectors import board_runners, runs_board
 from portal.notifications.services import notification_send
 from portal.patients.models import CareRelationship, EntryStatus, NetworkPatient, RegistryEntry, RelationshipKind
 from portal.patients.selectors import record_shared_with, user_can_view_patient, visible_entries
 from portal.patients.services import care_relationship_start
 from portal.text import text_clean
+from tenants.models import Organization
 
 # A case's access for the board's organization ends this long after its meeting.
 ACCESS_DAYS_AFTER_MEETING = 30
 MEETINGS_AHEAD_WEEKS = 8
 ACKNOWLEDGE_DAYS = 7
 FOLLOWUP_DAYS = 30
+# Finalising renews the board's access until the follow-up is due, its escalation has reached
+# the coordinator (two days later) and the coordinator has had a week to act on it.
+FOLLOWUP_ACCESS_DAYS = FOLLOWUP_DAYS + 2 + 7
 NOTIFY_KIND = "tumor_board"
 
 
@@ -58,18 +64,16 @@ def _clinical_member(*, user: Any, organization: Any) -> bool:
 
 
 def is_coordinator(*, user: Any, organization: Any, board: Board) -> bool:
-    """The board's coordinator, acting at the board organization's address."""
-    return (
-        organization is not None
-        and organization.pk == board.organization_id
-        and getattr(user, "pk", None) == board.coordinator_id
-        and _clinical_member(user=user, organization=organization)
+    """The board's coordinator or one of its deputies, acting at the board organization's
+    address with a clinical role there."""
+    return runs_board(user=user, organization=organization, board=board) and _clinical_member(
+        user=user, organization=organization
     )
 
 
-def _require_coordinator(*, user: Any, organization: Any, board: Board) -> None:
+def require_coordinator(*, user: Any, organization: Any, board: Board) -> None:
     if not is_coordinator(user=user, organization=organization, board=board):
-        raise BoardRefused("Only the board's coordinator does this, at the board's organization.")
+        raise BoardRefused("Only the board's coordinator or a deputy does this, at the board's organization.")
 
 
 # --- Boards and meetings ----------------------------------------------------------------
@@ -137,6 +141,48 @@ def board_member_add(*, board: Board, user: Any, organization: Any, specialty: s
         board=board, user=user, defaults={"organization": organization, "specialty": specialty}
     )
     return member
+
+
+@transaction.atomic
+def board_deputy_set(
+    *,
+    board: Board,
+    deputy: User,
+    named: bool,
+    user: User,
+    organization: Organization,
+    request: HttpRequest | None = None,
+) -> Board:
+    """The coordinator names a deputy (the board's chair, a second navigator) who runs the
+    board with them — agenda, attendance, recommendations — or removes one. A deputy is a
+    clinician of the board's organization. Audited as a grant or a revocation."""
+    board = Board.objects.select_for_update().get(pk=board.pk)
+    if organization.pk != board.organization_id or user.pk != board.coordinator_id:
+        raise BoardRefused("Only the board's coordinator names its deputies.")
+    if not _clinical_member(user=user, organization=organization):
+        raise BoardRefused("Only the board's coordinator names its deputies.")
+    if deputy.pk == board.coordinator_id:
+        raise ValidationError({"user": ["The coordinator already runs the board."]})
+    present = board.deputies.filter(pk=deputy.pk).exists()
+    if named == present:
+        return board
+    if named:
+        if not _clinical_member(user=deputy, organization=board.organization):
+            raise ValidationError({"user": ["A deputy is a clinician or navigator of the board's organization."]})
+        board.deputies.add(deputy)
+    else:
+        board.deputies.remove(deputy)
+    audit_record(
+        action=AuditAction.GRANT if named else AuditAction.REVOKE,
+        actor=user,
+        organization=organization,
+        request=request,
+        object_type="board_deputy",
+        object_id=board.uuid,
+        data_owner=board.organization,
+        detail={"deputy": deputy.pk, "deputy_email": deputy.email},
+    )
+    return board
 
 
 def meeting_slots(*, board: Board, start: dt.datetime, weeks: int) -> list[dt.datetime]:
@@ -279,7 +325,7 @@ def case_submit(
         detail={"board": str(board.uuid)},
     )
     notification_send(
-        recipients=[board.coordinator],
+        recipients=board_runners(board),
         kind=NOTIFY_KIND,
         title=f"New case submitted to {board.name}",
         link=f"/boards/cases/{case.uuid}/",
@@ -311,8 +357,13 @@ def case_entries_add(*, case: Case, user: Any, organization: Any, entries: Itera
 
 def _renew_for(*, case: Case, meeting: Meeting, user: Any) -> None:
     """Access lasts until 30 days after the meeting the case is on: a later meeting renews it."""
+    _renew_until(case=case, until=_relationship_ends_at(meeting), user=user)
+
+
+def _renew_until(*, case: Case, until: dt.datetime, user: Any) -> None:
+    """Extend the case's relationship to ``until`` (never shorten it), audited as a grant."""
     relationship = case.relationship
-    wanted = _relationship_ends_at(meeting)
+    wanted = until
     if relationship is None or relationship.ended_at is not None:
         return
     if relationship.ends_at is not None and relationship.ends_at >= wanted:
@@ -347,7 +398,7 @@ def case_schedule(*, case: Case, meeting: Meeting, user: Any, organization: Any)
     """Put a ready case on a meeting's agenda (the coordinator, before the meeting)."""
     case = _case_for_update(case)
     board = case.board
-    _require_coordinator(user=user, organization=organization, board=board)
+    require_coordinator(user=user, organization=organization, board=board)
     _require_access(case)
     if meeting.board_id != board.pk or meeting.status == MeetingStatus.CANCELLED:
         raise ValidationError({"meeting": ["Choose a meeting of this board."]})
@@ -374,7 +425,7 @@ def case_schedule(*, case: Case, meeting: Meeting, user: Any, organization: Any)
 @transaction.atomic
 def case_unschedule(*, case: Case, user: Any, organization: Any) -> Case:
     case = _case_for_update(case)
-    _require_coordinator(user=user, organization=organization, board=case.board)
+    require_coordinator(user=user, organization=organization, board=case.board)
     if case.state != CaseState.SCHEDULED:
         raise ValidationError({"case": ["This case is not on an agenda."]})
     case.meeting = None
@@ -388,7 +439,7 @@ def case_unschedule(*, case: Case, user: Any, organization: Any) -> Case:
 def case_move_next(*, case: Case, user: Any, organization: Any) -> Case:
     """Move a case to the board's next meeting after the one it is on."""
     case = _case_for_update(case)
-    _require_coordinator(user=user, organization=organization, board=case.board)
+    require_coordinator(user=user, organization=organization, board=case.board)
     if case.state != CaseState.SCHEDULED or case.meeting is None:
         raise ValidationError({"case": ["This case is not on an agenda."]})
     meetings_generate(board=case.board, now=case.meeting.starts_at)
@@ -405,7 +456,7 @@ def case_move_next(*, case: Case, user: Any, organization: Any) -> Case:
 @transaction.atomic
 def agenda_reorder(*, meeting: Meeting, order: Sequence[Any], user: Any, organization: Any) -> list[Case]:
     """Set the order of a meeting's cases (their uuids, first to last)."""
-    _require_coordinator(user=user, organization=organization, board=meeting.board)
+    require_coordinator(user=user, organization=organization, board=meeting.board)
     cases = {str(case.uuid): case for case in Case.objects.select_for_update().filter(meeting=meeting)}
     wanted = [str(value) for value in order]
     if sorted(wanted) != sorted(cases):
@@ -449,7 +500,7 @@ def agenda_publish(*, meeting: Meeting, user: Any, organization: Any) -> Meeting
     the board and the date, never a patient) and may open the cases on it."""
     meeting = Meeting.objects.select_for_update().select_related("board").get(pk=meeting.pk)
     board = meeting.board
-    _require_coordinator(user=user, organization=organization, board=board)
+    require_coordinator(user=user, organization=organization, board=board)
     if meeting.status == MeetingStatus.CANCELLED or meeting.starts_at <= timezone.now():
         raise ValidationError({"meeting": ["Only an agenda of a coming meeting is published."]})
     if not Case.objects.filter(meeting=meeting).exists():
@@ -481,9 +532,9 @@ def attendance_set(
 ) -> Attendance | None:
     """Mark a member (or the coordinator) present or absent; the specialty defaults to their seat's."""
     board = meeting.board
-    _require_coordinator(user=user, organization=organization, board=board)
+    require_coordinator(user=user, organization=organization, board=board)
     seat = BoardMember.objects.filter(board=board, user=attendee).first()
-    if seat is None and attendee.pk != board.coordinator_id:
+    if seat is None and attendee.pk not in {runner.pk for runner in board_runners(board)}:
         raise ValidationError({"attendee": ["Only the board's members attend."]})
     specialty = specialty or (seat.specialty if seat else Specialty.NURSING)
     if specialty not in Specialty.values:
@@ -523,7 +574,7 @@ def recommendation_record(
     """The board's recommendation for a case on a published agenda (recorded, corrected
     until it is finalised)."""
     case = _case_for_update(case)
-    _require_coordinator(user=user, organization=organization, board=case.board)
+    require_coordinator(user=user, organization=organization, board=case.board)
     _require_access(case)
     if case.meeting is None or case.meeting.status != MeetingStatus.PUBLISHED:
         raise ValidationError({"case": ["Put the case on a published agenda first."]})
@@ -622,7 +673,7 @@ def recommendation_finalise(*, case: Case, user: Any, organization: Any, request
 
     case = _case_for_update(case)
     board = case.board
-    _require_coordinator(user=user, organization=organization, board=board)
+    require_coordinator(user=user, organization=organization, board=board)
     recommendation = Recommendation.objects.select_for_update().filter(case=case).first()
     if recommendation is None:
         raise ValidationError({"case": ["Record the board's recommendation first."]})
@@ -667,6 +718,7 @@ def recommendation_finalise(*, case: Case, user: Any, organization: Any, request
             entries=[entry],
         )
     now = timezone.now()
+    _renew_until(case=case, until=now + dt.timedelta(days=FOLLOWUP_ACCESS_DAYS), user=user)
     recommendation.finalised_at = now
     recommendation.finalised_by = user
     recommendation.entry = entry
@@ -731,7 +783,7 @@ def followup_record(*, case: Case, user: Any, organization: Any, outcome: str, r
     recommendation.followup_by = user
     recommendation.save(update_fields=["followup", "followup_reason", "followup_at", "followup_by"])
     notification_send(
-        recipients=[case.board.coordinator],
+        recipients=board_runners(case.board),
         kind=NOTIFY_KIND,
         title=f"{case.board.name}: follow-up recorded",
         link=f"/boards/cases/{case.uuid}/",
@@ -746,7 +798,7 @@ def followup_record(*, case: Case, user: Any, organization: Any, outcome: str, r
 def board_escalations_run(*, now: dt.datetime | None = None) -> int:
     """A recommendation not acknowledged within 7 days, or not followed up within 30,
     escalates through closing the loop's machinery: the submitter, then the navigators of
-    the submitting organization and the board's coordinator — once per level."""
+    the submitting organization and the board's coordinator and deputies — once per level."""
     from portal.care.services import escalate_step, navigators_of
 
     now = now or timezone.now()
@@ -764,6 +816,9 @@ def board_escalations_run(*, now: dt.datetime | None = None) -> int:
             )
         steps.append(("board_followup", case.finalised_at + FOLLOWUP_DAYS * day, "board follow-up not recorded"))
         for object_type, since, reason in steps:
+            # Each person is sent to the case page at an address where they act: the submitter
+            # and the submitting organization's navigators at theirs, the board's coordinator
+            # and deputies at the board's.
             count += escalate_step(
                 object_type=object_type,
                 obj=case,
@@ -772,7 +827,8 @@ def board_escalations_run(*, now: dt.datetime | None = None) -> int:
                 reason=reason,
                 organization=case.submitting_organization,
                 owners=[case.submitted_by],
-                navigators=navigators_of(case.submitting_organization) + [case.board.coordinator],
+                navigators=navigators_of(case.submitting_organization),
+                navigators_elsewhere=[(case.board.organization, board_runners(case.board))],
                 link=f"/boards/cases/{case.uuid}/",
             )
     return count

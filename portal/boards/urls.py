@@ -17,4 +17,5 @@ urlpatterns = [
     path("meetings/<uuid:meeting_uuid>/act/", views.meeting_act, name="meeting_act"),
     path("meetings/<uuid:meeting_uuid>/print/", views.meeting_print, name="meeting_print"),
     path("<uuid:board_uuid>/", views.board_detail, name="board"),
+    path("<uuid:board_uuid>/act/", views.board_act, name="board_act"),
 ]

@@ -3,6 +3,7 @@ a case, submitting a case, my submissions, and the print views."""
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Any
 
@@ -51,6 +52,10 @@ def board_list(request: HttpRequest) -> HttpResponse:
 def board_detail(request: HttpRequest, board_uuid: Any) -> HttpResponse:
     org = _org(request)
     board = selectors.board_get_for_user(user=request.user, organization=org, board_uuid=board_uuid)
+    return _board_page(request, board)
+
+
+def _board_page(request: HttpRequest, board: Board, status: int = 200) -> HttpResponse:
     meetings = selectors.board_meetings(board=board)
     next_meeting = meetings["upcoming"][0] if meetings["upcoming"] else None
     agenda = selectors.agenda(meeting=next_meeting, role=board.role) if next_meeting else []  # type: ignore[attr-defined]
@@ -66,8 +71,14 @@ def board_detail(request: HttpRequest, board_uuid: Any) -> HttpResponse:
             "upcoming": meetings["upcoming"][1:],
             "past": meetings["past"],
             "waiting": selectors.cases_waiting(board=board) if board.role == selectors.COORDINATOR else [],  # type: ignore[attr-defined]
+            "deputies": list(board.deputies.order_by("full_name")),
+            "candidates": list(selectors.deputy_candidates(board=board).exclude(pk__in=board.deputies.values("pk")))
+            if board.coordinator_id == request.user.pk
+            else [],
+            "is_coordinator": board.coordinator_id == request.user.pk,
             "tab": "boards",
         },
+        status=status,
     )
 
 
@@ -76,6 +87,7 @@ def _meeting_context(request: HttpRequest, meeting: Meeting) -> dict[str, Any]:
     board = meeting.board
     cases = selectors.agenda(meeting=meeting, role=role)
     coordinator = role == selectors.COORDINATOR
+    quorum = selectors.quorum(meeting=meeting)
     later = []
     if coordinator:
         later = list(
@@ -90,7 +102,8 @@ def _meeting_context(request: HttpRequest, meeting: Meeting) -> dict[str, Any]:
         "cases": cases,
         "coordinator": coordinator,
         "waiting": selectors.cases_waiting(board=board) if coordinator else [],
-        "quorum": selectors.quorum(meeting=meeting),
+        "quorum": quorum,
+        "seats": selectors.meeting_seats(meeting=meeting, quorum=quorum),
         "specialties": Specialty.choices,
         "categories": Category.choices,
         "evidence": Evidence.choices,
@@ -123,13 +136,17 @@ def meeting_act(request: HttpRequest, meeting_uuid: Any) -> HttpResponse:
     status = 200
     problems: list[str] = []
     try:
+        # Asked first, so a member learns nothing about the cases the form names.
+        services.require_coordinator(user=request.user, organization=org, board=meeting.board)
         if action == "attendance":
             attendee = next(
-                (s.user for s in selectors.quorum(meeting=meeting).seats if str(s.user.pk) == request.POST.get("user")),
+                (
+                    s.user
+                    for s in selectors.meeting_seats(meeting=meeting)
+                    if str(s.user.pk) == request.POST.get("user")
+                ),
                 None,
             )
-            if attendee is None and request.POST.get("user") == str(meeting.board.coordinator_id):
-                attendee = meeting.board.coordinator
             if attendee is None:
                 raise ValidationError({"attendee": ["Only the board's members attend."]})
             services.attendance_set(
@@ -178,6 +195,35 @@ def _board_case(board: Board, value: str) -> Case:
     if case is None:
         raise ValidationError({"case": ["No such case for this board."]})
     return case
+
+
+@clinical_member
+def board_act(request: HttpRequest, board_uuid: Any) -> HttpResponse:
+    """The coordinator names or removes a deputy who runs the board too."""
+    org = _org(request)
+    board = selectors.board_get_for_user(user=request.user, organization=org, board_uuid=board_uuid)
+    if request.method != "POST":
+        return redirect("boards:board", board_uuid=board.uuid)
+    named = request.POST.get("action") == "add_deputy"
+    value = request.POST.get("user", "")
+    try:
+        if board.coordinator_id != request.user.pk:
+            raise services.BoardRefused("Only the board's coordinator names its deputies.")
+        people = selectors.deputy_candidates(board=board) if named else board.deputies.all()
+        deputy = people.filter(pk=int(value)).first() if value.isdigit() and len(value) < 12 else None
+        if deputy is None:
+            raise ValidationError({"user": ["Choose a clinician or navigator of the board's organization."]})
+        services.board_deputy_set(
+            board=board, deputy=deputy, named=named, user=request.user, organization=org, request=request
+        )
+    except ValidationError as error:
+        messages.error(request, " ".join(_errors(error)))
+        return _board_page(request, board, status=400)
+    except PermissionDenied as error:
+        messages.error(request, str(error))
+        return _board_page(request, board, status=403)
+    messages.success(request, f"{deputy.display_name} {'now runs' if named else 'no longer runs'} the board with you.")
+    return redirect("boards:board", board_uuid=board.uuid)
 
 
 @clinical_member
@@ -281,10 +327,17 @@ def _case_context(request: HttpRequest, case: Case, entries: list[Any]) -> dict[
         carried = {entry.pk for entry in entries}
         candidates, _ = selectors.submit_prefill(user=request.user, organization=org, patient=case.patient)
         addable = [entry for entry in candidates if entry.pk not in carried]
+    chase_thread = None
+    if via == selectors.COORDINATOR and recommendation is not None and recommendation.thread_id:
+        chase_thread = selectors.thread_for_participant(
+            thread_id=recommendation.thread_id, user=request.user, organization=org
+        )
     return {
         "case": case,
         "board": case.board,
         "via": via,
+        "followup_due": case.finalised_at + dt.timedelta(days=services.FOLLOWUP_DAYS) if case.finalised_at else None,
+        "chase_thread": chase_thread,
         "addable": addable,
         "entries": entries,
         "checklist": selectors.checklist_rows(case),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from dateutil.rrule import rrulestr
@@ -11,7 +11,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from portal.accounts.models import Membership
+from portal.accounts.models import Membership, User
 from portal.care import results
 from portal.care.models import (
     CHECKLIST_ITEMS,
@@ -37,6 +37,7 @@ from portal.patients.models import CareRelationship, EntryStatus, NetworkPatient
 from portal.patients.selectors import has_regular_access, user_can_view_patient, visible_entries
 from portal.patients.services import care_relationship_end, care_relationship_start
 from portal.text import text_clean
+from tenants.models import Organization
 
 # How long a receiving organization may read the record of a referred patient.
 REFERRAL_ACCESS_DAYS = 180
@@ -667,22 +668,30 @@ def escalation_record(
     recipients: list[Any],
     link: str,
     subject: Any = None,
+    elsewhere: Sequence[tuple[Organization, list[User]]] = (),
 ) -> bool:
-    """Record one escalation and notify, once: False if this level was already escalated."""
+    """Record one escalation and notify, once: False if this level was already escalated.
+    ``recipients`` are told at ``organization``'s address; ``elsewhere`` names people told at
+    another organization's address (where they have their account), each person once."""
     try:
         with transaction.atomic():
             escalation = Escalation.objects.create(
                 object_type=object_type, object_id=object_id, level=level, reason=reason, organization=organization
             )
-            sent = notification_send(
-                recipients=recipients,
-                kind="escalation",
-                title=f"Overdue: {reason}",
-                link=link,
-                organization=organization,
-                urgent=level >= 2,
-                subject=subject,
-            )
+            sent: list[Any] = []
+            told: set[int] = set()
+            for where, people in [(organization, list(recipients)), *elsewhere]:
+                fresh = [person for person in people if person is not None and person.pk not in told]
+                told |= {person.pk for person in fresh}
+                sent += notification_send(
+                    recipients=fresh,
+                    kind="escalation",
+                    title=f"Overdue: {reason}",
+                    link=link,
+                    organization=where,
+                    urgent=level >= 2,
+                    subject=subject,
+                )
             escalation.recipient_count = len(sent)
             escalation.save(update_fields=["recipient_count"])
     except IntegrityError:
@@ -720,7 +729,11 @@ def escalate_step(
     navigators: list[Any],
     link: str,
     subject: Any = None,
+    navigators_elsewhere: Sequence[tuple[Organization, list[User]]] = (),
 ) -> int:
+    """Level 1 to the owners once the step is overdue, level 2 two days later to the
+    navigators (at ``organization``'s address) and to ``navigators_elsewhere`` (each group at
+    its own organization's address, where the link opens for them)."""
     sent = 0
     if (
         overdue_since <= now
@@ -749,6 +762,7 @@ def escalate_step(
             recipients=navigators,
             link=link,
             subject=subject,
+            elsewhere=navigators_elsewhere,
         )
     return sent
 
@@ -774,7 +788,13 @@ def escalations_run(*, now: dt.datetime | None = None) -> int:
             reason=reason,
             organization=receiver,
             owners=_navigators_and_clinicians(receiver),
-            navigators=navigators_of(receiver, referral.referring_organization) + [referral.referred_by],
+            navigators=navigators_of(receiver),
+            navigators_elsewhere=[
+                (
+                    referral.referring_organization,
+                    navigators_of(referral.referring_organization) + [referral.referred_by],
+                )
+            ],
             link=f"/care/referrals/{referral.uuid}/",
             subject=referral,
         )
@@ -792,7 +812,8 @@ def escalations_run(*, now: dt.datetime | None = None) -> int:
             reason="care task result missing",
             organization=owner_org,
             owners=[task.owner_user] if task.owner_user else _navigators_and_clinicians(owner_org),
-            navigators=navigators_of(owner_org, task.creating_organization),
+            navigators=navigators_of(owner_org),
+            navigators_elsewhere=[(task.creating_organization, navigators_of(task.creating_organization))],
             link=f"/care/tasks/{task.uuid}/",
             subject=task,
         )
@@ -808,7 +829,8 @@ def escalations_run(*, now: dt.datetime | None = None) -> int:
             reason="hand-off not acknowledged",
             organization=receiver,
             owners=[handoff.to_user] if handoff.to_user else _navigators_and_clinicians(receiver),
-            navigators=navigators_of(receiver, handoff.from_organization),
+            navigators=navigators_of(receiver),
+            navigators_elsewhere=[(handoff.from_organization, navigators_of(handoff.from_organization))],
             link=f"/care/handoffs/{handoff.uuid}/",
             subject=handoff,
         )

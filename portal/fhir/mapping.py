@@ -716,6 +716,80 @@ def document_resources(source: Source) -> list[dict[str, Any]]:
     return [resource]
 
 
+# A tumor board's finalised recommendation (a published entry of the board's organization) is
+# a DocumentReference: the board's written consult on the case (LOINC 11488-4 "Consult note",
+# with our record kind as a second coding), its text as a plain-text attachment, and the
+# structured fields in one complex extension, since FHIR R4 and mCODE have no tumor-board
+# resource: the category of treatment, the NCCN category of evidence, the clinical trial
+# considered (or "none suitable"), the genetic counselling referral, dissent, and whether the
+# quorum was met.
+BOARD_RECOMMENDATION_EXTENSION = "urn:continuum:fhir:StructureDefinition:tumor-board-recommendation"
+BOARD_CATEGORY_SYSTEM = c.OUR_SYSTEM + "tumor-board-recommendation-category"
+NCCN_EVIDENCE_SYSTEM = c.OUR_SYSTEM + "nccn-evidence-category"
+RECORD_KIND_SYSTEM = c.OUR_SYSTEM + "record-kind"
+BOARD_CATEGORIES = {
+    "surgery": "Surgery",
+    "systemic_therapy": "Systemic therapy",
+    "radiation": "Radiation",
+    "surveillance": "Surveillance",
+    "further_workup": "Further work-up",
+    "palliative_care": "Palliative care",
+}
+NO_TRIAL_SUITABLE = "None suitable"
+
+
+def board_recommendation_resources(source: Source) -> list[dict[str, Any]]:
+    data = source.data
+    [resource] = document_resources(source)
+    resource["type"] = concept(
+        coding(c.LOINC, "11488-4", "Consult note"),
+        coding(RECORD_KIND_SYSTEM, "tumor_board_recommendation", "Tumor board recommendation"),
+        text="Tumor board recommendation",
+    )
+    parts: list[dict[str, Any]] = []
+    if data.get("category") in BOARD_CATEGORIES:
+        label = BOARD_CATEGORIES[data["category"]]
+        parts.append(
+            {"url": "category", "valueCodeableConcept": concept(coding(BOARD_CATEGORY_SYSTEM, data["category"], label))}
+        )
+    if data.get("evidence"):
+        code = str(data["evidence"])
+        evidence = coding(NCCN_EVIDENCE_SYSTEM, code, f"NCCN category {code}")
+        parts.append({"url": "evidenceCategory", "valueCodeableConcept": concept(evidence)})
+    trial = str(data.get("clinical_trial") or "")
+    if trial == NO_TRIAL_SUITABLE:
+        parts.append({"url": "noClinicalTrialSuitable", "valueBoolean": True})
+    elif trial:
+        parts.append({"url": "clinicalTrial", "valueString": trial})
+    parts.append({"url": "geneticCounsellingReferral", "valueBoolean": data.get("genetic_counselling") == "yes"})
+    if data.get("dissent"):
+        parts.append({"url": "dissent", "valueString": data["dissent"]})
+    if data.get("quorum") in ("met", "not_met"):
+        parts.append({"url": "quorumMet", "valueBoolean": data["quorum"] == "met"})
+    if data.get("presentation"):
+        parts.append({"url": "presentation", "valueString": data["presentation"]})
+    resource["extension"] = [{"url": BOARD_RECOMMENDATION_EXTENSION, "extension": parts}]
+    text = "\n".join(
+        line
+        for line in (
+            f"Board: {data.get('board', '')} ({data.get('board_organization', '')})",
+            f"Question: {data.get('question', '')}",
+            f"Recommendation ({BOARD_CATEGORIES.get(data.get('category', ''), '')}, "
+            f"NCCN category {data.get('evidence', '')}): {data.get('recommendation', '')}",
+            f"Clinical trial: {trial or NO_TRIAL_SUITABLE}",
+            f"Genetic counselling referral: {data.get('genetic_counselling', 'no')}",
+            f"Dissent: {data['dissent']}" if data.get("dissent") else "",
+            f"Quorum: {'met' if data.get('quorum') == 'met' else 'not met'}",
+            f"Present: {data['attendees']}" if data.get("attendees") else "",
+        )
+        if line
+    )
+    resource["content"] = [
+        {"attachment": {"contentType": "text/plain; charset=utf-8", "data": b64(text), "title": source.title}}
+    ]
+    return [resource]
+
+
 def binary_resource(*, entry_id: str, content_type: str, content: bytes) -> dict[str, Any]:
     return {
         "resourceType": "Binary",
@@ -738,6 +812,7 @@ KIND_MAPPERS: dict[str, Callable[[Source], list[dict[str, Any]]]] = {
     "consult_note": document_resources,
     "discharge": document_resources,
     "document": document_resources,
+    "tumor_board_recommendation": board_recommendation_resources,
 }
 
 # The resource types each kind of item can produce (for choosing entries by type).
@@ -754,6 +829,7 @@ KIND_TYPES: dict[str, frozenset[str]] = {
     "consult_note": frozenset({"DocumentReference"}),
     "discharge": frozenset({"DocumentReference"}),
     "document": frozenset({"DocumentReference"}),
+    "tumor_board_recommendation": frozenset({"DocumentReference"}),
 }
 
 

@@ -322,6 +322,7 @@ SPECTACULAR_SETTINGS = {
         "MembershipStatusEnum": "portal.accounts.roles.MembershipStatus",
         "ReferralStateEnum": "portal.care.models.ReferralState",
         "BoardCaseStateEnum": "portal.boards.models.CaseState",
+        "BoardSpecialtyEnum": "portal.boards.models.Specialty",
     },
 }
 

@@ -66,20 +66,35 @@ def test_the_schema_lists_are_found_and_each_pages_or_is_known_bounded():
         assert "limit" in paging, f"{path} is a list without a limit parameter: page it (portal/api/pagination.py)"
 
 
-def _url(path: str, cast: Any) -> str:
-    filled = path.replace("{patient_uuid}", str(cast.patients["maria"].uuid))
+def _ids(path: str, cast: Any) -> dict[str, str]:
+    """The ids a list's path names: Maria, and Northfield's breast board and its next meeting."""
+    ids = {"patient_uuid": str(cast.patients["maria"].uuid)}
+    if "{board_uuid}" in path or "{meeting_uuid}" in path:
+        from portal.boards.services import next_open_meeting
+        from tests.boards.helpers import breast_board
+
+        board = breast_board(cast)
+        ids["board_uuid"] = str(board.uuid)
+        ids["meeting_uuid"] = str(next_open_meeting(board=board).uuid)
+    return ids
+
+
+def _url(path: str, ids: dict[str, str]) -> str:
+    filled = path
+    for name, value in ids.items():
+        filled = filled.replace("{" + name + "}", value)
     assert "{" not in filled, f"teach this test an id for {path}"
     return filled
 
 
-def _reader(path: str, cast: Any, sign_in: Any) -> Any:
-    """Someone of Maple Family Medicine for whom the list answers 200 (a clinician, else the site admin)."""
-    maple = cast.organizations["maple"]
-    for name in ("park", "maple_admin"):
-        client = sign_in(cast.users[name], maple)
-        if client.get(_url(path, cast)).status_code == 200:
+def _reader(url: str, cast: Any, sign_in: Any) -> Any:
+    """Someone for whom the list answers 200: of Maple Family Medicine (a clinician, else the
+    site admin), else Northfield's navigator (a board's coordinator)."""
+    for name, slug in (("park", "maple"), ("maple_admin", "maple"), ("navarro", "northfield")):
+        client = sign_in(cast.users[name], cast.organizations[slug])
+        if client.get(url).status_code == 200:
             return client
-    raise AssertionError(f"nobody of Maple may read {path}")
+    raise AssertionError(f"nobody may read {url}")
 
 
 def _changed_rows() -> tuple[int, ...]:
@@ -92,8 +107,8 @@ def _changed_rows() -> tuple[int, ...]:
 
 @pytest.mark.parametrize("path, paging", PAGED, ids=[path for path, _ in PAGED])
 def test_every_paged_list_refuses_bad_paging_numbers_with_a_400(path, paging, cast, sign_in):
-    client = _reader(path, cast, sign_in)
-    url = _url(path, cast)
+    url = _url(path, _ids(path, cast))
+    client = _reader(url, cast, sign_in)
     before = _changed_rows()
     for name in paging:
         for value in BAD_VALUES:
@@ -110,8 +125,8 @@ def test_every_paged_list_refuses_bad_paging_numbers_with_a_400(path, paging, ca
 
 @pytest.mark.parametrize("path, paging", PAGED, ids=[path for path, _ in PAGED])
 def test_every_paged_list_gives_at_most_the_cap(path, paging, cast, sign_in):
-    client = _reader(path, cast, sign_in)
-    url = _url(path, cast)
+    url = _url(path, _ids(path, cast))
+    client = _reader(url, cast, sign_in)
     for limit in (str(PAGE_SIZE_MAX + 1), "5000", str(NUMBER_MAX)):
         response = client.get(url, {"limit": limit})
         assert response.status_code == 200, (path, limit)

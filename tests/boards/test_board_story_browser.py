@@ -108,6 +108,7 @@ def test_a_lakeside_case_goes_through_the_breast_board_and_back_to_the_chart(por
         page.set_viewport_size({"width": 768, "height": 1024})
         sign_in_through_the_form(page, port, "northfield", cast.users["navarro"].email)
         page.goto(org_url(port, "northfield", f"/boards/{board.uuid}/"))
+        _shot(page, "boards_01b_board_coordinator")
         page.get_by_role("link", name="Open the meeting").click()
         page.get_by_role("button", name=f"Add {patient.full_name} to this agenda").click()
         page.get_by_role("button", name="Publish the agenda").wait_for()

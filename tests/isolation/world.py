@@ -208,6 +208,25 @@ def world_build(cast: Any) -> World:
     case.refresh_from_db()
     case_schedule(case=case, meeting=meeting, user=users["navarro"], organization=northfield)
     agenda_publish(meeting=meeting, user=users["navarro"], organization=northfield)
+    # Dr. Okafor, a deputy, records the board's recommendation and finalises it: an entry of
+    # Northfield on Maria's record (its FHIR DocumentReference too) and a thread to Dr. Park.
+    from portal.boards.services import board_deputy_set, recommendation_finalise, recommendation_record
+
+    board_deputy_set(board=board, deputy=users["okafor"], named=True, user=users["navarro"], organization=northfield)
+    recommendation_record(
+        case=case,
+        user=users["okafor"],
+        organization=northfield,
+        text=f"{CANARY}: neoadjuvant endocrine therapy, then surgery",
+        category="systemic_therapy",
+        evidence="2A",
+        trial=f"{CANARY}-TRIAL-7",
+        genetic_counselling=True,
+        dissent=f"{CANARY}: surgery first",
+    )
+    finalised = recommendation_finalise(case=case, user=users["okafor"], organization=northfield)
+    assert finalised.entry is not None
+    world.ids["entry"].append(str(finalised.entry.uuid))
     world.ids["board"].append(str(board.uuid))
     world.ids["meeting"].append(str(meeting.uuid))
     world.ids["board_case"].append(str(case.uuid))
