@@ -18,7 +18,7 @@ from portal.fhir.bulk.stream import job_folder
 from portal.fhir.models import ExportJob, ExportStatus
 from portal.patients.models import PatientIdentifier, RegistryEntry
 from portal.patients.selectors import patients_cared_for
-from tests.fhir.helpers import validate
+from tests.fhir.helpers import fhir_json, validate
 
 ASYNC = {"HTTP_PREFER": "respond-async", "HTTP_ACCEPT": "application/fhir+json"}
 
@@ -310,3 +310,11 @@ def test_expired_exports_are_swept_with_their_files(cast, sign_in):
     assert export_jobs_expire(now=job.expires_at + dt.timedelta(seconds=1)) == 1
     assert not folder.exists() and not ExportJob.objects.filter(pk=job.pk).exists()
     assert client.get(status_path).status_code == 404
+
+
+def test_metadata_names_the_bulk_export_operations(anonymous, cast):
+    body = fhir_json(anonymous(cast.organizations["maple"]).get("/fhir/R4/metadata"))
+    types = {r["type"]: r for r in body["rest"][0]["resource"]}
+    assert "export" in {op["name"] for op in types["Patient"]["operation"]}
+    assert types["Group"]["operation"][0]["definition"].endswith("/group-export")
+    assert "http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bulk-data" in body["instantiates"]
