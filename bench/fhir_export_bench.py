@@ -171,12 +171,13 @@ def build(patients: int, per_patient: int) -> Any:
                 for org, user in owners
             ),
         )
+        groups = [clinical_group_for(org).pk for org, _ in owners]  # read before the COPY holds the connection
         copy_into(
             NetworkPatientGroupObjectPermission,
             (
-                {"permission_id": permission, "group_id": clinical_group_for(org).pk, "content_object_id": pid}
+                {"permission_id": permission, "group_id": group, "content_object_id": pid}
                 for pid in ids
-                for org, _ in owners
+                for group in groups
                 for permission in permissions.values()
             ),
         )
