@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
-import json
 import os
 import random
 import statistics
@@ -31,7 +30,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse, urlunparse
@@ -57,40 +56,6 @@ def bench_database_url(rebuild: bool) -> str:
     return urlunparse(urlparse(base)._replace(path=f"/{BENCH_DB}"))
 
 
-def copy_into(model: Any, rows: Iterable[dict[str, Any]], *, schema: str = "public") -> int:
-    """COPY ``rows`` (dicts by attname) into ``model``'s table of ``schema``; every column a row
-    does not give takes the field's default (an auto-increment key: the database's)."""
-    from django.db import connection
-    from django.utils import timezone
-
-    now = timezone.now()
-    fields = [
-        f
-        for f in model._meta.concrete_fields
-        if not (f.primary_key and f.get_internal_type() in ("AutoField", "BigAutoField"))
-    ]
-    names = ", ".join(f'"{f.column}"' for f in fields)
-    count = 0
-    connection.ensure_connection()
-    with connection.connection.cursor() as cursor:
-        with cursor.copy(f'COPY "{schema}"."{model._meta.db_table}" ({names}) FROM STDIN') as copy:
-            for row in rows:
-                values = []
-                for field in fields:
-                    if field.attname in row:
-                        value = row[field.attname]
-                    elif getattr(field, "auto_now_add", False) or getattr(field, "auto_now", False):
-                        value = now
-                    else:
-                        value = field.get_default()
-                    if isinstance(value, dict | list):
-                        value = json.dumps(value)
-                    values.append(value)
-                copy.write_row(values)
-                count += 1
-    return count
-
-
 def build(patients: int, per_patient: int) -> Any:
     from django.contrib.auth.models import Permission
     from django.core.management import call_command
@@ -98,7 +63,7 @@ def build(patients: int, per_patient: int) -> Any:
     from django.utils import timezone
 
     from bench.fhir_bench import KIND_WEIGHTS, _item_values
-    from bench.record_data import GIVEN, _family
+    from bench.record_data import GIVEN, _family, copy_rows
     from portal.demo.seed import cast_load, seed_foundation
     from portal.patients.access import VIEW_CHART, VIEW_SHARED, clinical_group_for
     from portal.patients.matching import normalize_name
@@ -145,9 +110,9 @@ def build(patients: int, per_patient: int) -> Any:
                     "match_key": normalize_name(given, family),
                 }
 
-        copy_into(NetworkPatient, patient_rows())
+        copy_rows(NetworkPatient, patient_rows())
         ids = list(NetworkPatient.objects.filter(pk__gt=before).order_by("pk").values_list("pk", flat=True))
-        copy_into(
+        copy_rows(
             PatientIdentifier,
             (
                 {"patient_id": pid, "organization_id": org.pk, "mrn": MARKER_MRN if n == 0 else f"XB{org.pk}-{pid}"}
@@ -155,7 +120,7 @@ def build(patients: int, per_patient: int) -> Any:
                 for org, _ in owners
             ),
         )
-        copy_into(
+        copy_rows(
             CareRelationship,
             (
                 {
@@ -172,7 +137,7 @@ def build(patients: int, per_patient: int) -> Any:
             ),
         )
         groups = [clinical_group_for(org).pk for org, _ in owners]  # read before the COPY holds the connection
-        copy_into(
+        copy_rows(
             NetworkPatientGroupObjectPermission,
             (
                 {"permission_id": permission, "group_id": group, "content_object_id": pid}
@@ -214,8 +179,8 @@ def build(patients: int, per_patient: int) -> Any:
                             "published_by_id": author.pk,
                         }
                     )
-            copy_into(ClinicalItem, items, schema=organization.schema_name)
-        copy_into(RegistryEntry, entries)
+            copy_rows(ClinicalItem, items, schema=organization.schema_name)
+        copy_rows(RegistryEntry, entries)
     print(f"built in {time.monotonic() - started:.1f} s: {patients} patients, {len(entries)} entries")
     return cast_load()
 
