@@ -10,9 +10,9 @@ for a job that does not exist.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
+from django.http import FileResponse, HttpResponse, JsonResponse
 from django.views.decorators.http import require_http_methods
 
 from portal.audit.models import AuditAction
@@ -25,27 +25,30 @@ from portal.fhir.models import ExportJob, ExportStatus
 from portal.fhir.search import SearchError, _date_range
 from portal.fhir.views import PREFIX, FhirError, fhir_response, fhir_view
 
+if TYPE_CHECKING:
+    from portal.accounts.typing import AuthenticatedRequest
+
 NDJSON = "application/fhir+ndjson"
 OUTPUT_FORMATS = {NDJSON, "application/ndjson", "ndjson"}
 KICKOFF_PARAMETERS = {"_type", "_since", "_outputFormat"}
 RETRY_SECONDS = 2
 
 
-def export_principal(request: HttpRequest) -> Principal:
+def export_principal(request: AuthenticatedRequest) -> Principal:
     """The signed-in member, when a clinician or a site admin of this organization. (An API
     client's authentication gives its own ``Principal``: client id and the types its scopes
     allow.)"""
-    membership = request.membership  # type: ignore[attr-defined]
-    if not (membership.is_clinical or membership.is_admin):
+    membership = request.membership
+    if membership is None or not (membership.is_clinical or membership.is_admin):
         raise FhirError(403, "Bulk export is for the organization's clinicians and site admins.", "forbidden")
-    return Principal(user=request.user)  # type: ignore[arg-type]
+    return Principal(user=request.user)
 
 
-def _status_url(request: HttpRequest, job: ExportJob) -> str:
+def _status_url(request: AuthenticatedRequest, job: ExportJob) -> str:
     return request.build_absolute_uri(f"{PREFIX}$export-status/{job.uuid}")
 
 
-def _kickoff(request: HttpRequest, level: str) -> HttpResponse:
+def _kickoff(request: AuthenticatedRequest, level: str) -> HttpResponse:
     principal = export_principal(request)
     if "respond-async" not in request.headers.get("Prefer", ""):
         raise FhirError(400, "Bulk export is asynchronous: send the header Prefer: respond-async.", "invalid")
@@ -69,7 +72,7 @@ def _kickoff(request: HttpRequest, level: str) -> HttpResponse:
             raise FhirError(400, f"_since: {error}", "invalid")
     try:
         job = export_start(
-            organization=request.tenant,  # type: ignore[attr-defined]
+            organization=request.tenant,
             principal=principal,
             level=level,
             types=types,
@@ -93,15 +96,15 @@ def _kickoff(request: HttpRequest, level: str) -> HttpResponse:
 
 @fhir_view
 @require_http_methods(["GET"])
-def export_patients(request: HttpRequest) -> HttpResponse:
+def export_patients(request: AuthenticatedRequest) -> HttpResponse:
     return _kickoff(request, "patient")
 
 
 @fhir_view
 @require_http_methods(["GET"])
-def export_group(request: HttpRequest, group_id: str) -> HttpResponse:
+def export_group(request: AuthenticatedRequest, group_id: str) -> HttpResponse:
     export_principal(request)
-    bs.group_organization(organization=request.tenant, group_id=group_id)  # type: ignore[attr-defined]
+    bs.group_organization(organization=request.tenant, group_id=group_id)
     return _kickoff(request, "group")
 
 
@@ -114,7 +117,7 @@ def _progress(job: ExportJob) -> str:
     return f"{100 * done // job.entries_total}% ({done} of {job.entries_total} entries)"
 
 
-def _manifest(request: HttpRequest, job: ExportJob) -> dict[str, Any]:
+def _manifest(request: AuthenticatedRequest, job: ExportJob) -> dict[str, Any]:
     base = request.build_absolute_uri(f"{PREFIX}$export-file/{job.uuid}/")
     return {
         "transactionTime": m.instant(job.transaction_time),
@@ -127,8 +130,8 @@ def _manifest(request: HttpRequest, job: ExportJob) -> dict[str, Any]:
 
 @fhir_view
 @require_http_methods(["GET", "DELETE"])
-def export_status(request: HttpRequest, job_id: str) -> HttpResponse:
-    job = bs.export_job_get(organization=request.tenant, principal=export_principal(request), job_id=job_id)  # type: ignore[attr-defined]
+def export_status(request: AuthenticatedRequest, job_id: str) -> HttpResponse:
+    job = bs.export_job_get(organization=request.tenant, principal=export_principal(request), job_id=job_id)
     if request.method == "DELETE":
         export_cancel(job=job)
         return fhir_response(
@@ -152,9 +155,9 @@ def export_status(request: HttpRequest, job_id: str) -> HttpResponse:
 
 @fhir_view
 @require_http_methods(["GET"])
-def export_file(request: HttpRequest, job_id: str, file_name: str) -> HttpResponse:
+def export_file(request: AuthenticatedRequest, job_id: str, file_name: str) -> HttpResponse:
     principal = export_principal(request)
-    job = bs.export_job_get(organization=request.tenant, principal=principal, job_id=job_id)  # type: ignore[attr-defined]
+    job = bs.export_job_get(organization=request.tenant, principal=principal, job_id=job_id)
     kind = file_name.removesuffix(".ndjson")
     part = next((p for p in job.output if p["type"] == kind), None) if job.status == ExportStatus.COMPLETED else None
     path = job_folder(job) / f"{kind}.ndjson"
@@ -173,10 +176,10 @@ def export_file(request: HttpRequest, job_id: str, file_name: str) -> HttpRespon
 
 @fhir_view
 @require_http_methods(["GET"])
-def group_read(request: HttpRequest, group_id: str) -> HttpResponse:
+def group_read(request: AuthenticatedRequest, group_id: str) -> HttpResponse:
     """The organization's patients (those it cares for now) as a Group of persons."""
     principal = export_principal(request)
-    organization = bs.group_organization(organization=request.tenant, group_id=group_id)  # type: ignore[attr-defined]
+    organization = bs.group_organization(organization=request.tenant, group_id=group_id)
     members = [str(u) for u in bs.group_members(organization=organization).values_list("uuid", flat=True)]
     resource: dict[str, Any] = {
         "resourceType": "Group",
