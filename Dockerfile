@@ -22,9 +22,10 @@ RUN /opt/venv/bin/pip install --no-deps . \
 
 FROM python:3.11-slim-bookworm AS runtime
 ENV PATH=/opt/venv/bin:$PATH PYTHONUNBUFFERED=1 PYTHONDONTWRITEBYTECODE=1 \
-    DJANGO_SETTINGS_MODULE=portal.settings.production MEDIA_ROOT=/var/lib/continuum/media
+    DJANGO_SETTINGS_MODULE=portal.settings.production MEDIA_ROOT=/var/lib/continuum/media \
+    FHIR_EXPORT_ROOT=/var/lib/continuum/fhir-exports
 RUN groupadd --system continuum && useradd --system --gid continuum --home /app continuum \
- && mkdir -p /var/lib/continuum/media && chown -R continuum:continuum /var/lib/continuum
+ && mkdir -p /var/lib/continuum/media /var/lib/continuum/fhir-exports && chown -R continuum:continuum /var/lib/continuum
 WORKDIR /app
 COPY --from=build /opt/venv /opt/venv
 COPY --from=build --chown=continuum:continuum /app /app

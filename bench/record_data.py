@@ -40,18 +40,24 @@ KINDS = [
 ]
 
 
-def copy_rows(model: Any, rows: Iterable[dict[str, Any]]) -> int:
-    """COPY ``rows`` (dicts by attname) into ``model``'s table; returns the count."""
+def copy_rows(model: Any, rows: Iterable[dict[str, Any]], *, schema: str | None = None) -> int:
+    """COPY ``rows`` (dicts by attname) into ``model``'s table (of ``schema`` when named: an
+    organization's repository); an auto-increment key is the database's. Returns the count."""
     from django.db import connection
     from django.utils import timezone
 
     now = timezone.now()
-    fields = [f for f in model._meta.concrete_fields if not f.primary_key or f.attname != "id"]
+    fields = [
+        f
+        for f in model._meta.concrete_fields
+        if not (f.primary_key and f.get_internal_type() in ("AutoField", "BigAutoField"))
+    ]
     names = [f.column for f in fields]
+    table = f'"{schema}"."{model._meta.db_table}"' if schema else model._meta.db_table
     count = 0
     connection.ensure_connection()
     with connection.connection.cursor() as cursor:
-        with cursor.copy(f"COPY {model._meta.db_table} ({', '.join(names)}) FROM STDIN") as copy:
+        with cursor.copy(f"COPY {table} ({', '.join(names)}) FROM STDIN") as copy:
             for row in rows:
                 values = []
                 for field in fields:

@@ -2,6 +2,7 @@ from django.apps import AppConfig
 
 
 class FhirConfig(AppConfig):
+    default_auto_field = "django.db.models.BigAutoField"
     name = "portal.fhir"
     label = "fhir"
-    verbose_name = "FHIR API"
+    verbose_name = "FHIR R4"

@@ -66,6 +66,17 @@ RESOURCES: dict[str, tuple[list[str], list[tuple[str, str, str]], bool]] = {
 }
 
 
+# Bulk Data 2.0 (portal/fhir/bulk/): Patient/$export, and the organization's Group (read, $export).
+BULK_PATIENT_EXPORT = "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/patient-export"
+GROUP: dict[str, Any] = {
+    "type": "Group",
+    "documentation": "The organization's own Group (its id is the organization's uuid): the patients it cares for.",
+    "interaction": [{"code": "read"}],
+    "versioning": "no-version",
+    "operation": [{"name": "export", "definition": "http://hl7.org/fhir/uv/bulkdata/OperationDefinition/group-export"}],
+}
+
+
 def capability_statement(*, base: str, software_date: str) -> dict[str, Any]:
     resources = []
     for resource_type, (profiles, params, versioned) in RESOURCES.items():
@@ -98,9 +109,11 @@ def capability_statement(*, base: str, software_date: str) -> dict[str, Any]:
             resource["searchRevInclude"] = ["Provenance:target"]
         if resource_type == "Patient":
             resource["operation"] = [
-                {"name": "everything", "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything"}
+                {"name": "everything", "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything"},
+                {"name": "export", "definition": BULK_PATIENT_EXPORT},
             ]
         resources.append(resource)
+    resources.append(GROUP)
     return {
         "resourceType": "CapabilityStatement",
         "id": "continuum",
@@ -115,6 +128,7 @@ def capability_statement(*, base: str, software_date: str) -> dict[str, Any]:
         "implementation": {"description": "The shared record of a cancer-care network", "url": base},
         "fhirVersion": FHIR_VERSION,
         "format": ["application/fhir+json", "json"],
+        "instantiates": ["http://hl7.org/fhir/uv/bulkdata/CapabilityStatement/bulk-data"],
         "implementationGuide": [
             "http://hl7.org/fhir/us/mcode/ImplementationGuide/hl7.fhir.us.mcode",
             "http://hl7.org/fhir/us/core/ImplementationGuide/hl7.fhir.us.core",
@@ -158,7 +172,8 @@ def capability_statement(*, base: str, software_date: str) -> dict[str, Any]:
                     {"code": "batch", "documentation": "POST / with a batch Bundle: one answer per entry."},
                 ],
                 "operation": [
-                    {"name": "everything", "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything"}
+                    {"name": "everything", "definition": "http://hl7.org/fhir/OperationDefinition/Patient-everything"},
+                    {"name": "export", "definition": BULK_PATIENT_EXPORT},
                 ],
             }
         ],

@@ -136,6 +136,17 @@ def visible_patients(*, user: User, organization: Organization) -> QuerySet[Netw
     return NetworkPatient.objects.filter(_access_condition(user=user, organization=organization))
 
 
+def patients_cared_for(*, organization: Organization) -> QuerySet[NetworkPatient]:
+    """The patients this organization cares for now (an active care relationship and the
+    permission derived from it): the rule of ``visible_patients`` for the organization as a
+    whole, without any one user's emergency grants (a bulk export, the FHIR Group). Each
+    patient carries ``SHARED_ATTRIBUTE``: whether their record is shared with the organization."""
+    now = timezone.now()
+    return NetworkPatient.objects.filter(_regular_access(organization=organization, now=now)).annotate(
+        **{SHARED_ATTRIBUTE: _shared_access(organization=organization, now=now)}
+    )
+
+
 def user_can_view_patient(*, user: User, organization: Organization, patient: NetworkPatient) -> bool:
     if clinical_membership(user=user, organization=organization) is None:
         return False

@@ -278,6 +278,15 @@ CELERY_BEAT_SCHEDULE["boards-meetings-generate"] = {
     "schedule": 6 * 60 * 60.0,
     "options": {"headers": {"_schema_name": "public"}},
 }
+# FHIR bulk export (Bulk Data 2.0): its NDJSON files, kept this many hours after a job ends,
+# swept by the periodic task below; at most this many unfinished jobs per requester.
+FHIR_EXPORT_HOURS = env_int("FHIR_EXPORT_HOURS", 24, minimum=1)
+FHIR_EXPORT_ACTIVE_JOBS = env_int("FHIR_EXPORT_ACTIVE_JOBS", 2, minimum=1)
+CELERY_BEAT_SCHEDULE["fhir-exports-expire"] = {
+    "task": "portal.fhir.tasks.export_jobs_expire",
+    "schedule": 60 * 60.0,
+    "options": {"headers": {"_schema_name": "public"}},
+}
 CELERY_TIMEZONE = TIME_ZONE
 
 REST_FRAMEWORK = {
@@ -382,6 +391,7 @@ OTP_TOTP_ISSUER = "Continuum"
 # synthetic people only, printed by `manage.py demo_otp <email>`.
 DEMO_TOTP_KEY = "3132333435363738393031323334353637383930"
 EXPORT_ROOT = Path(env_str("EXPORT_ROOT", str(BASE_DIR / ".data" / "exports")))
+FHIR_EXPORT_ROOT = Path(env_str("FHIR_EXPORT_ROOT", str(EXPORT_ROOT / "fhir")))
 # Lockout is per account (email) on purpose: one clinic's shared public IP address must not
 # lock everyone out; axes' hint to add the IP address does not fit that.
 SILENCED_SYSTEM_CHECKS = ["axes.W006"]

@@ -64,6 +64,10 @@ PARAMETERS: list[tuple[str, str, str]] = [
     (r"^fhir/R4/", "resource_type", "fhir_type"),
     (r"^fhir/R4/", "resource_id", "fhir_id"),
     (r"^fhir/R4/", "version_id", "fhir_version"),
+    # Bulk export: an organization's Group (its uuid), an export job, one of its files.
+    (r"^fhir/R4/", "group_id", "fhir_group"),
+    (r"^fhir/R4/", "job_id", "fhir_export"),
+    (r"^fhir/R4/", "file_name", "fhir_export_file"),
 ]
 
 CONSTANT_KINDS: dict[str, list[str]] = {
@@ -74,6 +78,7 @@ CONSTANT_KINDS: dict[str, list[str]] = {
     "admin_catch_all": ["patients/networkpatient/"],
     "fhir_type": ["Patient", "Observation", "Condition", "Provenance", "Binary", "Task", "CareTeam", "AuditEvent"],
     "fhir_version": ["1", "2"],
+    "fhir_export_file": ["Patient.ndjson", "Observation.ndjson", "Condition.ndjson"],
 }
 
 # Form and serializer fields that name an object → its kind (a list when the field takes many).
@@ -190,7 +195,7 @@ def route_urls(route: Route, ids: dict[str, list[Any]]) -> list[str]:
                 path = re.sub(rf"<(?:\w+:)?{name}>", str(v), path)
                 if name in route.regex_groups:
                     path = path.replace(f"(?P<{name}>{route.regex_groups[name]})", str(v))
-            urls.append("/" + path)
+            urls.append("/" + path.replace("\\$", "$"))  # a regex route's escaped "$" (FHIR operations)
     return list(dict.fromkeys(urls))
 
 

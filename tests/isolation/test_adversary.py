@@ -100,9 +100,26 @@ def world(cast: Any) -> Iterator[World]:
         *ids["handoff"],
         *[f"{patient}-careteam" for patient in ids["patient"]],
     ]
+    # A bulk export of Maria's record by Dr. Park at Maple (run here, in the test's
+    # transaction), and the Groups of Maria's organizations.
+    from portal.fhir.bulk.services import Principal, export_run, export_start
+    from portal.fhir.bulk.stream import folder_remove
+
+    fhir_export = export_start(
+        organization=orgs["maple"],
+        principal=Principal(user=users["park"]),
+        level="patient",
+        types=None,
+        since=None,
+        request_url="https://maple.localhost/fhir/R4/Patient/$export",
+    )
+    export_run(job_uuid=str(fhir_export.uuid))
+    ids["fhir_export"] = [str(fhir_export.uuid)]
+    ids["fhir_group"] = [str(orgs[slug].uuid) for slug in ("maple", "northfield")]
     try:
         yield built
     finally:
+        folder_remove(fhir_export)
         for path in [*built.files, export.path]:
             if os.path.exists(path):
                 os.remove(path)
