@@ -3,8 +3,8 @@
 from django.urls import path, re_path
 
 from portal.fhir import views
-from portal.fhir.clients import views as client_views
 from portal.fhir.bulk import views as bulk
+from portal.fhir.clients import views as client_views
 
 app_name = "fhir"
 
