@@ -1,0 +1,31 @@
+"""The home pages: an organization's (tiles for the member's role) and the network's."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.cache import never_cache
+
+from portal.accounts.http import MemberRequest
+from portal.accounts.models import User
+from portal.home.selectors import home_summary_for
+
+
+@never_cache
+@login_required
+def home(request: MemberRequest) -> HttpResponse:
+    """An organization's home page, for the signed-in member's role."""
+    user, membership = request.user, request.membership
+    # login_required and the session middleware (which signs out a non-member) guarantee both.
+    assert isinstance(user, User) and membership is not None
+    summary = home_summary_for(user=user, membership=membership)
+    return render(request, "home/home.html", {"summary": summary})
+
+
+@never_cache
+def network_home(request: HttpRequest) -> HttpResponse:
+    """The network's own address: a landing page, or the network admin's console."""
+    if not request.user.is_authenticated:
+        return render(request, "home/network_landing.html")
+    return redirect("console:organizations")
