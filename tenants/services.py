@@ -351,7 +351,7 @@ def organization_archive_schema(*, organization: Organization, actor: User, requ
             data_owner=organization,
             detail={"step": "schema_archived", "from": old, "to": new},
         )
-    from tenants.middleware import clear_routing_cache
+    from tenants.routing import clear_routing_cache
 
     clear_routing_cache()
     return new
