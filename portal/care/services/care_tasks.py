@@ -17,10 +17,10 @@ from portal.care.models import (
     CareTask,
     OccurrenceResult,
     TaskOccurrence,
-    TaskStatus,
 )
 from portal.care.panels import ANALYTES, analytes_asked
 from portal.care.services.common import TransitionRefused, _clinical_member, _navigators_and_clinicians
+from portal.care.transitions import task_move, task_move_check
 from portal.notifications.services import notification_send, notifications_mark_read_for
 from portal.patients.models import EntryStatus, NetworkPatient, RegistryEntry
 from portal.patients.selectors import has_regular_access, user_can_view_patient
@@ -171,8 +171,7 @@ def occurrence_link_result(
         raise TransitionRefused("Only the owner or the creator of the task may link its results.")
     if occurrence.done_at is not None:
         raise TransitionRefused("This occurrence already has its result.")
-    if task.status != TaskStatus.OPEN:
-        raise TransitionRefused("This task is no longer open.")
+    task_move_check(task=task, action="complete")
     if entry.patient_id != task.patient_id or entry.kind not in RESULT_KINDS or entry.status == EntryStatus.WITHDRAWN:
         raise ValidationError({"entry": ["Link a published result of this task's patient."]})
     requirement = results.task_requirement(task)
@@ -202,9 +201,7 @@ def occurrence_link_result(
     occurrence.done_by = user
     occurrence.save(update_fields=["result_entry", "done_at", "done_by"])
     if not task.occurrences.filter(done_at__isnull=True).exists():
-        task.status = TaskStatus.DONE
-        task.completed_at = now
-        task.save(update_fields=["status", "completed_at"])
+        task_move(task=task, action="complete", now=now)
     notification_send(
         recipients=[task.created_by],
         kind="care_task",
@@ -223,9 +220,4 @@ def occurrence_link_result(
 def care_task_cancel(*, task: CareTask, user: Any, organization: Any) -> CareTask:
     if organization.pk != task.creating_organization_id or not _clinical_member(user=user, organization=organization):
         raise TransitionRefused("Only the organization that created the task may cancel it.")
-    if task.status != TaskStatus.OPEN:
-        raise TransitionRefused("This task is no longer open.")
-    task.status = TaskStatus.CANCELLED
-    task.completed_at = timezone.now()
-    task.save(update_fields=["status", "completed_at"])
-    return task
+    return task_move(task=task, action="cancel")

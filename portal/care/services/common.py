@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.exceptions import PermissionDenied
-
 from portal.accounts.models import Membership
+from portal.care.transitions import TransitionRefused
 
-
-class TransitionRefused(PermissionDenied):
-    """The action is not allowed now, or not for this side."""
+__all__ = ["TransitionRefused", "_clinical_member", "_navigators_and_clinicians"]
 
 
 def _clinical_member(*, user: Any, organization: Any) -> bool:

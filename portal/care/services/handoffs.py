@@ -7,7 +7,6 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.utils import timezone
 
 from portal.accounts.models import Membership
 from portal.care.models import (
@@ -16,6 +15,7 @@ from portal.care.models import (
     Responsible,
 )
 from portal.care.services.common import TransitionRefused, _clinical_member, _navigators_and_clinicians
+from portal.care.transitions import handoff_move
 from portal.notifications.services import notification_send, notifications_mark_read_for
 from portal.patients.models import NetworkPatient
 from portal.patients.selectors import has_regular_access, user_can_view_patient
@@ -112,11 +112,7 @@ def handoff_acknowledge(*, handoff: Handoff, user: Any, organization: Any) -> Ha
         raise TransitionRefused("Only the receiving organization's clinicians acknowledge a hand-off.")
     if handoff.to_user_id is not None and handoff.to_user_id != user.pk:
         raise TransitionRefused("This hand-off is addressed to another clinician.")
-    if handoff.acknowledged_at is not None:
-        raise TransitionRefused("This hand-off is already acknowledged.")
-    handoff.acknowledged_at = timezone.now()
-    handoff.acknowledged_by = user
-    handoff.save(update_fields=["acknowledged_at", "acknowledged_by"])
+    handoff_move(handoff=handoff, action="acknowledge", user=user)
     notification_send(
         recipients=[handoff.from_user],
         kind="handoff",
