@@ -11,6 +11,7 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from portal.accounts.http import signed_in_user
 from portal.accounts.models import Membership
 from portal.accounts.roles import Role
 from portal.accounts.selectors import members_for_admin, membership_for_admin, site_admin_membership
@@ -87,7 +88,7 @@ class InvitationCreateView(APIView):
         serializer.is_valid(raise_exception=True)
         invitation, _link = invitation_create(
             organization=request.tenant,
-            invited_by=request.user,
+            invited_by=signed_in_user(request),
             request=request._request,
             **serializer.validated_data,
         )
@@ -123,7 +124,7 @@ class UserDetailView(APIView):
         serializer = RoleSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         membership = membership_set_role(
-            membership=membership, actor=request.user, request=request._request, **serializer.validated_data
+            membership=membership, actor=signed_in_user(request), request=request._request, **serializer.validated_data
         )
         return Response(MemberSerializer(membership).data)
 
@@ -136,5 +137,7 @@ class UserDeactivateView(APIView):
         membership = membership_for_admin(organization=request.tenant, pk=pk)
         if membership is None:
             raise Http404("Not found.")
-        membership = membership_deactivate(membership=membership, actor=request.user, request=request._request)
+        membership = membership_deactivate(
+            membership=membership, actor=signed_in_user(request), request=request._request
+        )
         return Response(MemberSerializer(membership).data)

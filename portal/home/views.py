@@ -7,19 +7,16 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 
-from portal.accounts.http import MemberRequest
-from portal.accounts.models import User
+from portal.accounts.http import SignedInRequest
 from portal.home.selectors import home_summary_for
 
 
 @never_cache
 @login_required
-def home(request: MemberRequest) -> HttpResponse:
+def home(request: SignedInRequest) -> HttpResponse:
     """An organization's home page, for the signed-in member's role."""
-    user, membership = request.user, request.membership
-    # login_required and the session middleware (which signs out a non-member) guarantee both.
-    assert isinstance(user, User) and membership is not None
-    summary = home_summary_for(user=user, membership=membership)
+    # login_required, and the session middleware signs out whoever is not a member here.
+    summary = home_summary_for(user=request.user, membership=request.membership)
     return render(request, "home/home.html", {"summary": summary})
 
 

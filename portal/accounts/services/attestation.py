@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from datetime import timedelta
 from typing import Any
 
@@ -11,12 +12,12 @@ from django.db.models import F, Q
 from django.http import HttpRequest
 from django.utils import timezone
 
-from portal.accounts.models import Membership
+from portal.accounts.models import Membership, User
 from portal.accounts.roles import MembershipStatus
 from portal.accounts.services.memberships import _membership_audit
 
 
-def membership_attest(*, membership: Membership, actor: Any, request: HttpRequest | None = None) -> Membership:
+def membership_attest(*, membership: Membership, actor: User, request: HttpRequest | None = None) -> Membership:
     """A site admin confirms this person still needs this access (good for 180 days)."""
     with transaction.atomic():
         membership = Membership.objects.select_for_update().get(pk=membership.pk)
@@ -33,7 +34,7 @@ def membership_attest(*, membership: Membership, actor: Any, request: HttpReques
     return membership
 
 
-def attestation_sweep(*, now: Any = None) -> dict[str, int]:
+def attestation_sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
     """Warn site admins about accounts nearing their re-attestation date; suspend overdue ones.
 
     Idempotent: a warning is sent once per attestation period, a suspension once.

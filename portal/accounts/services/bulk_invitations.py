@@ -11,16 +11,17 @@ from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
-from portal.accounts.models import BulkInvitation, BulkInvitationStatus
+from portal.accounts.models import BulkInvitation, BulkInvitationStatus, User
 from portal.accounts.services.invitations import invitation_create, invitation_problems
 from portal.audit.services import AuditAction, audit_record
 from portal.text import text_clean
+from tenants.models import Organization
 
 CSV_COLUMNS = ("email", "full_name", "role", "site_admin")
 
 
 def bulk_invitation_create(
-    *, organization: Any, csv_text: str, filename: str, created_by: Any, request: HttpRequest | None = None
+    *, organization: Organization, csv_text: str, filename: str, created_by: User, request: HttpRequest | None = None
 ) -> BulkInvitation:
     """Record the upload and send the Celery task after commit."""
     from portal.accounts.tasks import bulk_invitation_run

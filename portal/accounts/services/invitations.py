@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import timedelta
-from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.password_validation import validate_password
@@ -22,17 +21,18 @@ from portal.accounts.services.sign_in import terms_accept
 from portal.audit.services import AuditAction, audit_record
 from portal.text import text_clean
 from tenants.addresses import absolute_url, organization_host
+from tenants.models import Organization
 
 
 def _token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def invitation_link(*, organization: Any, token: str) -> str:
+def invitation_link(*, organization: Organization, token: str) -> str:
     return absolute_url(organization_host(organization.slug), f"/accounts/invitation/{token}/")
 
 
-def invitation_problems(*, organization: Any, email: str, role: str) -> dict[str, list[str]]:
+def invitation_problems(*, organization: Organization, email: str, role: str) -> dict[str, list[str]]:
     """What is wrong with inviting this email with this role here (empty when nothing)."""
     errors: dict[str, list[str]] = {}
     if not getattr(organization, "accepts_logins", False):
@@ -66,10 +66,10 @@ def invitation_problems(*, organization: Any, email: str, role: str) -> dict[str
 
 def invitation_create(
     *,
-    organization: Any,
+    organization: Organization,
     email: str,
     role: str,
-    invited_by: Any,
+    invited_by: User | None,
     full_name: str = "",
     is_site_admin: bool = False,
     request: HttpRequest | None = None,
@@ -109,7 +109,7 @@ def invitation_create(
     return invitation, link
 
 
-def _invitation_email(*, organization: Any, email: str, link: str) -> None:
+def _invitation_email(*, organization: Organization, email: str, link: str) -> None:
     send_mail(
         subject=f"You are invited to {organization.name} on Continuum",
         message=(
@@ -122,7 +122,7 @@ def _invitation_email(*, organization: Any, email: str, link: str) -> None:
     )
 
 
-def invitation_for_token(*, organization: Any, token: str) -> Invitation | None:
+def invitation_for_token(*, organization: Organization, token: str) -> Invitation | None:
     """The pending invitation behind a link at this organization's address, or None."""
     invitation = (
         Invitation.objects.select_related("organization")
@@ -202,7 +202,7 @@ def invitation_accept(
     return user
 
 
-def invitation_revoke(*, invitation: Invitation, actor: Any, request: HttpRequest | None = None) -> None:
+def invitation_revoke(*, invitation: Invitation, actor: User, request: HttpRequest | None = None) -> None:
     with transaction.atomic():
         updated = Invitation.objects.filter(pk=invitation.pk, accepted_at__isnull=True, revoked_at__isnull=True).update(
             revoked_at=timezone.now()

@@ -10,12 +10,12 @@ from django.http import HttpRequest
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from portal.accounts.models import Membership
+from portal.accounts.models import Membership, User
 from portal.accounts.roles import MembershipStatus, Role
 from portal.audit.services import AuditAction, audit_record
 
 
-def _membership_audit(membership: Membership, actor: Any, request: HttpRequest | None, **detail: Any) -> None:
+def _membership_audit(membership: Membership, actor: User | None, request: HttpRequest | None, **detail: Any) -> None:
     audit_record(
         action=AuditAction.ADMIN,
         actor=actor,
@@ -29,7 +29,7 @@ def _membership_audit(membership: Membership, actor: Any, request: HttpRequest |
 
 
 def membership_set_role(
-    *, membership: Membership, role: str, is_site_admin: bool, actor: Any, request: HttpRequest | None = None
+    *, membership: Membership, role: str, is_site_admin: bool, actor: User, request: HttpRequest | None = None
 ) -> Membership:
     if role not in Role.values:
         raise ValidationError({"role": [f"Unknown role “{role}”."]})
@@ -57,7 +57,7 @@ def membership_set_role(
     return membership
 
 
-def membership_deactivate(*, membership: Membership, actor: Any, request: HttpRequest | None = None) -> Membership:
+def membership_deactivate(*, membership: Membership, actor: User, request: HttpRequest | None = None) -> Membership:
     with transaction.atomic():
         membership = Membership.objects.select_for_update().get(pk=membership.pk)
         if membership.user_id == getattr(actor, "pk", None):
@@ -71,7 +71,7 @@ def membership_deactivate(*, membership: Membership, actor: Any, request: HttpRe
     return membership
 
 
-def membership_reactivate(*, membership: Membership, actor: Any, request: HttpRequest | None = None) -> Membership:
+def membership_reactivate(*, membership: Membership, actor: User, request: HttpRequest | None = None) -> Membership:
     with transaction.atomic():
         membership = Membership.objects.select_for_update().get(pk=membership.pk)
         if membership.status == MembershipStatus.ACTIVE:
@@ -87,7 +87,7 @@ def membership_reactivate(*, membership: Membership, actor: Any, request: HttpRe
 
 
 def membership_second_factor_reset(
-    *, membership: Membership, actor: Any, request: HttpRequest | None = None
+    *, membership: Membership, actor: User, request: HttpRequest | None = None
 ) -> Membership:
     """A site admin clears a member's lost authenticator; they enroll a new one at next sign-in.
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from datetime import timedelta
-from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -57,7 +57,7 @@ def seen_now(*, user: User) -> None:
     User.objects.filter(pk=user.pk).update(last_seen_at=timezone.now())
 
 
-def inactivity_sweep(*, now: Any = None) -> dict[str, int]:
+def inactivity_sweep(*, now: dt.datetime | None = None) -> dict[str, int]:
     """Disable accounts unused for ACCOUNT_INACTIVITY_DAYS. Idempotent (only active accounts change).
 
     Network admins and staff are left to the support admin.

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from typing import Any
 
 from dateutil.rrule import rrulestr
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from portal.accounts.models import Membership
+from portal.accounts.models import Membership, User
 from portal.care import results
 from portal.care.models import (
     CareTask,
@@ -25,6 +24,7 @@ from portal.notifications.services import notification_send, notifications_mark_
 from portal.patients.models import EntryStatus, NetworkPatient, RegistryEntry
 from portal.patients.selectors import has_regular_access, user_can_view_patient
 from portal.text import text_clean
+from tenants.models import Organization
 
 MAX_OCCURRENCES = 60
 
@@ -52,7 +52,7 @@ def occurrence_dates(*, recurrence: str, starts_at: dt.datetime) -> list[dt.date
     except (ValueError, TypeError) as error:
         raise ValidationError({"recurrence": [f"Not a valid recurrence rule: {error}"]}) from error
     dates = []
-    for moment in rule:  # type: ignore[attr-defined]
+    for moment in rule:
         dates.append(moment)
         if len(dates) > MAX_OCCURRENCES:
             raise ValidationError({"recurrence": [f"At most {MAX_OCCURRENCES} occurrences."]})
@@ -64,13 +64,13 @@ def occurrence_dates(*, recurrence: str, starts_at: dt.datetime) -> list[dt.date
 @transaction.atomic
 def care_task_create(
     *,
-    user: Any,
-    organization: Any,
+    user: User,
+    organization: Organization,
     patient: NetworkPatient,
-    owner_organization: Any,
+    owner_organization: Organization,
     title: str,
     instructions: str = "",
-    owner_user: Any = None,
+    owner_user: User | None = None,
     result_kind: str = "lab_result",
     code: str = "",
     due_at: dt.datetime | None = None,
@@ -153,7 +153,7 @@ def care_task_create(
 
 @transaction.atomic
 def occurrence_link_result(
-    *, occurrence: TaskOccurrence, entry: RegistryEntry, user: Any, organization: Any
+    *, occurrence: TaskOccurrence, entry: RegistryEntry, user: User, organization: Organization
 ) -> TaskOccurrence:
     """Mark an occurrence done by the published result that answers it; tell the task's creator.
 
@@ -217,7 +217,7 @@ def occurrence_link_result(
 
 
 @transaction.atomic
-def care_task_cancel(*, task: CareTask, user: Any, organization: Any) -> CareTask:
+def care_task_cancel(*, task: CareTask, user: User, organization: Organization) -> CareTask:
     if organization.pk != task.creating_organization_id or not _clinical_member(user=user, organization=organization):
         raise TransitionRefused("Only the organization that created the task may cancel it.")
     return task_move(task=task, action="cancel")

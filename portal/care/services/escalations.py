@@ -4,12 +4,12 @@ hand-offs not acknowledged; once per level."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from django.db import IntegrityError, transaction
+from django.db.models import Model
 from django.utils import timezone
 
-from portal.accounts.models import Membership
+from portal.accounts.models import Membership, User
 from portal.care.models import (
     OCCURRENCE_GRACE_DAYS,
     Escalation,
@@ -21,6 +21,7 @@ from portal.care.models import (
 )
 from portal.care.services.common import _navigators_and_clinicians
 from portal.notifications.services import notification_send
+from tenants.models import Organization
 
 
 def escalation_record(
@@ -29,10 +30,10 @@ def escalation_record(
     object_id: int,
     level: int,
     reason: str,
-    organization: Any,
-    recipients: list[Any],
+    organization: Organization,
+    recipients: list[User],
     link: str,
-    subject: Any = None,
+    subject: Model | None = None,
 ) -> bool:
     """Record one escalation and notify, once: False if this level was already escalated."""
     try:
@@ -66,7 +67,7 @@ HANDOFF_ACK_DAYS = 7
 LEVEL_2_AFTER_DAYS = 2
 
 
-def navigators_of(*organizations: Any) -> list[Any]:
+def navigators_of(*organizations: Organization) -> list[User]:
     from portal.accounts.roles import NAVIGATOR_ROLES
 
     return [
@@ -80,15 +81,15 @@ def navigators_of(*organizations: Any) -> list[Any]:
 def escalate_step(
     *,
     object_type: str,
-    obj: Any,
+    obj: Model,
     overdue_since: dt.datetime,
     now: dt.datetime,
     reason: str,
-    organization: Any,
-    owners: list[Any],
-    navigators: list[Any],
+    organization: Organization,
+    owners: list[User],
+    navigators: list[User],
     link: str,
-    subject: Any = None,
+    subject: Model | None = None,
 ) -> int:
     sent = 0
     if (

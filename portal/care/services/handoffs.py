@@ -8,7 +8,7 @@ from typing import Any
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 
-from portal.accounts.models import Membership
+from portal.accounts.models import Membership, User
 from portal.care.models import (
     HANDOFF_SECTIONS,
     Handoff,
@@ -20,6 +20,7 @@ from portal.notifications.services import notification_send, notifications_mark_
 from portal.patients.models import NetworkPatient
 from portal.patients.selectors import has_regular_access, user_can_view_patient
 from portal.text import text_clean
+from tenants.models import Organization
 
 
 def _clean_items(items: Iterable[dict[str, Any]]) -> list[dict[str, str]]:
@@ -44,14 +45,14 @@ def _clean_items(items: Iterable[dict[str, Any]]) -> list[dict[str, str]]:
 @transaction.atomic
 def handoff_send(
     *,
-    user: Any,
-    organization: Any,
+    user: User,
+    organization: Organization,
     patient: NetworkPatient,
-    to_organization: Any,
+    to_organization: Organization,
     kind: str,
     treatment_summary: str,
     items: Iterable[dict[str, Any]],
-    to_user: Any = None,
+    to_user: User | None = None,
 ) -> Handoff:
     if not user_can_view_patient(user=user, organization=organization, patient=patient):
         raise PermissionDenied("You cannot hand off this patient from here.")
@@ -106,7 +107,7 @@ def handoff_send(
 
 
 @transaction.atomic
-def handoff_acknowledge(*, handoff: Handoff, user: Any, organization: Any) -> Handoff:
+def handoff_acknowledge(*, handoff: Handoff, user: User, organization: Organization) -> Handoff:
     handoff = Handoff.objects.select_for_update().get(pk=handoff.pk)
     if organization.pk != handoff.to_organization_id or not _clinical_member(user=user, organization=organization):
         raise TransitionRefused("Only the receiving organization's clinicians acknowledge a hand-off.")

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
-from typing import Any
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from portal.accounts.models import Membership
+from portal.accounts.models import Membership, User
 from portal.care.models import (
     CHECKLIST_ITEMS,
     Priority,
@@ -26,6 +25,7 @@ from portal.patients.models import CareRelationship, EntryStatus, NetworkPatient
 from portal.patients.selectors import user_can_view_patient, visible_entries
 from portal.patients.services import care_relationship_end, care_relationship_start
 from portal.text import text_clean
+from tenants.models import Organization
 
 # How long a receiving organization may read the record of a referred patient.
 REFERRAL_ACCESS_DAYS = 180
@@ -34,7 +34,7 @@ REFERRAL_ACCESS_DAYS = 180
 CONSULT_KINDS = frozenset({"consult_note"})
 
 
-def referral_side(*, referral: Referral, organization: Any) -> str | None:
+def referral_side(*, referral: Referral, organization: Organization) -> str | None:
     if organization is None:
         return None
     if organization.pk == referral.referring_organization_id:
@@ -47,10 +47,10 @@ def referral_side(*, referral: Referral, organization: Any) -> str | None:
 @transaction.atomic
 def referral_create(
     *,
-    user: Any,
-    organization: Any,
+    user: User,
+    organization: Organization,
     patient: NetworkPatient,
-    receiving_organization: Any,
+    receiving_organization: Organization,
     specialty: str,
     reason: str = "",
     priority: str = Priority.ROUTINE,
@@ -118,7 +118,7 @@ def referral_create(
     return referral
 
 
-def _notify_side(*, referral: Referral, organization: Any, title: str, urgent: bool = False) -> None:
+def _notify_side(*, referral: Referral, organization: Organization, title: str, urgent: bool = False) -> None:
     from portal.accounts.roles import NAVIGATOR_ROLES
 
     members = Membership.objects.active().clinical().select_related("user").filter(organization=organization)
@@ -143,8 +143,8 @@ def referral_transition(
     *,
     referral: Referral,
     action: str,
-    user: Any,
-    organization: Any,
+    user: User,
+    organization: Organization,
     reason: str = "",
     note: str = "",
     appointment_at: dt.datetime | None = None,
@@ -298,7 +298,7 @@ def _check_outcome(*, referral: Referral, outcome_entry: RegistryEntry | None, n
 
 
 @transaction.atomic
-def referral_attach(*, referral: Referral, user: Any, organization: Any, entry: RegistryEntry) -> Referral:
+def referral_attach(*, referral: Referral, user: User, organization: Organization, entry: RegistryEntry) -> Referral:
     if referral_side(referral=referral, organization=organization) != REFERRER or not _clinical_member(
         user=user, organization=organization
     ):

@@ -3,23 +3,27 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
+from portal.accounts.http import SignedInRequest
 from portal.audit.services import AuditAction, audit_record
 from portal.care import forms, selectors, services
 from portal.care.views.common import _is_uuid, _org, clinical_member
+from portal.patients.models import NetworkPatient
 from portal.patients.selectors import visible_patients
+from tenants.models import Organization
 
 
 @clinical_member
-def task_list(request: HttpRequest) -> HttpResponse:
+def task_list(request: SignedInRequest) -> HttpResponse:
     org = _org(request)
     tasks = list(selectors.tasks_for(user=request.user, organization=org).order_by("status", "-created_at")[:200])
     task_ids = [t.pk for t in tasks]
@@ -45,7 +49,7 @@ def task_list(request: HttpRequest) -> HttpResponse:
 
 
 @clinical_member
-def task_new(request: HttpRequest) -> HttpResponse:
+def task_new(request: SignedInRequest) -> HttpResponse:
     org = _org(request)
     patients = visible_patients(user=request.user, organization=org)
     chosen = request.POST.get("patient") or request.GET.get("patient")
@@ -100,7 +104,9 @@ def task_new(request: HttpRequest) -> HttpResponse:
     return render(request, "care/task_form.html", {"form": form, "warnings": warnings, "tab": "tasks"})
 
 
-def _task_warnings(*, org: Any, patient: Any, owner: Any, code: str, title: str) -> dict[str, Any]:
+def _task_warnings(
+    *, org: Organization, patient: NetworkPatient, owner: Organization | None, code: str, title: str
+) -> dict[str, Any]:
     """What deserves a second look before a task is created: the same test done at another
     organization in the past 30 days, and an open task already asking for it."""
     return {
@@ -112,7 +118,7 @@ def _task_warnings(*, org: Any, patient: Any, owner: Any, code: str, title: str)
 
 
 @clinical_member
-def task_check(request: HttpRequest) -> HttpResponse:
+def task_check(request: SignedInRequest) -> HttpResponse:
     """The task form's live check (HTMX, as the form is filled): the warnings for the
     patient, test and owner chosen so far. About a patient this user may not see, or with
     nothing chosen yet, it says nothing at all."""
@@ -139,7 +145,7 @@ def task_check(request: HttpRequest) -> HttpResponse:
 
 
 @clinical_member
-def task_detail(request: HttpRequest, task_uuid: Any) -> HttpResponse:
+def task_detail(request: SignedInRequest, task_uuid: uuid.UUID) -> HttpResponse:
     org = _org(request)
     task = selectors.task_get_for_user(user=request.user, organization=org, task_uuid=task_uuid)
     form = forms.LinkResultForm(request.POST or None)

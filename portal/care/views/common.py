@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
 
 from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest
+from django.http import Http404
 from django.http.response import HttpResponseBase
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
+
+from portal.accounts.http import SignedInRequest
+from tenants.models import Organization
 
 View = Callable[..., HttpResponseBase]
 
@@ -22,7 +26,7 @@ def clinical_member(view: View) -> View:
     @wraps(view)
     @never_cache
     @login_required
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+    def wrapper(request: SignedInRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         membership = getattr(request, "membership", None)
         if membership is None or not membership.is_clinical:
             raise Http404("Not found")
@@ -35,7 +39,7 @@ def member(view: View) -> View:
     @wraps(view)
     @never_cache
     @login_required
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+    def wrapper(request: SignedInRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if getattr(request, "membership", None) is None:
             raise Http404("Not found")
         return view(request, *args, **kwargs)
@@ -43,8 +47,8 @@ def member(view: View) -> View:
     return wrapper
 
 
-def _org(request: HttpRequest) -> Any:
-    return request.tenant  # type: ignore[attr-defined]
+def _org(request: SignedInRequest) -> Organization:
+    return request.tenant
 
 
 def _age_days(moment: dt.datetime) -> int:
@@ -61,7 +65,7 @@ def _is_uuid(value: str) -> bool:
     return True
 
 
-def _uuid_or_404(value: Any) -> Any:
+def _uuid_or_404(value: object) -> uuid.UUID:
     import uuid
 
     try:

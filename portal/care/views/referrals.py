@@ -2,27 +2,30 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
+from portal.accounts.http import SignedInRequest
 from portal.audit.services import AuditAction, audit_record
 from portal.care import forms, selectors, services
-from portal.care.models import CHECKLIST_ITEMS, OPEN_REFERRAL_STATES, ReferralState
+from portal.care.models import CHECKLIST_ITEMS, OPEN_REFERRAL_STATES, Referral, ReferralState
 from portal.care.views.common import _age_days, _is_uuid, _org, clinical_member
 from portal.patients.models import RegistryEntry
 from portal.patients.selectors import visible_entries, visible_patients
+from tenants.models import Organization
 
 
 @clinical_member
-def queue(request: HttpRequest) -> HttpResponse:
+def queue(request: SignedInRequest) -> HttpResponse:
     """The navigator's queue: inbound referrals of this organization, by state and age."""
     org = _org(request)
     show_all = request.GET.get("show") == "all"
@@ -47,7 +50,7 @@ def queue(request: HttpRequest) -> HttpResponse:
 
 
 @clinical_member
-def outbound(request: HttpRequest) -> HttpResponse:
+def outbound(request: SignedInRequest) -> HttpResponse:
     org = _org(request)
     referrals = list(selectors.referrals_for(user=request.user, organization=org, direction="outbound")[:300])
     for referral in referrals:
@@ -57,7 +60,7 @@ def outbound(request: HttpRequest) -> HttpResponse:
 
 
 @clinical_member
-def referral_new(request: HttpRequest) -> HttpResponse:
+def referral_new(request: SignedInRequest) -> HttpResponse:
     org = _org(request)
     patients = visible_patients(user=request.user, organization=org)
     form = forms.ReferralForm(
@@ -128,7 +131,7 @@ ATTACHABLE_KINDS = [
 
 
 @clinical_member
-def referral_detail(request: HttpRequest, referral_uuid: Any) -> HttpResponse:
+def referral_detail(request: SignedInRequest, referral_uuid: uuid.UUID) -> HttpResponse:
     org = _org(request)
     referral = selectors.referral_get_for_user(user=request.user, organization=org, referral_uuid=referral_uuid)
     audit_record(
@@ -143,7 +146,11 @@ def referral_detail(request: HttpRequest, referral_uuid: Any) -> HttpResponse:
 
 
 def _render_referral(
-    request: HttpRequest, referral: Any, org: Any, form: Any = None, status: int = 200
+    request: SignedInRequest,
+    referral: Referral,
+    org: Organization,
+    form: forms.TransitionForm | None = None,
+    status: int = 200,
 ) -> HttpResponse:
     actions = selectors.referral_actions(referral=referral, organization=org)
     consult_reports: list[RegistryEntry] = []
@@ -182,7 +189,7 @@ def _render_referral(
 
 
 @clinical_member
-def referral_entry(request: HttpRequest, referral_uuid: Any, entry_uuid: Any) -> HttpResponse:
+def referral_entry(request: SignedInRequest, referral_uuid: uuid.UUID, entry_uuid: uuid.UUID) -> HttpResponse:
     """An entry the referral carries (for its receiver) or its outcome (for its referrer),
     shown as the record shows an entry."""
     from portal.records.display import entry_sections
@@ -212,7 +219,7 @@ def referral_entry(request: HttpRequest, referral_uuid: Any, entry_uuid: Any) ->
 
 
 @clinical_member
-def referral_entry_file(request: HttpRequest, referral_uuid: Any, entry_uuid: Any) -> HttpResponseBase:
+def referral_entry_file(request: SignedInRequest, referral_uuid: uuid.UUID, entry_uuid: uuid.UUID) -> HttpResponseBase:
     from django_tenants.utils import schema_context
 
     opened = selectors.referral_entry_get_for_user(
@@ -230,7 +237,7 @@ def referral_entry_file(request: HttpRequest, referral_uuid: Any, entry_uuid: An
 
 
 @clinical_member
-def referral_act(request: HttpRequest, referral_uuid: Any) -> HttpResponse:
+def referral_act(request: SignedInRequest, referral_uuid: uuid.UUID) -> HttpResponse:
     org = _org(request)
     referral = selectors.referral_get_for_user(user=request.user, organization=org, referral_uuid=referral_uuid)
     if request.method != "POST":

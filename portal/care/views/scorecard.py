@@ -5,10 +5,11 @@ from __future__ import annotations
 import csv
 import datetime as dt
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from portal.accounts.http import SignedInRequest
 from portal.audit.services import AuditAction, audit_record
 from portal.care import forms
 from portal.care.scorecard import scorecard, scorecard_csv_rows
@@ -24,7 +25,7 @@ def scorecard_default_range(today: dt.date) -> tuple[dt.date, dt.date]:
 
 
 @member
-def scorecard_view(request: HttpRequest) -> HttpResponse:
+def scorecard_view(request: SignedInRequest) -> HttpResponse:
     org = _org(request)
     form = forms.ScorecardFilter(request.GET or None)
     start, end = scorecard_default_range(timezone.localdate())
@@ -39,7 +40,7 @@ def scorecard_view(request: HttpRequest) -> HttpResponse:
     if form.errors:
         # A reversed or unreadable range is an error on the form (and of the export), never swapped.
         if wants_csv:
-            reasons = "; ".join(m for ms in form.errors.values() for m in ms)
+            reasons = "; ".join(str(m) for ms in form.errors.values() for m in ms)
             return HttpResponse(reasons, status=400, content_type="text/plain; charset=utf-8")
         context = {"card": None, "form": form, "scope": request.GET.get("scope") or scope, "tab": "scorecard"}
         return render(request, "care/scorecard.html", context, status=400)
