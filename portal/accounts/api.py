@@ -11,11 +11,11 @@ from rest_framework.permissions import BasePermission
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from portal.accounts.http import signed_in_user
 from portal.accounts.models import Membership
 from portal.accounts.roles import Role
 from portal.accounts.selectors import members_for_admin, membership_for_admin, site_admin_membership
 from portal.accounts.services import invitation_create, membership_deactivate, membership_set_role
+from portal.accounts.typing import api_request
 from portal.api.pagination import limit_offset_parameters, paged
 from portal.api.schema import errors
 from portal.api.serializers import InputSerializer, PageOut
@@ -88,7 +88,7 @@ class InvitationCreateView(APIView):
         serializer.is_valid(raise_exception=True)
         invitation, _link = invitation_create(
             organization=request.tenant,
-            invited_by=signed_in_user(request),
+            invited_by=api_request(request).user,
             request=request._request,
             **serializer.validated_data,
         )
@@ -124,7 +124,10 @@ class UserDetailView(APIView):
         serializer = RoleSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         membership = membership_set_role(
-            membership=membership, actor=signed_in_user(request), request=request._request, **serializer.validated_data
+            membership=membership,
+            actor=api_request(request).user,
+            request=request._request,
+            **serializer.validated_data,
         )
         return Response(MemberSerializer(membership).data)
 
@@ -138,6 +141,6 @@ class UserDeactivateView(APIView):
         if membership is None:
             raise Http404("Not found.")
         membership = membership_deactivate(
-            membership=membership, actor=signed_in_user(request), request=request._request
+            membership=membership, actor=api_request(request).user, request=request._request
         )
         return Response(MemberSerializer(membership).data)

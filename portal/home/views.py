@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 
-from portal.accounts.http import SignedInRequest
+from portal.accounts.typing import AuthenticatedRequest
 from portal.home.selectors import home_summary_for
 
 
 @never_cache
 @login_required
-def home(request: SignedInRequest) -> HttpResponse:
+def home(request: AuthenticatedRequest) -> HttpResponse:
     """An organization's home page, for the signed-in member's role."""
-    # login_required, and the session middleware signs out whoever is not a member here.
-    summary = home_summary_for(user=request.user, membership=request.membership)
+    membership = request.membership
+    if membership is None:  # not reached: the session middleware signs out whoever is not a member here
+        raise Http404("Not found")
+    summary = home_summary_for(user=request.user, membership=membership)
     return render(request, "home/home.html", {"summary": summary})
 
 

@@ -13,7 +13,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
-from portal.accounts.http import SignedInRequest
+from portal.accounts.typing import AuthenticatedRequest
 from portal.audit.services import AuditAction, audit_record
 from portal.care import forms, selectors, services
 from portal.care.views.common import _is_uuid, _org, clinical_member
@@ -23,7 +23,7 @@ from tenants.models import Organization
 
 
 @clinical_member
-def task_list(request: SignedInRequest) -> HttpResponse:
+def task_list(request: AuthenticatedRequest) -> HttpResponse:
     org = _org(request)
     tasks = list(selectors.tasks_for(user=request.user, organization=org).order_by("status", "-created_at")[:200])
     task_ids = [t.pk for t in tasks]
@@ -49,7 +49,7 @@ def task_list(request: SignedInRequest) -> HttpResponse:
 
 
 @clinical_member
-def task_new(request: SignedInRequest) -> HttpResponse:
+def task_new(request: AuthenticatedRequest) -> HttpResponse:
     org = _org(request)
     patients = visible_patients(user=request.user, organization=org)
     chosen = request.POST.get("patient") or request.GET.get("patient")
@@ -118,7 +118,7 @@ def _task_warnings(
 
 
 @clinical_member
-def task_check(request: SignedInRequest) -> HttpResponse:
+def task_check(request: AuthenticatedRequest) -> HttpResponse:
     """The task form's live check (HTMX, as the form is filled): the warnings for the
     patient, test and owner chosen so far. About a patient this user may not see, or with
     nothing chosen yet, it says nothing at all."""
@@ -145,7 +145,7 @@ def task_check(request: SignedInRequest) -> HttpResponse:
 
 
 @clinical_member
-def task_detail(request: SignedInRequest, task_uuid: uuid.UUID) -> HttpResponse:
+def task_detail(request: AuthenticatedRequest, task_uuid: uuid.UUID) -> HttpResponse:
     org = _org(request)
     task = selectors.task_get_for_user(user=request.user, organization=org, task_uuid=task_uuid)
     form = forms.LinkResultForm(request.POST or None)

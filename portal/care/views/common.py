@@ -14,7 +14,7 @@ from django.http.response import HttpResponseBase
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 
-from portal.accounts.http import MemberRequest, SignedInRequest
+from portal.accounts.typing import AuthenticatedRequest, TenantRequest
 from tenants.models import Organization
 
 View = Callable[..., HttpResponseBase]
@@ -26,7 +26,7 @@ def clinical_member(view: View) -> View:
     @wraps(view)
     @never_cache
     @login_required
-    def wrapper(request: MemberRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+    def wrapper(request: TenantRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         membership = getattr(request, "membership", None)
         if membership is None or not membership.is_clinical:
             raise Http404("Not found")
@@ -39,7 +39,7 @@ def member(view: View) -> View:
     @wraps(view)
     @never_cache
     @login_required
-    def wrapper(request: MemberRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+    def wrapper(request: TenantRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
         if getattr(request, "membership", None) is None:
             raise Http404("Not found")
         return view(request, *args, **kwargs)
@@ -47,7 +47,7 @@ def member(view: View) -> View:
     return wrapper
 
 
-def _org(request: SignedInRequest) -> Organization:
+def _org(request: AuthenticatedRequest) -> Organization:
     return request.tenant
 
 

@@ -9,7 +9,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 
-from portal.accounts.http import SignedInRequest
+from portal.accounts.typing import AuthenticatedRequest
 from portal.audit.services import AuditAction, audit_record
 from portal.care import forms, selectors, services
 from portal.care.models import HANDOFF_SECTIONS, Responsible
@@ -18,7 +18,7 @@ from portal.patients.selectors import patient_get_for_user, visible_patients
 
 
 @clinical_member
-def handoff_list(request: SignedInRequest) -> HttpResponse:
+def handoff_list(request: AuthenticatedRequest) -> HttpResponse:
     org = _org(request)
     handoffs = list(selectors.handoffs_for(user=request.user, organization=org)[:200])
     audit_record(action=AuditAction.SEARCH, request=request, object_type="handoffs")
@@ -26,7 +26,7 @@ def handoff_list(request: SignedInRequest) -> HttpResponse:
 
 
 @clinical_member
-def handoff_new(request: SignedInRequest) -> HttpResponse:
+def handoff_new(request: AuthenticatedRequest) -> HttpResponse:
     org = _org(request)
     patient = patient_get_for_user(
         user=request.user,
@@ -85,7 +85,7 @@ def handoff_new(request: SignedInRequest) -> HttpResponse:
 
 
 @clinical_member
-def handoff_check(request: SignedInRequest) -> HttpResponse:
+def handoff_check(request: AuthenticatedRequest) -> HttpResponse:
     """The hand-off form's live check (HTMX): another plan of this kind still waiting for
     the patient. About a patient this user may not see it says nothing."""
     org = _org(request)
@@ -102,7 +102,7 @@ def handoff_check(request: SignedInRequest) -> HttpResponse:
 
 
 @clinical_member
-def handoff_detail(request: SignedInRequest, handoff_uuid: uuid.UUID) -> HttpResponse:
+def handoff_detail(request: AuthenticatedRequest, handoff_uuid: uuid.UUID) -> HttpResponse:
     org = _org(request)
     handoff = selectors.handoff_get_for_user(user=request.user, organization=org, handoff_uuid=handoff_uuid)
     if request.method == "POST":

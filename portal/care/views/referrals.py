@@ -14,7 +14,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 
-from portal.accounts.http import SignedInRequest
+from portal.accounts.typing import AuthenticatedRequest
 from portal.audit.services import AuditAction, audit_record
 from portal.care import forms, selectors, services
 from portal.care.models import CHECKLIST_ITEMS, OPEN_REFERRAL_STATES, Referral, ReferralState
@@ -25,7 +25,7 @@ from tenants.models import Organization
 
 
 @clinical_member
-def queue(request: SignedInRequest) -> HttpResponse:
+def queue(request: AuthenticatedRequest) -> HttpResponse:
     """The navigator's queue: inbound referrals of this organization, by state and age."""
     org = _org(request)
     show_all = request.GET.get("show") == "all"
@@ -50,7 +50,7 @@ def queue(request: SignedInRequest) -> HttpResponse:
 
 
 @clinical_member
-def outbound(request: SignedInRequest) -> HttpResponse:
+def outbound(request: AuthenticatedRequest) -> HttpResponse:
     org = _org(request)
     referrals = list(selectors.referrals_for(user=request.user, organization=org, direction="outbound")[:300])
     for referral in referrals:
@@ -60,7 +60,7 @@ def outbound(request: SignedInRequest) -> HttpResponse:
 
 
 @clinical_member
-def referral_new(request: SignedInRequest) -> HttpResponse:
+def referral_new(request: AuthenticatedRequest) -> HttpResponse:
     org = _org(request)
     patients = visible_patients(user=request.user, organization=org)
     form = forms.ReferralForm(
@@ -131,7 +131,7 @@ ATTACHABLE_KINDS = [
 
 
 @clinical_member
-def referral_detail(request: SignedInRequest, referral_uuid: uuid.UUID) -> HttpResponse:
+def referral_detail(request: AuthenticatedRequest, referral_uuid: uuid.UUID) -> HttpResponse:
     org = _org(request)
     referral = selectors.referral_get_for_user(user=request.user, organization=org, referral_uuid=referral_uuid)
     audit_record(
@@ -146,7 +146,7 @@ def referral_detail(request: SignedInRequest, referral_uuid: uuid.UUID) -> HttpR
 
 
 def _render_referral(
-    request: SignedInRequest,
+    request: AuthenticatedRequest,
     referral: Referral,
     org: Organization,
     form: forms.TransitionForm | None = None,
@@ -189,7 +189,7 @@ def _render_referral(
 
 
 @clinical_member
-def referral_entry(request: SignedInRequest, referral_uuid: uuid.UUID, entry_uuid: uuid.UUID) -> HttpResponse:
+def referral_entry(request: AuthenticatedRequest, referral_uuid: uuid.UUID, entry_uuid: uuid.UUID) -> HttpResponse:
     """An entry the referral carries (for its receiver) or its outcome (for its referrer),
     shown as the record shows an entry."""
     from portal.records.display import entry_sections
@@ -219,7 +219,9 @@ def referral_entry(request: SignedInRequest, referral_uuid: uuid.UUID, entry_uui
 
 
 @clinical_member
-def referral_entry_file(request: SignedInRequest, referral_uuid: uuid.UUID, entry_uuid: uuid.UUID) -> HttpResponseBase:
+def referral_entry_file(
+    request: AuthenticatedRequest, referral_uuid: uuid.UUID, entry_uuid: uuid.UUID
+) -> HttpResponseBase:
     from django_tenants.utils import schema_context
 
     opened = selectors.referral_entry_get_for_user(
@@ -237,7 +239,7 @@ def referral_entry_file(request: SignedInRequest, referral_uuid: uuid.UUID, entr
 
 
 @clinical_member
-def referral_act(request: SignedInRequest, referral_uuid: uuid.UUID) -> HttpResponse:
+def referral_act(request: AuthenticatedRequest, referral_uuid: uuid.UUID) -> HttpResponse:
     org = _org(request)
     referral = selectors.referral_get_for_user(user=request.user, organization=org, referral_uuid=referral_uuid)
     if request.method != "POST":

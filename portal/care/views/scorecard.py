@@ -9,7 +9,7 @@ from django.http import HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
-from portal.accounts.http import SignedInRequest
+from portal.accounts.typing import AuthenticatedRequest
 from portal.audit.services import AuditAction, audit_record
 from portal.care import forms
 from portal.care.scorecard import scorecard, scorecard_csv_rows
@@ -25,7 +25,7 @@ def scorecard_default_range(today: dt.date) -> tuple[dt.date, dt.date]:
 
 
 @member
-def scorecard_view(request: SignedInRequest) -> HttpResponse:
+def scorecard_view(request: AuthenticatedRequest) -> HttpResponse:
     org = _org(request)
     form = forms.ScorecardFilter(request.GET or None)
     start, end = scorecard_default_range(timezone.localdate())
