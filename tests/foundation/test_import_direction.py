@@ -1,9 +1,11 @@
-"""Dependencies run one way: a module imports only from its own layer or the layers below it.
+"""Dependencies run one way: a module imports only from its own place or below it.
 
-The order of the layers is the README's ("Where code goes"); this test is where it is
-checked. It reads every import of `portal` and `tenants` with `ast` — at module level, inside
-functions and under `if TYPE_CHECKING:` alike — so a lazy import does not hide an upward
-dependency. A module's layer is given by the longest prefix below that names it."""
+The order is the README's ("Where code goes"); this test is where it is checked. A module's
+place is (its tier, its app): the tier from what kind of module it is (domain code below the
+ways in, demo data and the site's routes on top), the app from the longest prefix in APPS
+that names it. Every import of `portal` and `tenants` is read with `ast` — at module level,
+inside functions and under `if TYPE_CHECKING:` alike — so a lazy import does not hide an
+upward dependency."""
 
 from __future__ import annotations
 
