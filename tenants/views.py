@@ -15,7 +15,6 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 
-from portal.accounts.http import signed_in_user
 from portal.accounts.services import invitation_create
 from tenants.addresses import absolute_url, organization_host
 from tenants.forms import AgreementForm, ConfirmForm, OrganizationCreateForm, SiteAdminInviteForm
@@ -192,7 +191,7 @@ def site_admin_invite(request: AuthenticatedRequest, uuid: UUID) -> HttpResponse
                 full_name=form.cleaned_data["full_name"],
                 role=form.cleaned_data["role"],
                 is_site_admin=True,
-                invited_by=signed_in_user(request),
+                invited_by=request.user,
                 request=request,
             )
         except ValidationError as error:

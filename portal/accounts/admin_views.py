@@ -19,7 +19,6 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from portal.accounts.forms import BulkInviteForm, InviteForm, RoleForm
-from portal.accounts.http import signed_in_user
 from portal.accounts.models import Invitation
 from portal.accounts.selectors import (
     bulk_invitation_for_admin,
@@ -110,7 +109,7 @@ def invite(request: AuthenticatedRequest) -> HttpResponse:
                 full_name=form.cleaned_data["full_name"],
                 role=form.cleaned_data["role"],
                 is_site_admin=form.cleaned_data["is_site_admin"],
-                invited_by=signed_in_user(request),
+                invited_by=request.user,
                 request=request,
             )
         except ValidationError as error:
@@ -135,7 +134,7 @@ def bulk_upload(request: AuthenticatedRequest) -> HttpResponse:
             organization=organization,
             csv_text=form.cleaned_data["text"],
             filename=form.cleaned_data["file"].name,
-            created_by=signed_in_user(request),
+            created_by=request.user,
             request=request,
         )
         return redirect("site_admin:bulk_detail", uuid=bulk.uuid)
@@ -168,7 +167,7 @@ def member(request: AuthenticatedRequest, pk: int) -> HttpResponse:
                 membership=membership,
                 role=form.cleaned_data["role"],
                 is_site_admin=form.cleaned_data["is_site_admin"],
-                actor=signed_in_user(request),
+                actor=request.user,
                 request=request,
             )
         except ValidationError as error:
@@ -197,7 +196,7 @@ def member_action(request: AuthenticatedRequest, pk: int, action: str) -> HttpRe
         raise Http404("No such action.")
     service, done = actions[action]
     try:
-        service(membership=membership, actor=signed_in_user(request), request=request)
+        service(membership=membership, actor=request.user, request=request)
     except ValidationError as error:
         messages.error(request, " ".join(error.messages))
     else:
@@ -214,6 +213,6 @@ def invitation_revoke_view(request: AuthenticatedRequest, uuid: str) -> HttpResp
     found = Invitation.objects.filter(organization=request.tenant, uuid=uuid).first()
     if found is None:
         raise Http404("No such invitation.")
-    invitation_revoke(invitation=found, actor=signed_in_user(request), request=request)
+    invitation_revoke(invitation=found, actor=request.user, request=request)
     messages.success(request, f"The invitation to {found.email} is revoked.")
     return redirect("site_admin:users")

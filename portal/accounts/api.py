@@ -15,7 +15,6 @@ from portal.accounts.models import Membership
 from portal.accounts.roles import Role
 from portal.accounts.selectors import members_for_admin, membership_for_admin, site_admin_membership
 from portal.accounts.services import invitation_create, membership_deactivate, membership_set_role
-from portal.accounts.typing import api_request
 from portal.api.pagination import limit_offset_parameters, paged
 from portal.api.schema import errors
 from portal.api.serializers import InputSerializer, PageOut
@@ -88,7 +87,7 @@ class InvitationCreateView(APIView):
         serializer.is_valid(raise_exception=True)
         invitation, _link = invitation_create(
             organization=request.tenant,
-            invited_by=api_request(request).user,
+            invited_by=request.user,
             request=request._request,
             **serializer.validated_data,
         )
@@ -124,10 +123,7 @@ class UserDetailView(APIView):
         serializer = RoleSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         membership = membership_set_role(
-            membership=membership,
-            actor=api_request(request).user,
-            request=request._request,
-            **serializer.validated_data,
+            membership=membership, actor=request.user, request=request._request, **serializer.validated_data
         )
         return Response(MemberSerializer(membership).data)
 
@@ -140,7 +136,5 @@ class UserDeactivateView(APIView):
         membership = membership_for_admin(organization=request.tenant, pk=pk)
         if membership is None:
             raise Http404("Not found.")
-        membership = membership_deactivate(
-            membership=membership, actor=api_request(request).user, request=request._request
-        )
+        membership = membership_deactivate(membership=membership, actor=request.user, request=request._request)
         return Response(MemberSerializer(membership).data)

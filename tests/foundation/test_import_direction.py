@@ -3,9 +3,9 @@
 The order is the README's ("Where code goes"); this test is where it is checked. A module's
 place is (its tier, its app): the tier from what kind of module it is (domain code below the
 ways in, demo data and the site's routes on top), the app from the longest prefix in APPS
-that names it. Every import of `portal` and `tenants` is read with `ast` — at module level,
-inside functions and under `if TYPE_CHECKING:` alike — so a lazy import does not hide an
-upward dependency."""
+that names it. Every import of `portal` and `tenants` is read with `ast`, at module level
+and inside functions alike, so a lazy import does not hide an upward dependency; imports
+under `if TYPE_CHECKING:` only name a class for an annotation and are not judged."""
 
 from __future__ import annotations
 
@@ -102,10 +102,29 @@ def _module_name(path: Path) -> str:
     return ".".join(parts)
 
 
+def _is_type_checking(node: ast.AST) -> bool:
+    return isinstance(node, ast.If) and (
+        (isinstance(node.test, ast.Name) and node.test.id == "TYPE_CHECKING")
+        or (isinstance(node.test, ast.Attribute) and node.test.attr == "TYPE_CHECKING")
+    )
+
+
 def _imports(path: Path) -> list[tuple[int, str]]:
-    """(line, imported module) for every import in the file, wherever it stands."""
+    """(line, imported module) for every import the file runs, wherever it stands (module
+    level or inside a function); not those under ``if TYPE_CHECKING:``, which only name a
+    class for an annotation (the user model, say) and never run."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    annotation_only = {
+        id(inner)
+        for node in ast.walk(tree)
+        if _is_type_checking(node)
+        for stmt in node.body
+        for inner in ast.walk(stmt)
+    }
     found: list[tuple[int, str]] = []
-    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+    for node in ast.walk(tree):
+        if id(node) in annotation_only:
+            continue
         if isinstance(node, ast.Import):
             found.extend((node.lineno, alias.name) for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
@@ -143,11 +162,16 @@ def test_no_module_imports_a_higher_layer():
 
 
 def test_the_check_sees_a_lazy_upward_import(tmp_path):
-    """The checker itself: an import inside a function is read and judged like any other."""
+    """The checker itself: an import inside a function is read and judged like any other;
+    one under ``if TYPE_CHECKING:`` is not."""
     source = tmp_path / "probe.py"
-    source.write_text("def tiles():\n    from portal.messaging.selectors import unread_thread_count\n")
+    source.write_text(
+        "from typing import TYPE_CHECKING\n"
+        "if TYPE_CHECKING:\n    from portal.care.models import Referral\n"
+        "def tiles():\n    from portal.messaging.selectors import unread_thread_count\n"
+    )
     imported = [name for _line, name in _imports(source)]
-    assert "portal.messaging.selectors" in imported
+    assert "portal.messaging.selectors" in imported and "portal.care.models" not in imported
     assert _position("portal.accounts.selectors") < _position("portal.messaging.selectors")  # type: ignore[operator]
     assert _position("tenants.models") < _position("portal.accounts.models") < _position("tenants.services")  # type: ignore[operator]
     assert _position("portal.messaging.selectors") < _position("portal.patients.views")  # type: ignore[operator]

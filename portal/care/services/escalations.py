@@ -20,7 +20,7 @@ from portal.care.models import (
     TaskStatus,
 )
 from portal.care.services.common import _navigators_and_clinicians
-from portal.notifications.services import notification_send
+from portal.notifications.services import Subject, notification_send
 from tenants.models import Organization
 
 
@@ -33,7 +33,7 @@ def escalation_record(
     organization: Organization,
     recipients: list[User],
     link: str,
-    subject: Model | None = None,
+    subject: Subject | None = None,
 ) -> bool:
     """Record one escalation and notify, once: False if this level was already escalated."""
     try:
@@ -89,7 +89,7 @@ def escalate_step(
     owners: list[User],
     navigators: list[User],
     link: str,
-    subject: Model | None = None,
+    subject: Subject | None = None,
 ) -> int:
     sent = 0
     if (
