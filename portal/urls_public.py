@@ -3,11 +3,11 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from portal.accounts import views as account_views
+from portal.home import views as home_views
 from portal.urls_common import urlpatterns as common
 
 urlpatterns = [
-    path("", account_views.network_home, name="home"),
+    path("", home_views.network_home, name="home"),
     path("console/", include("tenants.urls")),
     path("support-admin/", admin.site.urls),
     *common,

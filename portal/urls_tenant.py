@@ -2,11 +2,11 @@
 
 from django.urls import include, path
 
-from portal.accounts import views as account_views
+from portal.home import views as home_views
 from portal.urls_common import urlpatterns as common
 
 urlpatterns = [
-    path("", account_views.home, name="home"),
+    path("", home_views.home, name="home"),
     path("patients/", include("portal.patients.urls")),
     path("records/", include("portal.records.urls")),
     path("messages/", include("portal.messaging.urls")),

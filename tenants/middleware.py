@@ -19,16 +19,13 @@ from django_tenants.middleware.main import TenantMainMiddleware
 from django_tenants.utils import get_public_schema_name, get_tenant_domain_model
 
 from tenants.connection import tenant_connection
+from tenants.routing import clear_routing_cache, routing_cache
 
 if TYPE_CHECKING:
     from portal.accounts.typing import TenantRequest
     from tenants.models import Domain, Organization
 
-_cache: dict[str, tuple[float, Organization]] = {}
-
-
-def clear_routing_cache() -> None:
-    _cache.clear()
+__all__ = ["CachedTenantMiddleware", "clear_routing_cache"]
 
 
 class CachedTenantMiddleware(TenantMainMiddleware):
@@ -41,7 +38,7 @@ class CachedTenantMiddleware(TenantMainMiddleware):
             hostname = self.hostname_from_request(request)
         except DisallowedHost:
             return HttpResponseNotFound()
-        hit = _cache.get(hostname)
+        hit = routing_cache.get(hostname)
         if hit is not None and hit[0] > time.monotonic():
             tenant = hit[1]
         else:
@@ -62,10 +59,10 @@ class CachedTenantMiddleware(TenantMainMiddleware):
     def get_tenant(self, domain_model: type[Domain], hostname: str) -> Organization:
         ttl = settings.TENANT_ROUTING_CACHE_SECONDS
         now = time.monotonic()
-        hit = _cache.get(hostname)
+        hit = routing_cache.get(hostname)
         if hit is not None and hit[0] > now:
             return hit[1]
         tenant = super().get_tenant(domain_model, hostname)
         if ttl:
-            _cache[hostname] = (now + ttl, tenant)
+            routing_cache[hostname] = (now + ttl, tenant)
         return tenant

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -184,69 +186,114 @@ def agreement_record(
     return agreement
 
 
+# --- The organization's lifecycle ----------------------------------------------------
+# onboarding → active (go live); active or onboarding → suspended; suspended → what it was
+# (reinstate); any but offboarded → offboarded; offboarded → its schema archived. Each move
+# locks the row, refuses from any other status, does its own work and records one audit
+# event whose detail names the step.
+
+
+@dataclass(frozen=True)
+class LifecycleMove:
+    step: str  # what the audit event's detail calls it
+    sources: frozenset[str]
+    refusal: str  # the error when the organization's status is not among ``sources``
+    code: str = "bad_status"
+
+
+_ALL_STATUSES = frozenset(OrganizationStatus.values)
+LIFECYCLE: dict[str, LifecycleMove] = {
+    "go_live": LifecycleMove(
+        "went_live",
+        frozenset({OrganizationStatus.ONBOARDING}),
+        "Only an organization that is onboarding can go live.",
+        code="not_onboarding",
+    ),
+    "suspend": LifecycleMove(
+        "suspended",
+        frozenset({OrganizationStatus.ACTIVE, OrganizationStatus.ONBOARDING}),
+        "Only an active or onboarding organization can be suspended.",
+    ),
+    "reinstate": LifecycleMove(
+        "reinstated", frozenset({OrganizationStatus.SUSPENDED}), "Only a suspended organization can be reinstated."
+    ),
+    "offboard": LifecycleMove(
+        "offboarded",
+        _ALL_STATUSES - {OrganizationStatus.OFFBOARDED},
+        "This organization is already offboarded.",
+    ),
+    "archive": LifecycleMove(
+        "schema_archived",
+        frozenset({OrganizationStatus.OFFBOARDED}),
+        "Offboard the organization before archiving its schema.",
+    ),
+}
+
+# A move's own work on the locked organization: returns what the audit detail adds.
+LifecycleWork = Callable[[Organization], dict[str, Any]]
+
+
+def _organization_move(
+    *, organization: Organization, move: str, work: LifecycleWork, actor: User, request: HttpRequest | None
+) -> dict[str, Any]:
+    """Apply one move of ``LIFECYCLE`` in one transaction; returns the audit detail's extra."""
+    spec = LIFECYCLE[move]
+    with transaction.atomic():
+        organization = Organization.objects.select_for_update().get(pk=organization.pk)
+        if organization.status not in spec.sources:
+            raise ValidationError(spec.refusal, code=spec.code)
+        detail = work(organization)
+        audit_record(
+            action=AuditAction.ADMIN,
+            actor=actor,
+            request=request,
+            object_type="organization",
+            object_id=organization.uuid,
+            data_owner=organization,
+            detail={"step": spec.step, **detail},
+        )
+    return detail
+
+
 def organization_go_live(*, organization: Organization, actor: User, request: HttpRequest | None = None) -> None:
     """Make an onboarding organization active, only if nothing on its checklist is missing."""
     from tenants.selectors import onboarding_missing
 
-    with transaction.atomic():
-        organization = Organization.objects.select_for_update().get(pk=organization.pk)
-        if organization.status != OrganizationStatus.ONBOARDING:
-            raise ValidationError("Only an organization that is onboarding can go live.", code="not_onboarding")
+    def work(organization: Organization) -> dict[str, Any]:
         missing = onboarding_missing(organization)
         if missing:
             raise ValidationError([f"Missing: {item}" for item in missing], code="not_ready")
         organization.status = OrganizationStatus.ACTIVE
         organization.went_live_at = timezone.now()
         organization.save(update_fields=["status", "went_live_at"])
-        audit_record(
-            action=AuditAction.ADMIN,
-            actor=actor,
-            request=request,
-            object_type="organization",
-            object_id=organization.uuid,
-            data_owner=organization,
-            detail={"step": "went_live"},
-        )
+        return {}
+
+    _organization_move(organization=organization, move="go_live", work=work, actor=actor, request=request)
 
 
 def organization_suspend(*, organization: Organization, actor: User, request: HttpRequest | None = None) -> None:
     """Refuse its users' sign-ins and new sharing; keep every item, relationship and membership."""
-    with transaction.atomic():
-        organization = Organization.objects.select_for_update().get(pk=organization.pk)
-        if organization.status not in {OrganizationStatus.ACTIVE, OrganizationStatus.ONBOARDING}:
-            raise ValidationError("Only an active or onboarding organization can be suspended.", code="bad_status")
+
+    def work(organization: Organization) -> dict[str, Any]:
         previous = organization.status
         organization.status = OrganizationStatus.SUSPENDED
         organization.suspended_at = timezone.now()
         organization.save(update_fields=["status", "suspended_at"])
-        audit_record(
-            action=AuditAction.ADMIN,
-            actor=actor,
-            request=request,
-            object_type="organization",
-            object_id=organization.uuid,
-            data_owner=organization,
-            detail={"step": "suspended", "previous_status": previous},
-        )
+        return {"previous_status": previous}
+
+    _organization_move(organization=organization, move="suspend", work=work, actor=actor, request=request)
 
 
 def organization_reinstate(*, organization: Organization, actor: User, request: HttpRequest | None = None) -> None:
-    with transaction.atomic():
-        organization = Organization.objects.select_for_update().get(pk=organization.pk)
-        if organization.status != OrganizationStatus.SUSPENDED:
-            raise ValidationError("Only a suspended organization can be reinstated.", code="bad_status")
+    """Back to active (or onboarding, if it never went live)."""
+
+    def work(organization: Organization) -> dict[str, Any]:
         organization.status = OrganizationStatus.ACTIVE if organization.went_live_at else OrganizationStatus.ONBOARDING
         organization.suspended_at = None
         organization.save(update_fields=["status", "suspended_at"])
-        audit_record(
-            action=AuditAction.ADMIN,
-            actor=actor,
-            request=request,
-            object_type="organization",
-            object_id=organization.uuid,
-            data_owner=organization,
-            detail={"step": "reinstated"},
-        )
+        return {}
+
+    _organization_move(organization=organization, move="reinstate", work=work, actor=actor, request=request)
 
 
 def organization_export(
@@ -288,10 +335,7 @@ def organization_offboard(
     from portal.accounts.roles import MembershipStatus
     from portal.patients.services import care_relationships_end_for_organization
 
-    with transaction.atomic():
-        organization = Organization.objects.select_for_update().get(pk=organization.pk)
-        if organization.status == OrganizationStatus.OFFBOARDED:
-            raise ValidationError("This organization is already offboarded.", code="bad_status")
+    def work(organization: Organization) -> dict[str, Any]:
         if organization.is_network:
             raise ValidationError("The network itself cannot be offboarded.", code="bad_status")
         if not organization.exports.exists():
@@ -309,17 +353,9 @@ def organization_offboard(
         organization.status = OrganizationStatus.OFFBOARDED
         organization.offboarded_at = now
         organization.save(update_fields=["status", "offboarded_at"])
-        counts = {"care_relationships_ended": relationships, "memberships_ended": memberships}
-        audit_record(
-            action=AuditAction.ADMIN,
-            actor=actor,
-            request=request,
-            object_type="organization",
-            object_id=organization.uuid,
-            data_owner=organization,
-            detail={"step": "offboarded", **counts},
-        )
-    return counts
+        return {"care_relationships_ended": relationships, "memberships_ended": memberships}
+
+    return _organization_move(organization=organization, move="offboard", work=work, actor=actor, request=request)
 
 
 ARCHIVE_PREFIX = "archived_"
@@ -331,10 +367,8 @@ def organization_archive_schema(*, organization: Organization, actor: User, requ
     The organization row follows the new name, so registry entries that point at its
     items still resolve.
     """
-    with transaction.atomic():
-        organization = Organization.objects.select_for_update().get(pk=organization.pk)
-        if organization.status != OrganizationStatus.OFFBOARDED:
-            raise ValidationError("Offboard the organization before archiving its schema.", code="bad_status")
+
+    def work(organization: Organization) -> dict[str, Any]:
         if organization.schema_name.startswith(ARCHIVE_PREFIX):
             raise ValidationError("This schema is already archived.", code="already_archived")
         old = organization.schema_name
@@ -342,16 +376,10 @@ def organization_archive_schema(*, organization: Organization, actor: User, requ
         with connection.cursor() as cursor:
             cursor.execute(f'ALTER SCHEMA "{old}" RENAME TO "{new}"')
         Organization.objects.filter(pk=organization.pk).update(schema_name=new)
-        audit_record(
-            action=AuditAction.ADMIN,
-            actor=actor,
-            request=request,
-            object_type="organization",
-            object_id=organization.uuid,
-            data_owner=organization,
-            detail={"step": "schema_archived", "from": old, "to": new},
-        )
-    from tenants.middleware import clear_routing_cache
+        return {"from": old, "to": new}
+
+    detail = _organization_move(organization=organization, move="archive", work=work, actor=actor, request=request)
+    from tenants.routing import clear_routing_cache
 
     clear_routing_cache()
-    return new
+    return str(detail["to"])

@@ -17,7 +17,7 @@ from portal.accounts.selectors import members_for_admin, membership_for_admin, s
 from portal.accounts.services import invitation_create, membership_deactivate, membership_set_role
 from portal.api.pagination import limit_offset_parameters, paged
 from portal.api.schema import errors
-from portal.api.serializers import InputSerializer
+from portal.api.serializers import InputSerializer, PageOut
 
 if TYPE_CHECKING:
     from rest_framework.request import Request
@@ -48,10 +48,7 @@ class MemberSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
-class MemberPageOut(serializers.Serializer):
-    count = serializers.IntegerField()
-    next = serializers.URLField(allow_null=True)
-    previous = serializers.URLField(allow_null=True)
+class MemberPageOut(PageOut):
     results = MemberSerializer(many=True)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from typing import Any
 
@@ -93,6 +94,10 @@ class Membership(models.Model):
     attestation_warned_at = models.DateTimeField(
         null=True, blank=True, help_text="When site admins were last warned this account needs re-attesting."
     )
+    # Not columns: set for the site admin's list of people (selectors.members_for_admin
+    # annotates has_second_factor; admin_views.users sets these two).
+    attestation_due: bool
+    attestation_deadline: dt.datetime | None
 
     objects = MembershipQuerySet.as_manager()
 

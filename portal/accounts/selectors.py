@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
-from portal.accounts.models import Membership, User
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from portal.accounts.models import BulkInvitation, Invitation, Membership, User
+
+if TYPE_CHECKING:
+    import uuid
+
+    from django.contrib.auth.models import AnonymousUser
+
+    from tenants.models import Organization
 
 
-def membership_for(*, user: User | Any, organization: Any) -> Membership | None:
+def membership_for(*, user: User | AnonymousUser, organization: Organization | None) -> Membership | None:
     """The user's active membership at this organization, or None."""
-    if not getattr(user, "is_authenticated", False) or organization is None:
+    if not isinstance(user, User) or organization is None:  # anonymous: no membership
         return None
     membership = Membership.objects.active().filter(user=user, organization=organization).first()
     if membership is not None:
@@ -20,7 +30,9 @@ def membership_for(*, user: User | Any, organization: Any) -> Membership | None:
 REQUEST_MEMBERSHIPS = "_continuum_request_memberships"
 
 
-def remember_request_membership(*, user: Any, organization: Any, membership: Membership | None) -> None:
+def remember_request_membership(
+    *, user: User | AnonymousUser, organization: Organization, membership: Membership | None
+) -> None:
     """Keep the membership the middleware checked on this request's user object, so the
     selectors of the same request do not look it up again (a new user object per request)."""
     memberships = getattr(user, REQUEST_MEMBERSHIPS, None)
@@ -30,10 +42,10 @@ def remember_request_membership(*, user: Any, organization: Any, membership: Mem
     memberships[organization.pk] = membership
 
 
-def clinical_membership(*, user: Any, organization: Any) -> Membership | None:
+def clinical_membership(*, user: User | AnonymousUser, organization: Organization | None) -> Membership | None:
     """The user's active clinical membership at an active organization (sees patients, sends
     messages), or None; at the network's own address, never."""
-    if not getattr(user, "is_authenticated", False) or organization is None or organization.is_network:
+    if not isinstance(user, User) or organization is None or organization.is_network:
         return None
     if not organization.is_active:
         return None
@@ -44,7 +56,7 @@ def clinical_membership(*, user: Any, organization: Any) -> Membership | None:
     return Membership.objects.active().clinical().filter(user=user, organization=organization).first()
 
 
-def may_sign_in_at(*, user: User, organization: Any) -> tuple[bool, str]:
+def may_sign_in_at(*, user: User, organization: Organization | None) -> tuple[bool, str]:
     """May this user open a session at this organization's address? (allowed, reason)."""
     if not user.is_active:
         return False, "This account is disabled. Contact your organization's site admin."
@@ -69,80 +81,7 @@ def may_sign_in_at(*, user: User, organization: Any) -> tuple[bool, str]:
     return True, ""
 
 
-def home_summary_for(*, user: User, membership: Membership) -> dict[str, Any]:
-    """What the home page shows: the role's own work first (counts only, no clinical detail)."""
-    from datetime import timedelta
-
-    from django.db.models import Count, Q
-    from django.utils import timezone
-
-    from portal.patients.models import CareRelationship, RegistryEntry
-
-    organization = membership.organization
-    summary: dict[str, Any] = {
-        "role": membership.get_role_display(),
-        "is_clinical": membership.is_clinical,
-        "is_admin": membership.is_admin,
-    }
-    if membership.is_clinical:
-        relationships = CareRelationship.objects.active().filter(organization=organization)
-        counts = relationships.aggregate(
-            patients=Count("patient", distinct=True),
-            mine=Count("patient", distinct=True, filter=Q(clinician=user)),
-        )
-        summary["patient_count"] = counts["patients"]
-        summary["my_patient_count"] = counts["mine"]
-        summary["new_from_partners"] = (
-            RegistryEntry.objects.filter(
-                # Partners' entries count only where the record is shared (not a bare registration).
-                patient__in=relationships.filter(shares_record=True).values("patient"),
-                published_at__gte=timezone.now() - timedelta(days=7),
-            )
-            .exclude(organization=organization)
-            .count()
-        )
-    if membership.is_clinical:
-        from portal.care.models import OPEN_REFERRAL_STATES, Handoff, Referral, TaskOccurrence
-
-        summary["open_inbound_referrals"] = Referral.objects.filter(
-            receiving_organization=organization, state__in=OPEN_REFERRAL_STATES
-        ).count()
-        # Only what the care pages show this clinician: tasks and hand-offs about patients
-        # they may see (never a count of rows whose link would answer "not found").
-        from portal.patients.selectors import visible_patients
-
-        visible = visible_patients(user=user, organization=organization)
-        summary["overdue_occurrences"] = TaskOccurrence.objects.filter(
-            task__owner_organization=organization,
-            task__status="open",
-            task__patient__in=visible,
-            done_at__isnull=True,
-            due_at__lt=timezone.now(),
-        ).count()
-        summary["handoffs_waiting"] = Handoff.objects.filter(
-            to_organization=organization, acknowledged_at__isnull=True, patient__in=visible
-        ).count()
-    # Secure messaging is for clinical staff: no tile (and no link to a refusal) for others.
-    summary["unread_threads"] = None
-    if membership.is_clinical:
-        from portal.messaging.selectors import unread_thread_count
-
-        summary["unread_threads"] = unread_thread_count(user=user, organization=organization)
-    if membership.is_admin:
-        members = Membership.objects.filter(organization=organization).aggregate(
-            total=Count("pk"), active=Count("pk", filter=Q(status="active"))
-        )
-        summary["member_count"] = members["total"]
-        summary["active_member_count"] = members["active"]
-        from portal.audit.models import AuditEvent
-
-        summary["reads_this_week"] = AuditEvent.objects.filter(
-            data_owner=organization, action="read", occurred_at__gte=timezone.now() - timedelta(days=7)
-        ).count()
-    return summary
-
-
-def site_admin_membership(request: Any) -> Membership | None:
+def site_admin_membership(request: HttpRequest) -> Membership | None:
     """The request's membership if it is a site admin's at this organization, else None."""
     membership = getattr(request, "membership", None)
     if membership is None or not membership.is_admin:
@@ -150,7 +89,9 @@ def site_admin_membership(request: Any) -> Membership | None:
     return membership
 
 
-def members_for_admin(*, organization: Any, status: str = "", attestation_due_days: int | None = None) -> Any:
+def members_for_admin(
+    *, organization: Organization, status: str = "", attestation_due_days: int | None = None
+) -> QuerySet[Membership]:
     """The organization's people, for its site admins (never another organization's)."""
     from datetime import timedelta
 
@@ -173,21 +114,17 @@ def members_for_admin(*, organization: Any, status: str = "", attestation_due_da
     return members
 
 
-def membership_for_admin(*, organization: Any, pk: int) -> Membership | None:
+def membership_for_admin(*, organization: Organization, pk: int) -> Membership | None:
     return Membership.objects.select_related("user", "organization").filter(organization=organization, pk=pk).first()
 
 
-def pending_invitations(*, organization: Any) -> Any:
+def pending_invitations(*, organization: Organization) -> QuerySet[Invitation]:
     from django.utils import timezone
-
-    from portal.accounts.models import Invitation
 
     return Invitation.objects.filter(
         organization=organization, accepted_at__isnull=True, revoked_at__isnull=True, expires_at__gt=timezone.now()
     ).select_related("invited_by")
 
 
-def bulk_invitation_for_admin(*, organization: Any, uuid: Any) -> Any:
-    from portal.accounts.models import BulkInvitation
-
+def bulk_invitation_for_admin(*, organization: Organization, uuid: uuid.UUID | str) -> BulkInvitation | None:
     return BulkInvitation.objects.filter(organization=organization, uuid=uuid).first()

@@ -3,22 +3,18 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from django.contrib.auth import views as auth_views
-from django.contrib.auth.decorators import login_required
-from django.http import Http404, HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
+from django.http import HttpResponse
 from django.urls import reverse_lazy
-from django.views.decorators.cache import never_cache
 
 from portal.accounts.forms import PasswordResetForm, SignInForm
 from portal.accounts.middleware import SESSION_SCHEMA_KEY
-from portal.accounts.selectors import home_summary_for
 from portal.accounts.services import seen_now
 from portal.audit.services import AuditAction, AuditOutcome, audit_record
 
 if TYPE_CHECKING:
     from django.contrib.auth.forms import AuthenticationForm
 
-    from portal.accounts.typing import AuthenticatedRequest, TenantRequest
+    from portal.accounts.typing import TenantRequest
 
 
 class SignInView(auth_views.LoginView):
@@ -51,21 +47,3 @@ class PasswordResetView(auth_views.PasswordResetView):
     email_template_name = "accounts/email/password_reset.txt"
     subject_template_name = "accounts/email/password_reset_subject.txt"
     success_url = reverse_lazy("accounts:password_reset_done")
-
-
-@never_cache
-@login_required
-def home(request: AuthenticatedRequest) -> HttpResponse:
-    """An organization's home page, for the signed-in member's role."""
-    if request.membership is None:  # OrganizationSessionMiddleware signs out anyone without one here
-        raise Http404("No such page")
-    summary = home_summary_for(user=request.user, membership=request.membership)
-    return render(request, "accounts/home.html", {"summary": summary})
-
-
-@never_cache
-def network_home(request: HttpRequest) -> HttpResponse:
-    """The network's own address: a landing page, or the network admin's console."""
-    if not request.user.is_authenticated:
-        return render(request, "accounts/network_landing.html")
-    return redirect("console:organizations")

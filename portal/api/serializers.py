@@ -35,3 +35,12 @@ class InputSerializer(serializers.Serializer):
                 raise serializers.ValidationError({key: ["This endpoint does not take this field."] for key in unknown})
             data = data_with_clean_text(data, _text_keys(self.fields))
         return super().to_internal_value(data)
+
+
+class PageOut(serializers.Serializer):
+    """The envelope of a paged list (``portal.api.pagination``): each list's own serializer
+    derives from it and adds its ``results`` (and anything else the list answers with)."""
+
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)

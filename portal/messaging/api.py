@@ -71,11 +71,16 @@ class ParticipantOut(serializers.Serializer):
     pool = serializers.BooleanField(source="is_pool")
 
 
-class ThreadSummaryOut(serializers.Serializer):
+class ThreadHeadOut(serializers.Serializer):
+    """What every answer about a thread starts with."""
+
     uuid = serializers.UUIDField()
     subject = serializers.CharField()
     patient = serializers.UUIDField(source="patient.uuid", allow_null=True, default=None)
     urgent = serializers.BooleanField()
+
+
+class ThreadSummaryOut(ThreadHeadOut):
     unread = serializers.IntegerField()
     last_message_at = serializers.DateTimeField()
 
@@ -136,11 +141,7 @@ class ThreadArchivedOut(serializers.Serializer):
     archived = serializers.BooleanField()
 
 
-class ThreadOut(serializers.Serializer):
-    uuid = serializers.UUIDField()
-    subject = serializers.CharField()
-    patient = serializers.UUIDField(source="patient.uuid", allow_null=True, default=None)
-    urgent = serializers.BooleanField()
+class ThreadOut(ThreadHeadOut):
     created_at = serializers.DateTimeField()
     participants = ParticipantOut(many=True)
     messages = MessageOut(many=True)
@@ -186,19 +187,19 @@ def _entries(request: APIRequest, uuids: list[UUID], *, patient: NetworkPatient 
     )
 
 
-class ThreadCreateIn(InputSerializer):
-    subject = serializers.CharField(max_length=200)
-    body = serializers.CharField(max_length=10_000)
-    patient = serializers.UUIDField(required=False, allow_null=True)
-    urgent = serializers.BooleanField(default=False)
-    participants = ParticipantIn(many=True, allow_empty=False)
-    entries = serializers.ListField(child=serializers.UUIDField(), required=False, default=list)
-
-
 class MessageCreateIn(InputSerializer):
+    """A message: its text, whether it is urgent, the shared-record entries it points at.
+    A new thread takes the same, and its subject, patient and participants."""
+
     body = serializers.CharField(max_length=10_000)
     urgent = serializers.BooleanField(default=False)
     entries = serializers.ListField(child=serializers.UUIDField(), required=False, default=list)
+
+
+class ThreadCreateIn(MessageCreateIn):
+    subject = serializers.CharField(max_length=200)
+    patient = serializers.UUIDField(required=False, allow_null=True)
+    participants = ParticipantIn(many=True, allow_empty=False)
 
 
 class ArchiveIn(InputSerializer):

@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 from portal.api.pagination import limit_offset_parameters, paged
 from portal.api.permissions import IsOrganizationMember
 from portal.api.schema import errors
-from portal.api.serializers import InputSerializer
+from portal.api.serializers import InputSerializer, PageOut
 from portal.notifications import selectors, services
 from portal.notifications.models import Channel, Kind
 
@@ -62,11 +62,8 @@ class MarkedReadOut(serializers.Serializer):
     unread = serializers.IntegerField()
 
 
-class NotificationListOut(serializers.Serializer):
+class NotificationListOut(PageOut):
     unread = serializers.IntegerField()
-    count = serializers.IntegerField()
-    next = serializers.URLField(allow_null=True)
-    previous = serializers.URLField(allow_null=True)
     results = NotificationOut(many=True)
 
 

@@ -6,9 +6,10 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from django.apps import apps as django_apps
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Model, Q
 from django.utils import timezone
 from rapidfuzz import fuzz
 
@@ -152,6 +153,24 @@ def may_decide_match(*, user: User, organization: Organization, match: PatientMa
     return match_decider_organizations(match=match).filter(pk=organization.pk).exists()
 
 
+def _repository_references_to_patient() -> list[tuple[type[Model], str]]:
+    """The models of the organizations' repositories (the tenant apps, one schema each) that
+    point at a network patient, with the field that does: read from the models, so this
+    app names none of the apps above it."""
+    from django.conf import settings
+    from django.db.models import ForeignKey
+
+    repository_apps = set(settings.TENANT_APPS) - set(settings.SHARED_APPS)
+    return [
+        (model, field.name)
+        for config in django_apps.get_app_configs()
+        if config.name in repository_apps
+        for model in config.get_models()
+        for field in model._meta.get_fields()
+        if isinstance(field, ForeignKey) and field.related_model is NetworkPatient
+    ]
+
+
 def _merge_patient(*, duplicate: NetworkPatient, keep: NetworkPatient) -> set[Any]:
     """Move everything of ``duplicate`` onto ``keep``; returns the organizations involved.
 
@@ -176,11 +195,11 @@ def _merge_patient(*, duplicate: NetworkPatient, keep: NetworkPatient) -> set[An
         relationship.match_key = keep.match_key
         relationship.shares_record = False
         relationship.save(update_fields=["patient", "match_key", "shares_record"])
+    # Each involved organization's repository (its own schema) follows it too.
     for organization in list(involved.values()):
         with schema_context(organization.schema_name):
-            from portal.records.models import ClinicalItem
-
-            ClinicalItem.objects.filter(patient=duplicate).update(patient=keep)
+            for model, field in _repository_references_to_patient():
+                model._default_manager.filter(**{field: duplicate}).update(**{field: keep})
     for entry_owner in RegistryEntry.objects.filter(patient=duplicate).values_list("organization", flat=True):
         involved.setdefault(entry_owner, None)
     RegistryEntry.objects.filter(patient=duplicate).update(patient=keep)

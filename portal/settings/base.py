@@ -272,6 +272,12 @@ CELERY_BEAT_SCHEDULE["care-escalate-overdue"] = {
     "schedule": 15 * 60.0,
     "options": {"headers": {"_schema_name": "public"}},
 }
+# Tumor boards: recommendations not acknowledged or not followed up escalate the same way.
+CELERY_BEAT_SCHEDULE["boards-escalate-overdue"] = {
+    "task": "portal.boards.tasks.escalate_overdue_recommendations",
+    "schedule": 15 * 60.0,
+    "options": {"headers": {"_schema_name": "public"}},
+}
 # Tumor boards: each active board's meetings for the coming weeks, from its weekly schedule.
 CELERY_BEAT_SCHEDULE["boards-meetings-generate"] = {
     "task": "portal.boards.tasks.meetings_generate_all",

@@ -32,8 +32,9 @@ def test_the_care_tile_counts_only_tasks_about_patients_the_clinician_may_see(ca
 
     from django.utils import timezone
 
-    from portal.accounts.selectors import home_summary_for, membership_for
+    from portal.accounts.selectors import membership_for
     from portal.care.services import care_task_create
+    from portal.home.selectors import home_summary_for
     from portal.patients.models import CareRelationship
     from portal.patients.services import care_relationship_end
 
