@@ -63,3 +63,14 @@ def fhir_error_response(response: HttpResponse) -> HttpResponse:
             replacement[header] = response[header]
     replacement.cookies = response.cookies
     return replacement
+
+
+NOT_FOUND = "Not found: there is no such resource, or it is not yours to see."
+
+
+def outcome_response(status: int, diagnostics: str, code: str = "processing") -> HttpResponse:
+    """An OperationOutcome answer of the endpoint's own (``fhir+json``, the given status)."""
+    from portal.fhir import mapping as m
+    from portal.fhir.render import fhir_response
+
+    return fhir_response(m.operation_outcome(diagnostics, code=code), status=status)

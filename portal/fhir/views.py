@@ -30,6 +30,7 @@ from portal.fhir.clients.access import (
     types_for_client,
 )
 from portal.fhir.codes import CONTENT_TYPE
+from portal.fhir.errors import NOT_FOUND, outcome_response
 from portal.fhir.render import bundle_bytes, collector_paused, dumps
 from portal.fhir.search import Search, SearchError, _date_range, parse
 
@@ -49,13 +50,6 @@ def fhir_response(body: dict[str, Any] | bytes, status: int = 200) -> HttpRespon
         status=status,
         content_type=f"{CONTENT_TYPE}; charset=utf-8",
     )
-
-
-def outcome_response(status: int, diagnostics: str, code: str = "processing") -> HttpResponse:
-    return fhir_response(m.operation_outcome(diagnostics, code=code), status=status)
-
-
-NOT_FOUND = "Not found: there is no such resource, or it is not yours to see."
 
 
 def fhir_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:

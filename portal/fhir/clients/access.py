@@ -32,6 +32,7 @@ from portal.accounts.models import User
 from portal.audit.models import AuditAction, AuditOutcome
 from portal.audit.services import audit_record
 from portal.fhir.clients.auth import bearer_token, principal_for_token
+from portal.fhir.errors import NOT_FOUND, outcome_response
 from portal.fhir.scopes import ClientPrincipal
 
 # View name → the interaction its resource type needs (None: the view checks itself).
@@ -59,8 +60,6 @@ def actor(request: HttpRequest) -> User | AnonymousUser | ClientPrincipal:
 
 
 def _outcome(status: int, diagnostics: str, code: str) -> HttpResponse:
-    from portal.fhir.views import outcome_response
-
     return outcome_response(status, diagnostics, code)
 
 
@@ -85,8 +84,6 @@ def bearer_refusal(request: HttpRequest, view_name: str, kwargs: Mapping[str, An
         return _outcome(403, "This interaction is not open to API clients.", "forbidden")
     resource_type = kwargs.get("resource_type")
     if resource_type == "AuditEvent":
-        from portal.fhir.views import NOT_FOUND
-
         return _outcome(404, NOT_FOUND, "not-found")
     interaction = VIEW_INTERACTIONS[view_name]
     if interaction is not None and resource_type and not principal.scopes.allows(resource_type, interaction):

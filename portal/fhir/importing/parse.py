@@ -18,8 +18,8 @@ from fhir.resources.R4B import get_fhir_model_class
 from pydantic import ValidationError as ModelError
 from rest_framework.exceptions import ParseError
 
-from portal.api.parsers import json_parse
 from portal.fhir.codes import REQUIRED_CODES, REQUIRED_CODINGS
+from portal.jsonparse import json_parse
 
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH"})
 RESOURCE_TYPE = re.compile(r"^[A-Z][A-Za-z]{1,40}$")
