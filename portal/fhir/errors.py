@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from http import HTTPStatus
+from typing import Any
 
 from django.http import HttpResponse
 
@@ -68,9 +69,19 @@ def fhir_error_response(response: HttpResponse) -> HttpResponse:
 NOT_FOUND = "Not found: there is no such resource, or it is not yours to see."
 
 
+def fhir_response(body: dict[str, Any] | bytes, status: int = 200) -> HttpResponse:
+    """A FHIR JSON answer (``application/fhir+json``)."""
+    from portal.fhir.render import dumps
+
+    return HttpResponse(
+        body if isinstance(body, bytes) else dumps(body),
+        status=status,
+        content_type=f"{CONTENT_TYPE}; charset=utf-8",
+    )
+
+
 def outcome_response(status: int, diagnostics: str, code: str = "processing") -> HttpResponse:
     """An OperationOutcome answer of the endpoint's own (``fhir+json``, the given status)."""
     from portal.fhir import mapping as m
-    from portal.fhir.render import fhir_response
 
     return fhir_response(m.operation_outcome(diagnostics, code=code), status=status)

@@ -29,9 +29,8 @@ from portal.fhir.clients.access import (
     readable,
     types_for_client,
 )
-from portal.fhir.codes import CONTENT_TYPE
-from portal.fhir.errors import NOT_FOUND, outcome_response
-from portal.fhir.render import bundle_bytes, collector_paused, dumps
+from portal.fhir.errors import NOT_FOUND, fhir_response, outcome_response
+from portal.fhir.render import bundle_bytes, collector_paused
 from portal.fhir.search import Search, SearchError, _date_range, parse
 
 PREFIX = "/fhir/R4/"
@@ -42,14 +41,6 @@ class FhirError(Exception):
     def __init__(self, status: int, diagnostics: str, code: str = "processing") -> None:
         super().__init__(diagnostics)
         self.status, self.diagnostics, self.code = status, diagnostics, code
-
-
-def fhir_response(body: dict[str, Any] | bytes, status: int = 200) -> HttpResponse:
-    return HttpResponse(
-        body if isinstance(body, bytes) else dumps(body),
-        status=status,
-        content_type=f"{CONTENT_TYPE}; charset=utf-8",
-    )
 
 
 def fhir_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:

@@ -19,8 +19,9 @@ from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
 from portal.fhir import mapping as m
 from portal.fhir.bulk import selectors as bs
-from portal.fhir.bulk.services import ExportError, Principal, export_cancel, export_start
+from portal.fhir.bulk.services import EXPORT_TYPES, ExportError, Principal, export_cancel, export_start
 from portal.fhir.bulk.stream import job_folder
+from portal.fhir.clients.access import principal_of
 from portal.fhir.models import ExportJob, ExportStatus
 from portal.fhir.search import SearchError, _date_range
 from portal.fhir.views import PREFIX, FhirError, fhir_response, fhir_view
@@ -38,6 +39,14 @@ def export_principal(request: AuthenticatedRequest) -> Principal:
     """The signed-in member, when a clinician or a site admin of this organization. (An API
     client's authentication gives its own ``Principal``: client id and the types its scopes
     allow.)"""
+    client = principal_of(request)
+    if client is not None:  # a backend client: the types its scopes let it read, nothing more
+        allowed = frozenset(t for t in EXPORT_TYPES if client.scopes.allows(t, "read"))
+        if not allowed:
+            raise FhirError(
+                403, f"The client's scopes ({client.scopes}) allow reading none of the exported types.", "forbidden"
+            )
+        return Principal(client_id=client.client.client_id, allowed_types=allowed)
     membership = request.membership
     if membership is None or not (membership.is_clinical or membership.is_admin):
         raise FhirError(403, "Bulk export is for the organization's clinicians and site admins.", "forbidden")

@@ -42,6 +42,12 @@ VIEW_INTERACTIONS: dict[str, str | None] = {
     "history": "history",
     "search_type": "search",
     "everything": None,  # the types it returns are narrowed by ``types_for_client``
+    # Bulk export: the job is narrowed to the types the scopes let the client read
+    # (``portal.fhir.bulk.views.export_principal``); its status and files answer only it.
+    "export_patients": None,
+    "export_group": None,
+    "export_status": None,
+    "export_file": None,
 }
 
 
