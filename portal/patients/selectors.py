@@ -23,6 +23,7 @@ from django.http import Http404
 from django.utils import timezone
 
 from portal.accounts.selectors import clinical_membership
+from portal.db.replica import stale_reads
 from portal.patients.access import VIEW_SHARED, access_ids
 from portal.patients.models import (
     CareRelationship,
@@ -298,6 +299,14 @@ def patient_search(*, user: User, organization: Organization, query: str, limit:
 
     Nothing about other patients is revealed: a search that finds nothing says only that.
     """
+    query = (query or "").strip()
+    if not query:
+        return []
+    with stale_reads():  # from the read replica when there is one (portal.db.replica)
+        return _patient_search(user=user, organization=organization, query=query, limit=limit)
+
+
+def _patient_search(*, user: Any, organization: Any, query: str, limit: int) -> list[NetworkPatient]:
     import datetime as dt
 
     from django.contrib.postgres.search import TrigramWordDistance, TrigramWordSimilarity
@@ -305,9 +314,6 @@ def patient_search(*, user: User, organization: Organization, query: str, limit:
     from portal.patients.matching import normalize_name
     from portal.patients.models import PatientIdentifier
 
-    query = (query or "").strip()
-    if not query:
-        return []
     if clinical_membership(user=user, organization=organization) is None:
         return []
     now = timezone.now()
