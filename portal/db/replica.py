@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections
@@ -56,8 +56,8 @@ def stale_reads() -> Iterator[str]:
         yield DEFAULT_DB_ALIAS
         return
     tenant = getattr(primary, "tenant", None)
-    if tenant is not None:
-        replica.set_tenant(tenant)
+    if tenant is not None:  # django-tenants' wrapper (portal.db), which django-stubs does not know
+        cast(Any, replica).set_tenant(tenant)
     token = _stale_ok.set(True)
     try:
         yield REPLICA
@@ -103,7 +103,7 @@ class ReadYourWritesMiddleware:
         if not replica_configured():
             return self.get_response(request)
         until = request.get_signed_cookie(PIN_COOKIE, default=None, salt=PIN_COOKIE)
-        token = _pinned.set(bool(until) and float(until) > time.time())
+        token = _pinned.set(until is not None and float(until) > time.time())
         try:
             response = self.get_response(request)
         finally:
