@@ -92,7 +92,7 @@ def main() -> None:
     from bench.record_bench import IMAGE_WORKERS, bench_database_url, build, free_port, session_cookie
 
     os.environ["DATABASE_URL"] = bench_database_url()
-    os.environ["DJANGO_SETTINGS_MODULE"] = "bench.boards_settings"
+    os.environ["DJANGO_SETTINGS_MODULE"] = "bench.served_settings"
     import django
 
     django.setup()
@@ -112,7 +112,7 @@ def main() -> None:
     cookie = session_cookie(brooks, stbrendans)
     host = f"stbrendans.{settings.BASE_DOMAIN}"
     port = free_port()
-    server = serve(port, IMAGE_WORKERS, 1, settings_module="bench.boards_settings")
+    server = serve(port, IMAGE_WORKERS, 1, settings_module="bench.served_settings")
 
     def measure(label: str, paths: list[str], with_cookie: bool = True) -> Result:
         per_path = max(1, args.requests // len(paths))

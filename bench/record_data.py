@@ -101,7 +101,13 @@ def generate(*, organizations: list[Any], patients: int, entries: int, seed: int
     now = timezone.now()
     org_ids = [o.pk for o in organizations]
     groups = {o.pk: clinical_group_for(o).pk for o in organizations}
-    permission_id = Permission.objects.get(codename="view_chart", content_type__app_label="patients").pk
+    # Both permissions a sharing relationship derives (portal.patients.access): the chart and
+    # what the other organizations share, so a chart shows the whole shared record.
+    permission_ids = list(
+        Permission.objects.filter(
+            codename__in=["view_chart", "view_shared_record"], content_type__app_label="patients"
+        ).values_list("pk", flat=True)
+    )
     started = time.monotonic()
     with transaction.atomic():
         before = NetworkPatient.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
@@ -164,6 +170,7 @@ def generate(*, organizations: list[Any], patients: int, entries: int, seed: int
                 {"permission_id": permission_id, "group_id": groups[org], "content_object_id": pid}
                 for pid, a, b in pairs
                 for org in (a, b)
+                for permission_id in permission_ids
             ),
         )
         timings["identifiers, relationships, permissions"] = time.monotonic() - started
@@ -177,38 +184,7 @@ def generate(*, organizations: list[Any], patients: int, entries: int, seed: int
                 for n in range(per_patient):
                     if written >= entries:
                         return
-                    kind, title, code = KINDS[n % len(KINDS)] if n else ("cancer_diagnosis", "Carcinoma", "C50.9")
-                    summary: dict[str, Any]
-                    if kind == "lab_result":
-                        value = round(rng.uniform(2.0, 12.0), 1)
-                        summary = {
-                            "values": [
-                                {
-                                    "name": "WBC",
-                                    "value": str(value),
-                                    "unit": "10*3/uL",
-                                    "flag": "L" if value < 4 else "N",
-                                }
-                            ]
-                        }
-                    elif kind == "cancer_diagnosis":
-                        summary = {"stage": "IIA", "tnm": "cT2 cN0 cM0", "markers": "ER+ PR+ HER2−"}
-                    else:
-                        summary = {"status": "active"}
-                    yield {
-                        "uuid": uuid.uuid4(),
-                        "patient_id": pid,
-                        "organization_id": a if n % 2 == 0 else b,
-                        "kind": kind,
-                        "code": code,
-                        "title": title,
-                        "effective_at": now - dt.timedelta(days=rng.randrange(0, 1100), minutes=n),
-                        "summary": summary,
-                        "item_uuid": uuid.uuid4(),
-                        "version": 1,
-                        "status": "current",
-                        "published_at": now - dt.timedelta(days=rng.randrange(0, 1100)),
-                    }
+                    yield _entry(rng, now, pid, a if n % 2 == 0 else b, n)
                     written += 1
 
         copy_rows(RegistryEntry, entry_rows())
@@ -216,3 +192,109 @@ def generate(*, organizations: list[Any], patients: int, entries: int, seed: int
     with connection.cursor() as cursor:
         cursor.execute("ANALYZE")
     return timings
+
+
+def _entry(rng: random.Random, now: dt.datetime, patient_id: int, organization_id: int, n: int) -> dict[str, Any]:
+    """The ``n``-th registry entry of a patient, published by ``organization_id``."""
+    kind, title, code = KINDS[n % len(KINDS)] if n else ("cancer_diagnosis", "Carcinoma", "C50.9")
+    summary: dict[str, Any]
+    if kind == "lab_result":
+        value = round(rng.uniform(2.0, 12.0), 1)
+        summary = {
+            "values": [{"name": "WBC", "value": str(value), "unit": "10*3/uL", "flag": "L" if value < 4 else "N"}]
+        }
+    elif kind == "cancer_diagnosis":
+        summary = {"stage": "IIA", "tnm": "cT2 cN0 cM0", "markers": "ER+ PR+ HER2−"}
+    else:
+        summary = {"status": "active"}
+    return {
+        "uuid": uuid.uuid4(),
+        "patient_id": patient_id,
+        "organization_id": organization_id,
+        "kind": kind,
+        "code": code,
+        "title": title,
+        "effective_at": now - dt.timedelta(days=rng.randrange(0, 1100), minutes=n),
+        "summary": summary,
+        "item_uuid": uuid.uuid4(),
+        "version": 1,
+        "status": "current",
+        "published_at": now - dt.timedelta(days=rng.randrange(0, 1100)),
+    }
+
+
+def add_heavy_charts(
+    *, organization: Any, partners: list[Any], patients: int, entries: int, seed: int = 11
+) -> list[int]:
+    """Give ``patients`` of ``organization``'s patients ``entries`` entries each, published by
+    it and by ``partners`` (each given a sharing relationship and its permissions): the chart
+    of a patient treated across the network. Returns their ids; idempotent."""
+    from django.contrib.auth.models import Permission
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from portal.patients.access import clinical_group_for
+    from portal.patients.models import CareRelationship, NetworkPatientGroupObjectPermission, RegistryEntry
+
+    rng = random.Random(seed)
+    now = timezone.now()
+    chosen = list(
+        CareRelationship.objects.filter(organization=organization)
+        .order_by("patient_id")
+        .values_list("patient_id", flat=True)[:patients]
+    )
+    if RegistryEntry.objects.filter(patient_id=chosen[-1]).count() >= entries:
+        return chosen
+    publishers = [organization, *partners]
+    permission_ids = list(
+        Permission.objects.filter(
+            codename__in=["view_chart", "view_shared_record"], content_type__app_label="patients"
+        ).values_list("pk", flat=True)
+    )
+    with transaction.atomic():
+        for partner in partners:
+            known = set(
+                CareRelationship.objects.filter(organization=partner, patient_id__in=chosen).values_list(
+                    "patient_id", flat=True
+                )
+            )
+            missing = [pid for pid in chosen if pid not in known]
+            copy_rows(
+                CareRelationship,
+                (
+                    {
+                        "patient_id": pid,
+                        "organization_id": partner.pk,
+                        "kind": "care_team",
+                        "starts_at": now - dt.timedelta(days=400),
+                    }
+                    for pid in missing
+                ),
+            )
+            group_id = clinical_group_for(partner).pk
+            copy_rows(
+                NetworkPatientGroupObjectPermission,
+                (
+                    {"permission_id": permission_id, "group_id": group_id, "content_object_id": pid}
+                    for pid in missing
+                    for permission_id in permission_ids
+                ),
+            )
+        with connection.cursor() as cursor:  # the name key the search reads
+            cursor.execute(
+                "UPDATE patients_carerelationship r SET match_key = p.match_key FROM patients_networkpatient p "
+                "WHERE p.id = r.patient_id AND r.match_key = '' AND p.id = ANY(%s)",
+                [chosen],
+            )
+        have = dict.fromkeys(chosen, 0)
+        for row in RegistryEntry.objects.filter(patient_id__in=chosen).values("patient_id"):
+            have[row["patient_id"]] += 1
+        copy_rows(
+            RegistryEntry,
+            (
+                _entry(rng, now, pid, publishers[n % len(publishers)].pk, n)
+                for pid in chosen
+                for n in range(have[pid], entries)
+            ),
+        )
+    return chosen

@@ -15,6 +15,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from portal.care.models import Handoff, Referral, ReferralState, TaskOccurrence, TaskStatus
+from portal.db.replica import stale_reads
 
 if TYPE_CHECKING:
     from tenants.models import Organization
@@ -321,7 +322,13 @@ def board_measures(*, organization: Organization | None, since: dt.datetime, unt
 def scorecard(*, organization: Organization | None = None, start: dt.date, end: dt.date) -> dict[str, Any]:
     """Measures for referrals, tasks and hand-offs started between ``start`` and ``end`` (inclusive).
 
-    ``organization`` None: the whole network."""
+    ``organization`` None: the whole network. Figures over months may be a moment stale: they
+    are read from the read replica when there is one (portal.db.replica)."""
+    with stale_reads():
+        return _scorecard(organization=organization, start=start, end=end)
+
+
+def _scorecard(*, organization: Any, start: dt.date, end: dt.date) -> dict[str, Any]:
     tz = timezone.get_current_timezone()
     since = dt.datetime.combine(start, dt.time.min, tzinfo=tz)
     until = dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min, tzinfo=tz)

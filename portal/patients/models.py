@@ -7,7 +7,7 @@ import uuid
 from typing import TYPE_CHECKING
 
 from django.conf import settings
-from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.indexes import GinIndex, GistIndex
 from django.db import models
 from django.utils import timezone
 from guardian.models import GroupObjectPermissionBase, UserObjectPermissionBase
@@ -133,10 +133,12 @@ class CareRelationship(models.Model):
         indexes = [
             models.Index(fields=["organization", "patient"]),
             models.Index(fields=["patient", "organization"]),
-            GinIndex(
+            # Name search walks this index nearest name first within one organization
+            # (``'query' <<-> match_key`` ordering; btree_gist serves the organization).
+            GistIndex(
                 fields=["organization", "match_key"],
-                name="relationship_org_name_trgm",
-                opclasses=["int8_ops", "gin_trgm_ops"],
+                name="relationship_org_name_gist",
+                opclasses=["gist_int8_ops", "gist_trgm_ops(siglen=64)"],
             ),
         ]
         ordering = ["-starts_at"]

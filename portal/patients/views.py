@@ -14,6 +14,7 @@ from django_tenants.utils import schema_context
 
 from portal.accounts.roles import AUTHOR_ROLES, NAVIGATOR_ROLES
 from portal.audit.services import AuditAction, audit_record
+from portal.db.replica import reads_only
 from portal.patients.forms import AccessRequestForm, EmergencyAccessForm, RegisterPatientForm
 from portal.patients.models import AccessRequest, PatientIdentifier, PatientMatchCandidate
 from portal.patients.selectors import (
@@ -71,6 +72,7 @@ def patient_list(request: AuthenticatedRequest) -> HttpResponse:
 SEARCH_MAX_LENGTH = 100
 
 
+@reads_only
 @login_required
 def search(request: AuthenticatedRequest) -> HttpResponse:
     """Find a patient. The terms are POSTed, never put in the address: a patient's name or

@@ -92,6 +92,8 @@ MIDDLEWARE = [
     # The database unreachable anywhere below (routing, session, view): a 503, not a 500.
     "portal.availability.DatabaseUnavailableMiddleware",
     "tenants.middleware.CachedTenantMiddleware",
+    # Keeps a person who has just written on the primary database (with a read replica).
+    "portal.db.replica.ReadYourWritesMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -151,7 +153,16 @@ WSGI_APPLICATION = "portal.wsgi.application"
 DATABASES = {"default": parse_database_url(env_str("DATABASE_URL", required=True))}
 DATABASES["default"]["CONN_MAX_AGE"] = env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-DATABASE_ROUTERS = ["django_tenants.routers.TenantSyncRouter"]
+# A streaming read replica (a hot standby of the primary), optional: only reads that may be
+# slightly stale use it (search, scorecard, bulk export; see portal/db/replica.py), and a
+# person who has just written reads from the primary for REPLICA_PIN_SECONDS.
+if env_str("DATABASE_REPLICA_URL", ""):
+    DATABASES["replica"] = parse_database_url(env_str("DATABASE_REPLICA_URL", required=True))
+    DATABASES["replica"]["CONN_MAX_AGE"] = DATABASES["default"]["CONN_MAX_AGE"]
+    DATABASES["replica"]["CONN_HEALTH_CHECKS"] = True
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+REPLICA_PIN_SECONDS = env_int("REPLICA_PIN_SECONDS", 10, minimum=0)
+DATABASE_ROUTERS = ["portal.db.replica.ReplicaRouter", "django_tenants.routers.TenantSyncRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = check_redis_url(env_str("REDIS_URL", required=True))

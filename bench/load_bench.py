@@ -1,0 +1,223 @@
+"""Whole journeys under load: how many people this machine serves with every step's p95 under
+500 ms.
+
+On the shared record's benchmark database (``bench/record_bench.py``: 100,000 patients,
+1,000,000 entries; ``--scale 10`` for ten times that), prepares load people — primary-care
+doctors at Maple (each with a conversation from Dr. Okafor to reply to) and nurse navigators
+at Northfield (each with referrals from Maple waiting) — all synthetic, signing in with
+password and TOTP. Serves the portal with gunicorn as the image does and a Celery worker
+(emails go to a local SMTP sink), then runs locust headless (``bench/locustfile.py``) at
+rising numbers of simulated people, each level for ``--seconds``, and prints per step
+p50/p95/p99 and requests per second, and the plain one-query view on the same server before
+each level as the yardstick.
+
+    PYTHONPATH=$PWD .venv/bin/python bench/load_bench.py [--users 10,20,40,80] [--seconds 60]
+
+Needs the ``bench`` extras (``pip install -e '.[bench]'``: locust). Not part of the tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import uuid
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+P95_LIMIT_MS = 500.0
+REFERRALS_PER_NAVIGATOR = 60
+
+
+def prepare(*, pcps: int, navigators: int) -> dict[str, Any]:
+    """The load people and what their day needs; idempotent (reuses what exists)."""
+    from django.conf import settings
+    from django.db import transaction
+
+    from portal.accounts.models import Membership, User
+    from portal.accounts.roles import MembershipStatus, Role
+    from portal.care.models import Referral, ReferralState
+    from portal.care.services import referral_create
+    from portal.demo.cast import DEMO_PASSWORD
+    from portal.demo.seed import _user, cast_load
+    from portal.messaging.services import Recipient, thread_start
+    from portal.patients.models import RegistryEntry
+    from portal.patients.selectors import visible_patients
+
+    cast = cast_load()
+    maple, northfield, okafor, park = (
+        cast.organizations["maple"],
+        cast.organizations["northfield"],
+        cast.users["okafor"],
+        cast.users["park"],
+    )
+
+    def person(email: str, name: str, organization: Any, role: str) -> User:
+        user = _user(email, name, "MD" if role == Role.PRIMARY_CARE_PHYSICIAN else "RN")
+        Membership.objects.get_or_create(
+            user=user,
+            organization=organization,
+            defaults={"role": role, "status": MembershipStatus.ACTIVE, "last_attested_at": dt.datetime.now(dt.UTC)},
+        )
+        return user
+
+    sample = list(visible_patients(user=park, organization=maple).order_by("pk")[:200])
+    patients = []
+    for patient in sample:
+        entry = RegistryEntry.objects.filter(patient=patient, organization=maple).values_list("uuid", flat=True).first()
+        if entry:
+            patients.append({"uuid": str(patient.uuid), "entry": str(entry), "search": patient.family_name})
+    plan: dict[str, Any] = {
+        "password": DEMO_PASSWORD,
+        "totp_key": settings.DEMO_TOTP_KEY,
+        "pcp_host": f"maple.{settings.BASE_DOMAIN}",
+        "navigator_host": f"northfield.{settings.BASE_DOMAIN}",
+        "appointment_at": (dt.datetime.now() + dt.timedelta(days=14)).strftime("%Y-%m-%dT%H:%M"),
+        "patients": patients,
+        "pcps": [],
+        "navigators": [],
+    }
+    with transaction.atomic():
+        for n in range(pcps):
+            user = person(f"load.pcp{n:03d}@maple.example", f"Load Doctor {n:03d}", maple, Role.PRIMARY_CARE_PHYSICIAN)
+            thread = thread_start(
+                sender=okafor,
+                organization=northfield,
+                subject=f"Load conversation {uuid.uuid4().hex[:6]}",
+                recipients=[Recipient(organization=maple, user=user)],
+                body="Could you see this patient's labs this week?",
+            )
+            plan["pcps"].append({"email": user.email, "thread": str(thread.uuid)})
+        for n in range(navigators):
+            user = person(
+                f"load.nav{n:03d}@northfield.example", f"Load Navigator {n:03d}", northfield, Role.NURSE_NAVIGATOR
+            )
+            referrals = []
+            for k in range(REFERRALS_PER_NAVIGATOR):
+                referral = referral_create(
+                    user=park,
+                    organization=maple,
+                    patient=sample[(n * REFERRALS_PER_NAVIGATOR + k) % len(sample)],
+                    receiving_organization=northfield,
+                    specialty="Medical oncology",
+                    reason="Load benchmark referral",
+                )
+                referrals.append(str(referral.uuid))
+            plan["navigators"].append({"email": user.email, "referrals": referrals})
+    waiting = Referral.objects.filter(receiving_organization=northfield, state=ReferralState.REQUESTED).count()
+    print(f"{pcps} doctors, {navigators} navigators, {waiting:,} referrals waiting at Northfield")
+    return plan
+
+
+def run_level(*, users: int, seconds: int, port: int, plan_path: Path, out: Path) -> dict[str, dict[str, float]]:
+    prefix = out / f"u{users}"
+    subprocess.run(
+        [sys.executable, "-m", "locust", "-f", str(ROOT / "bench" / "locustfile.py"), "--headless"]
+        + ["-u", str(users), "-r", str(max(1, users // 5)), "-t", f"{seconds}s", "--only-summary"]
+        + ["--host", f"http://127.0.0.1:{port}", "--csv", str(prefix), "--loglevel", "WARNING"],
+        env={**os.environ, "LOAD_PLAN": str(plan_path), "PYTHONPATH": str(ROOT)},
+        cwd=ROOT,
+        check=False,
+        stdout=subprocess.DEVNULL,
+    )
+    steps: dict[str, dict[str, float]] = {}
+    with open(f"{prefix}_stats.csv") as handle:
+        for row in csv.DictReader(handle):
+            if row["Name"] == "Aggregated":
+                name = "all steps"
+            else:
+                name = row["Name"]
+            steps[name] = {
+                "requests": float(row["Request Count"]),
+                "failures": float(row["Failure Count"]),
+                "p50": float(row["50%"]),
+                "p95": float(row["95%"]),
+                "p99": float(row["99%"]),
+                "rps": float(row["Requests/s"]),
+            }
+    return steps
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--users", default="10,20,40,80", help="simulated people per level, rising")
+    parser.add_argument("--seconds", type=int, default=60, help="length of each level")
+    parser.add_argument("--scale", type=int, default=1, help="the record benchmark's data size")
+    args = parser.parse_args()
+    levels = [int(n) for n in args.users.split(",")]
+
+    from bench.record_bench import IMAGE_WORKERS, bench_database_url, build, free_port, serve
+
+    os.environ["DATABASE_URL"] = bench_database_url(args.scale)
+    os.environ["DJANGO_SETTINGS_MODULE"] = "bench.served_settings"
+    os.environ.setdefault("CELERY_QUEUE", f"continuum-load-{uuid.uuid4().hex[:6]}")
+    import django
+
+    django.setup()
+    from bench.httpload import run
+    from bench.messaging_bench import Sink, start_worker
+
+    build(patients=100_000 * args.scale, entries=1_000_000 * args.scale)
+    top = max(levels)
+    plan = prepare(pcps=top, navigators=max(1, top // 3) + 1)
+    out = Path(tempfile.mkdtemp(prefix="continuum-load-"))
+    plan_path = out / "plan.json"
+    plan_path.write_text(json.dumps(plan))
+
+    import logging
+
+    from aiosmtpd.controller import Controller
+
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
+
+    sink = Sink()
+    smtp_port = free_port()
+    controller = Controller(sink, hostname="127.0.0.1", port=smtp_port)
+    controller.start()
+    worker = start_worker(smtp_port)
+    port = free_port()
+    server = serve(port, IMAGE_WORKERS, 1, settings_module="bench.served_settings")
+    results: list[tuple[int, dict[str, dict[str, float]], float]] = []
+    try:
+        for users in levels:
+            plain = run("plain", port, "/plain", host=plan["pcp_host"], cookie="", total=200, concurrency=2, warmup=10)
+            steps = run_level(users=users, seconds=args.seconds, port=port, plan_path=plan_path, out=out)
+            results.append((users, steps, plain.percentile(0.95)))
+            worst = max((s["p95"] for name, s in steps.items() if name != "all steps"), default=0.0)
+            print(
+                f"{users:4d} people: {steps.get('all steps', {}).get('rps', 0):6.1f} req/s, worst step p95 {worst:.0f} ms"
+            )
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        worker.terminate()
+        worker.wait(timeout=30)
+        controller.stop()
+
+    print()
+    print(f"gunicorn {IMAGE_WORKERS} workers × 1 thread and one Celery worker; locust, {args.seconds} s per level")
+    served = 0
+    for users, steps, plain95 in results:
+        print(f"\n{users} simulated people (plain one-query view p95 {plain95:.1f} ms):")
+        print(f"  {'step':26} {'requests':>8} {'fail':>5} {'p50':>7} {'p95':>7} {'p99':>7} {'req/s':>7}  p95 vs plain")
+        for name, s in steps.items():
+            print(
+                f"  {name:26} {s['requests']:8.0f} {s['failures']:5.0f} {s['p50']:7.0f} {s['p95']:7.0f} "
+                f"{s['p99']:7.0f} {s['rps']:7.1f}  {s['p95'] / plain95:6.1f}×"
+            )
+        steps_only = [s for name, s in steps.items() if name != "all steps"]
+        if steps_only and all(s["p95"] < P95_LIMIT_MS and s["failures"] == 0 for s in steps_only):
+            served = max(served, users)
+    print(f"\nServed with every step's p95 under {P95_LIMIT_MS:.0f} ms and no failure: {served} simulated people")
+    print(f"(locust's CSV files: {out})")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,123 @@
+"""Whole journeys under load, for ``bench/load_bench.py`` (which prepares the people and data
+and writes the plan this file reads from ``LOAD_PLAN``).
+
+Two kinds of simulated people, each signing in once (password and TOTP) and then living
+their day again and again, with a short pause between steps as a person would:
+
+* a primary-care doctor at Maple: my patients, a search, a chart, an entry, the inbox, a
+  reply;
+* a nurse navigator at Northfield: the referral queue, a referral, accept, schedule.
+
+Every request names its step, so locust's statistics are per step.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+import random
+import re
+from binascii import unhexlify
+from typing import Any
+
+from django_otp.oath import TOTP
+from locust import HttpUser, between, task
+
+PLAN: dict[str, Any] = json.loads(open(os.environ["LOAD_PLAN"]).read())
+_pcp_accounts = itertools.cycle(PLAN["pcps"])
+_navigator_accounts = itertools.cycle(PLAN["navigators"])
+CSRF_FIELD = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+
+
+def totp_code() -> str:
+    totp = TOTP(unhexlify(PLAN["totp_key"]), step=30, t0=0, digits=6, drift=0)
+    return f"{totp.token():06d}"
+
+
+class Person(HttpUser):
+    abstract = True
+    wait_time = between(0.5, 1.5)
+    address = ""
+
+    def on_start(self) -> None:
+        self.client.headers["Host"] = self.address
+        account = self.account()
+        self.email = account["email"]
+        page = self.client.get("/accounts/login/", name="sign in: form")
+        token = CSRF_FIELD.search(page.text)
+        with self.client.post(
+            "/accounts/login/",
+            {
+                "username": self.email,
+                "password": PLAN["password"],
+                "csrfmiddlewaretoken": token.group(1) if token else "",
+            },
+            name="sign in: password",
+            catch_response=True,
+        ) as response:
+            if "/accounts/second-factor/" not in response.url:
+                response.failure(f"no second-factor step after the password ({response.status_code})")
+                return
+        page = self.client.get("/accounts/second-factor/", name="sign in: second factor")
+        token = CSRF_FIELD.search(page.text)
+        with self.client.post(
+            "/accounts/second-factor/",
+            {"token": totp_code(), "csrfmiddlewaretoken": token.group(1) if token else ""},
+            name="sign in: second factor",
+            catch_response=True,
+        ) as response:
+            if "/accounts/" in response.url:
+                response.failure("second factor refused")
+
+    def account(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def post(self, path: str, data: dict[str, str], name: str) -> Any:
+        return self.client.post(
+            path, data, name=name, headers={"X-CSRFToken": self.client.cookies.get("csrftoken", "")}
+        )
+
+
+class PrimaryCareDoctor(Person):
+    weight = 3
+    address = PLAN["pcp_host"]
+
+    def account(self) -> dict[str, Any]:
+        account = next(_pcp_accounts)
+        self.thread = account["thread"]
+        return account
+
+    @task
+    def day(self) -> None:
+        patient = random.choice(PLAN["patients"])
+        self.client.get("/patients/", name="my patients")
+        self.post("/patients/search/", {"q": patient["search"]}, name="search")
+        self.client.get(f"/patients/{patient['uuid']}/", name="chart")
+        self.client.get(f"/patients/{patient['uuid']}/entries/{patient['entry']}/", name="an entry")
+        self.client.get("/messages/", name="inbox")
+        self.post(f"/messages/{self.thread}/reply/", {"body": "Seen, thank you. Labs on Thursday."}, name="reply")
+
+
+class Navigator(Person):
+    weight = 1
+    address = PLAN["navigator_host"]
+
+    def account(self) -> dict[str, Any]:
+        account = next(_navigator_accounts)
+        self.referrals = iter(account["referrals"])
+        return account
+
+    @task
+    def day(self) -> None:
+        referral = next(self.referrals, None)
+        self.client.get("/care/", name="referral queue")
+        if referral is None:
+            return
+        self.client.get(f"/care/referrals/{referral}/", name="referral")
+        self.post(f"/care/referrals/{referral}/act/", {"action": "accept"}, name="accept")
+        self.post(
+            f"/care/referrals/{referral}/act/",
+            {"action": "schedule", "appointment_at": PLAN["appointment_at"]},
+            name="schedule",
+        )
