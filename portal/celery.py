@@ -87,7 +87,12 @@ class ResendPendingOnConnect(bootsteps.StartStopStep):
         connected_at = timezone.now().isoformat()
         try:
             deliveries_resend_pending.apply_async(
-                kwargs={"older_than_seconds": 0, "handed_over_before": connected_at},
+                kwargs={
+                    "older_than_seconds": 0,
+                    "handed_over_before": connected_at,
+                    # the backlog in a task per thread, so every thread sends at once
+                    "spread": getattr(parent.controller, "concurrency", None) or 1,
+                },
                 headers={"_schema_name": "public"},
             )
         except Exception:  # the broker went away again: the next connection or beat catches up  # noqa: BLE001

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.db import DatabaseError, transaction
+from django.db import connection as database
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -161,11 +162,12 @@ def notification_send(
 # Publishing a task tries the broker twice, 0.2 s apart, then gives up (the delivery stays
 # pending): a request never waits long for a Redis that is down.
 ENQUEUE_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
-# The re-send hands deliveries over in tasks of this many, each sent over one connection
-# to the mail server (a task and a connection of its own per delivery cost the worker more
-# than the email itself, so a backlog left by an outage took twice as long to go out);
-# several tasks still share the worker's threads.
-RESEND_BATCH = 10
+# The re-send hands deliveries over in tasks of at most this many, each sent over one
+# connection to the mail server (a task and a connection of its own per delivery cost the
+# worker more than the email itself), spread over the worker's threads: the time an email
+# takes is mostly waiting for the database to write its mark "sent" to disk, which threads
+# waiting at once share.
+RESEND_BATCH = 20
 
 
 def _handover_failed(delivery_ids: list[int]) -> None:
@@ -199,13 +201,15 @@ def deliveries_enqueue(*, delivery_ids: Iterable[int], countdown: int | None = N
     return len(ids)
 
 
-def deliveries_enqueue_batched(*, delivery_ids: list[int]) -> int:
-    """Hand deliveries to the worker ``RESEND_BATCH`` to a task (the re-send's backlog).
+def deliveries_enqueue_batched(*, delivery_ids: list[int], spread: int = 1) -> int:
+    """Hand deliveries to the worker in tasks of at most ``RESEND_BATCH`` (the re-send's
+    backlog), in at least ``spread`` tasks (the worker's threads) when there are as many.
     Never raises, like ``deliveries_enqueue``; returns how many were handed over."""
     from portal.notifications.tasks import deliveries_send
 
-    for start in range(0, len(delivery_ids), RESEND_BATCH):
-        batch = delivery_ids[start : start + RESEND_BATCH]
+    size = max(1, min(RESEND_BATCH, -(-len(delivery_ids) // max(spread, 1))))
+    for start in range(0, len(delivery_ids), size):
+        batch = delivery_ids[start : start + size]
         try:
             deliveries_send.apply_async(
                 args=[batch], headers={"_schema_name": "public"}, retry=True, retry_policy=ENQUEUE_RETRY_POLICY
@@ -310,6 +314,13 @@ def _delivery_claim(delivery_id: int) -> Delivery | str:
     Returns it, or why it was not claimed ("done", "not_due", "busy")."""
     now = timezone.now()
     with transaction.atomic():
+        # The claim's commit does not wait for the disk (a flush per claim, as long again as
+        # the email itself): a claim lost in a database crash leaves the delivery pending, and
+        # it goes out again with the same Message-ID, as it would once a lost worker's lease
+        # ran out. Other transactions see the claim at once either way; the mark "sent"
+        # (below) waits for the disk, and makes the claim durable with it.
+        with database.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
         delivery = (
             Delivery.objects.select_for_update(of=("self",))
             .select_related("notification__recipient", "notification__organization")
@@ -406,19 +417,22 @@ def delivery_attempt(*, delivery_id: int) -> tuple[str, int | None]:
 
 
 def deliveries_resend_pending(
-    *, older_than_seconds: int = 60, handed_over_before: dt.datetime | None = None, limit: int = 500
+    *, older_than_seconds: int = 60, handed_over_before: dt.datetime | None = None, spread: int = 1, limit: int = 500
 ) -> int:
     """Hand over again every immediate delivery that stayed pending past its time, and every
     one left "sending" by a worker that died (its lease ran out) — but not one handed over
     since ``handed_over_before`` (by default ``HANDOVER_LEASE_SECONDS`` ago): its task waits
     in the queue or runs. A worker that has just (re)connected passes the moment it
     connected: what was handed over before may have been lost with the worker or the broker.
-    Two re-sends running at once hand over different deliveries."""
+    Two re-sends running at once hand over different deliveries; ``spread``: in at least
+    as many tasks (``deliveries_enqueue_batched``)."""
     now = timezone.now()
     cutoff = now - dt.timedelta(seconds=older_than_seconds)
     if handed_over_before is None:
         handed_over_before = now - dt.timedelta(seconds=HANDOVER_LEASE_SECONDS)
     with transaction.atomic():
+        with database.cursor() as cursor:  # a mark lost in a crash only means a second hand-over
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
         ids = list(
             Delivery.objects.select_for_update(skip_locked=True)
             .filter(
@@ -431,7 +445,7 @@ def deliveries_resend_pending(
             .values_list("pk", flat=True)[:limit]
         )
         Delivery.objects.filter(pk__in=ids).update(handed_over_at=now)
-    return deliveries_enqueue_batched(delivery_ids=ids)
+    return deliveries_enqueue_batched(delivery_ids=ids, spread=spread)
 
 
 def digest_send(*, user_id: int) -> int:

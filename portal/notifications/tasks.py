@@ -34,12 +34,16 @@ def deliveries_send(delivery_ids: list[int]) -> dict[str, int]:
 
 
 @shared_task
-def deliveries_resend_pending(older_than_seconds: int = 60, handed_over_before: str | None = None) -> int:
+def deliveries_resend_pending(
+    older_than_seconds: int = 60, handed_over_before: str | None = None, spread: int = 1
+) -> int:
     """Periodic: deliveries left pending (broker or worker down, a lost task) go out again.
-    ``handed_over_before`` (ISO 8601): the moment a worker connected, when it asks."""
+    When a worker (re)connects: ``handed_over_before`` (ISO 8601), the moment it connected,
+    and ``spread``, its threads."""
     return services.deliveries_resend_pending(
         older_than_seconds=older_than_seconds,
         handed_over_before=dt.datetime.fromisoformat(handed_over_before) if handed_over_before else None,
+        spread=spread,
     )
 
 

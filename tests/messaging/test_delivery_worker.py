@@ -76,6 +76,7 @@ def test_redis_down_while_sending_then_back_delivers_every_notification_once(com
         assert set(pending.values_list("status", flat=True)) == {DeliveryStatus.PENDING}
     finally:
         redis_start()
+
     # Redis is back: the worker, connected again, or the periodic re-send (whichever comes
     # first: the other skips what it handed over) hands the pending deliveries over again.
     def all_sent() -> bool:
