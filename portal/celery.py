@@ -71,17 +71,30 @@ class ResendPendingOnConnect(bootsteps.StartStopStep):
     """A consumer step: it starts each time the worker has (re)connected to the broker,
     and hands over at once every delivery left pending while the broker or the worker was
     away, rather than at beat's next periodic re-send (beat reconnects on its own, with
-    Celery's back-off). Delivery is idempotent: a delivery handed over twice is sent once."""
+    Celery's back-off). It includes those handed over before this connection (their tasks
+    may have gone with the broker or a worker), not those handed over since: beat's
+    re-send, running right after, skips what this one handed over, and this one what beat's
+    handed over. Delivery is idempotent: a delivery handed over twice is sent once."""
 
     requires = ("celery.worker.consumer.tasks:Tasks",)
 
     def start(self, parent: Any) -> None:
         from django.conf import settings
+        from django.utils import timezone
 
         from portal.notifications.tasks import deliveries_resend_pending
 
+        connected_at = timezone.now().isoformat()
         try:
-            deliveries_resend_pending.apply_async(kwargs={"older_than_seconds": 0}, headers={"_schema_name": "public"})
+            deliveries_resend_pending.apply_async(
+                kwargs={
+                    "older_than_seconds": 0,
+                    "handed_over_before": connected_at,
+                    # the backlog in a task per thread, so every thread sends at once
+                    "spread": getattr(parent.controller, "concurrency", None) or 1,
+                },
+                headers={"_schema_name": "public"},
+            )
         except Exception:  # the broker went away again: the next connection or beat catches up  # noqa: BLE001
             logger.warning(
                 "could not queue the re-send of pending deliveries; the periodic one runs every %s s",

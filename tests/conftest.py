@@ -176,13 +176,22 @@ class MailSink:
         self.lock = threading.Lock()
         self.host = "127.0.0.1"
         self.port = 0
+        # Addresses the server refuses (550), for tests of a mail server that refuses one.
+        self.refused: set[str] = set()
+
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, rcpt_options: Any) -> str:
+        if address in self.refused:
+            return "550 No such mailbox here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         content = (
             envelope.content.decode("utf-8", "replace") if isinstance(envelope.content, bytes) else envelope.content
         )
         with self.lock:
-            self.messages.append({"to": list(envelope.rcpt_tos), "content": content})
+            # ``peer``: the client's address and port, one per SMTP connection.
+            self.messages.append({"to": list(envelope.rcpt_tos), "content": content, "peer": tuple(session.peer)})
         return "250 Message accepted for delivery"
 
     def to(self, address: str) -> list[dict[str, Any]]:

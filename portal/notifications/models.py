@@ -89,8 +89,9 @@ class DeliveryStatus(models.TextChoices):
 class Delivery(models.Model):
     """One email owed for a notification (the outbox). Written with the notification;
     a task delivers it once; a periodic task re-sends what stays pending, or what stays
-    "sending" past its lease (a worker that died while sending). Its ``uuid`` names the
-    email (its Message-ID), so an email sent again carries the same id."""
+    "sending" past its lease (a worker that died while sending), unless it was handed over
+    a moment ago. Its ``uuid`` names the email (its Message-ID), so an email sent again
+    carries the same id."""
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     notification = models.ForeignKey(Notification, on_delete=models.CASCADE, related_name="deliveries")
@@ -102,6 +103,11 @@ class Delivery(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(
         db_index=True, help_text="When pending: when it is due. When sending: when the worker's lease on it ends."
+    )
+    handed_over_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When a task carrying it was last queued for the worker (none: its hand-over failed).",
     )
     last_error = models.CharField(max_length=300, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)

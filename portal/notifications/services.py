@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
-from django.db import transaction
+from django.db import DatabaseError, transaction
+from django.db import connection as database
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -41,6 +42,11 @@ MAX_ATTEMPTS = 6
 # (EMAIL_TIMEOUT bounds each step), so a live worker is never raced; a dead worker's
 # delivery goes out again (with the same Message-ID) once it runs out.
 SENDING_LEASE_SECONDS = 300
+# How long a delivery handed to the worker is left to the task that carries it before the
+# periodic re-send hands it over again (the task lost with a worker that died holding it, or
+# with a Redis that lost its data). Longer than the worker takes to reach it behind a
+# backlog, so the re-send running every few seconds does not queue the same backlog again.
+HANDOVER_LEASE_SECONDS = 30
 DIGEST_HOUR = 7  # local time of the daily digest
 
 
@@ -139,7 +145,12 @@ def notification_send(
             continue
         digest = channel == Channel.DIGEST
         deliveries.append(
-            Delivery(notification=notification, digest=digest, next_attempt_at=next_digest_at(now) if digest else now)
+            Delivery(
+                notification=notification,
+                digest=digest,
+                next_attempt_at=next_digest_at(now) if digest else now,
+                handed_over_at=None if digest else now,  # after commit, or unmarked if that fails
+            )
         )
     created = Delivery.objects.bulk_create(deliveries)
     immediate = [d.pk for d in created if not d.digest]
@@ -151,10 +162,21 @@ def notification_send(
 # Publishing a task tries the broker twice, 0.2 s apart, then gives up (the delivery stays
 # pending): a request never waits long for a Redis that is down.
 ENQUEUE_RETRY_POLICY = {"max_retries": 1, "interval_start": 0, "interval_step": 0.2, "interval_max": 0.2}
-# The re-send hands deliveries over in tasks of this many (a task of its own per delivery
-# cost the worker as much again as sending the email, so a backlog left by an outage took
-# twice as long to go out); several tasks still share the worker's threads.
-RESEND_BATCH = 10
+# The re-send hands deliveries over in tasks of at most this many, each sent over one
+# connection to the mail server (a task and a connection of its own per delivery cost the
+# worker more than the email itself), spread over the worker's threads: the time an email
+# takes is mostly waiting for the database to write its mark "sent" to disk, which threads
+# waiting at once share.
+RESEND_BATCH = 20
+
+
+def _handover_failed(delivery_ids: list[int]) -> None:
+    """Deliveries whose hand-over failed are not handed over: the next re-send (or the
+    worker's next connection) takes them at once, not after ``HANDOVER_LEASE_SECONDS``."""
+    try:
+        Delivery.objects.filter(pk__in=delivery_ids).update(handed_over_at=None)
+    except DatabaseError:  # the database is away too: the lease runs out, and they go then
+        logger.warning("deliveries %s left marked as handed over", delivery_ids)
 
 
 def deliveries_enqueue(*, delivery_ids: Iterable[int], countdown: int | None = None) -> int:
@@ -162,8 +184,8 @@ def deliveries_enqueue(*, delivery_ids: Iterable[int], countdown: int | None = N
     and the periodic re-send picks them up. Returns how many were handed over."""
     from portal.notifications.tasks import delivery_send
 
-    sent = 0
-    for delivery_id in delivery_ids:
+    ids = list(delivery_ids)
+    for sent, delivery_id in enumerate(ids):
         try:
             delivery_send.apply_async(
                 args=[delivery_id],
@@ -172,30 +194,31 @@ def deliveries_enqueue(*, delivery_ids: Iterable[int], countdown: int | None = N
                 retry=True,
                 retry_policy=ENQUEUE_RETRY_POLICY,
             )
-            sent += 1
         except Exception as error:  # the broker is down: the delivery stays pending
             logger.warning("delivery %s left pending, broker unavailable: %s", delivery_id, type(error).__name__)
-            break
-    return sent
+            _handover_failed(ids[sent:])
+            return sent
+    return len(ids)
 
 
-def deliveries_enqueue_batched(*, delivery_ids: list[int]) -> int:
-    """Hand deliveries to the worker ``RESEND_BATCH`` to a task (the re-send's backlog).
+def deliveries_enqueue_batched(*, delivery_ids: list[int], spread: int = 1) -> int:
+    """Hand deliveries to the worker in tasks of at most ``RESEND_BATCH`` (the re-send's
+    backlog), in at least ``spread`` tasks (the worker's threads) when there are as many.
     Never raises, like ``deliveries_enqueue``; returns how many were handed over."""
     from portal.notifications.tasks import deliveries_send
 
-    sent = 0
-    for start in range(0, len(delivery_ids), RESEND_BATCH):
-        batch = delivery_ids[start : start + RESEND_BATCH]
+    size = max(1, min(RESEND_BATCH, -(-len(delivery_ids) // max(spread, 1))))
+    for start in range(0, len(delivery_ids), size):
+        batch = delivery_ids[start : start + size]
         try:
             deliveries_send.apply_async(
                 args=[batch], headers={"_schema_name": "public"}, retry=True, retry_policy=ENQUEUE_RETRY_POLICY
             )
-            sent += len(batch)
         except Exception as error:  # the broker is down: the deliveries stay pending
             logger.warning("deliveries %s left pending, broker unavailable: %s", batch, type(error).__name__)
-            break
-    return sent
+            _handover_failed(delivery_ids[start:])
+            return start
+    return len(delivery_ids)
 
 
 KIND_LABELS: dict[str, str] = {
@@ -251,14 +274,20 @@ def _close_quietly(connection: Any) -> None:
         logger.info("mail connection did not close cleanly")
 
 
+def _send_on(connection: Any, email: EmailMessage) -> None:
+    """Hand one email to the mail server over an open connection; returns once it has
+    accepted it, raises otherwise."""
+    if connection.send_messages([email]) != 1:
+        raise smtplib.SMTPException("the mail server accepted nothing")
+
+
 def _send_accepted(email: EmailMessage) -> Any:
     """Hand one email to the mail server; returns the still open connection once the server
     has accepted it (so the caller marks the delivery sent before anything else can fail)."""
     connection = get_connection(fail_silently=False)
     try:
         connection.open()
-        if connection.send_messages([email]) != 1:
-            raise smtplib.SMTPException("the mail server accepted nothing")
+        _send_on(connection, email)
     except Exception:
         _close_quietly(connection)
         raise
@@ -279,22 +308,19 @@ def _attempt_failed(*, pks: list[int], attempts: int, error: Exception, now: dt.
     return "retry", wait
 
 
-def delivery_attempt(*, delivery_id: int) -> tuple[str, int | None]:
-    """Deliver one email, once. Returns (outcome, retry_in_seconds).
-
-    1. Claim: in a transaction of its own, the row (locked) moves from pending (and due) to
-       "sending", with a lease of ``SENDING_LEASE_SECONDS``. A task sent twice, or a re-send
-       racing the first task, finds it claimed and sends nothing.
-    2. Send, with a Message-ID derived from the delivery (``message_id_for``).
-    3. The moment the mail server has accepted it, mark it sent (one UPDATE, committed on
-       its own), before the SMTP session is even closed.
-
-    A worker killed between 2 and 3 leaves the row "sending"; once the lease has run out the
-    periodic re-send sends it again with the same Message-ID, so the recipient's mail client
-    shows it once. At least once, never twice with different ids.
-    """
+def _delivery_claim(delivery_id: int) -> Delivery | str:
+    """Claim one delivery for sending, in a transaction of its own: the row (locked) moves
+    from pending (and due) to "sending", with a lease of ``SENDING_LEASE_SECONDS`` from now.
+    Returns it, or why it was not claimed ("done", "not_due", "busy")."""
     now = timezone.now()
     with transaction.atomic():
+        # The claim's commit does not wait for the disk (a flush per claim, as long again as
+        # the email itself): a claim lost in a database crash leaves the delivery pending, and
+        # it goes out again with the same Message-ID, as it would once a lost worker's lease
+        # ran out. Other transactions see the claim at once either way; the mark "sent"
+        # (below) waits for the disk, and makes the claim durable with it.
+        with database.cursor() as cursor:
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
         delivery = (
             Delivery.objects.select_for_update(of=("self",))
             .select_related("notification__recipient", "notification__organization")
@@ -302,46 +328,124 @@ def delivery_attempt(*, delivery_id: int) -> tuple[str, int | None]:
             .first()
         )
         if delivery is None or delivery.status in (DeliveryStatus.SENT, DeliveryStatus.FAILED):
-            return "done", None
+            return "done"
         if delivery.status == DeliveryStatus.PENDING and delivery.next_attempt_at > now + dt.timedelta(seconds=2):
-            return "not_due", None
+            return "not_due"
         if delivery.status == DeliveryStatus.SENDING and delivery.next_attempt_at > now:
-            return "busy", None  # a live worker holds it
+            return "busy"  # a live worker holds it
         delivery.status = DeliveryStatus.SENDING
         delivery.attempts += 1
         delivery.next_attempt_at = now + dt.timedelta(seconds=SENDING_LEASE_SECONDS)
         delivery.save(update_fields=["status", "attempts", "next_attempt_at"])
+    return delivery
+
+
+def _delivery_email(delivery: Delivery) -> EmailMessage:
     subject, body = _email_for(delivery.notification)
-    email = EmailMessage(
+    return EmailMessage(
         subject,
         body,
         to=[delivery.notification.recipient.email],
         headers={"Message-ID": message_id_for(kind="delivery", key=delivery.uuid)},
     )
+
+
+def deliveries_attempt(*, delivery_ids: list[int]) -> list[tuple[int, str, int | None]]:
+    """Deliver emails, each once, over one connection to the mail server. Returns
+    (delivery id, outcome, retry_in_seconds) for each, in order.
+
+    For each delivery in turn:
+
+    1. Claim it (``_delivery_claim``): a task sent twice, or a re-send racing the first
+       task, finds it claimed or sent and sends nothing. The lease starts at its own claim.
+    2. Send it, with a Message-ID derived from the delivery (``message_id_for``), over the
+       batch's connection, opened for the first delivery claimed (none if nothing is).
+    3. The moment the mail server has accepted it, mark it sent (one UPDATE, committed on
+       its own), before the next one is claimed.
+
+    An email the server refuses (or a connection that breaks) puts that delivery back with a
+    back-off; the connection is opened again for the next. If the connection cannot be
+    opened, the deliveries claimed after it are put back with the same error, not tried.
+    A worker killed between 2 and 3 leaves that one delivery "sending" (sent again with the
+    same Message-ID once its lease has run out), the ones before it sent, and the ones
+    after it pending and unclaimed. At least once, never twice with different ids.
+    """
+    outcomes: list[tuple[int, str, int | None]] = []
+    connection: Any = None
+    unreachable: Exception | None = None
     try:
-        connection = _send_accepted(email)
-    except Exception as error:
-        return _attempt_failed(pks=[delivery.pk], attempts=delivery.attempts, error=error, now=timezone.now())
-    Delivery.objects.filter(pk=delivery.pk).update(status=DeliveryStatus.SENT, sent_at=timezone.now(), last_error="")
-    _close_quietly(connection)
-    return "sent", None
+        for delivery_id in delivery_ids:
+            claimed = _delivery_claim(delivery_id)
+            if isinstance(claimed, str):
+                outcomes.append((delivery_id, claimed, None))
+                continue
+            try:
+                if unreachable is not None:
+                    raise unreachable
+                if connection is None:
+                    connection = get_connection(fail_silently=False)
+                    try:
+                        connection.open()
+                    except Exception as error:
+                        unreachable = error
+                        raise
+                _send_on(connection, _delivery_email(claimed))
+            except Exception as error:
+                if connection is not None:
+                    _close_quietly(connection)
+                    connection = None
+                outcome, retry_in = _attempt_failed(
+                    pks=[claimed.pk], attempts=claimed.attempts, error=error, now=timezone.now()
+                )
+                outcomes.append((delivery_id, outcome, retry_in))
+                continue
+            Delivery.objects.filter(pk=claimed.pk).update(
+                status=DeliveryStatus.SENT, sent_at=timezone.now(), last_error=""
+            )
+            outcomes.append((delivery_id, "sent", None))
+    finally:
+        if connection is not None:
+            _close_quietly(connection)
+    return outcomes
 
 
-def deliveries_resend_pending(*, older_than_seconds: int = 60, limit: int = 500) -> int:
+def delivery_attempt(*, delivery_id: int) -> tuple[str, int | None]:
+    """Deliver one email, once (``deliveries_attempt`` for one). Returns (outcome,
+    retry_in_seconds)."""
+    ((_, outcome, retry_in),) = deliveries_attempt(delivery_ids=[delivery_id])
+    return outcome, retry_in
+
+
+def deliveries_resend_pending(
+    *, older_than_seconds: int = 60, handed_over_before: dt.datetime | None = None, spread: int = 1, limit: int = 500
+) -> int:
     """Hand over again every immediate delivery that stayed pending past its time, and every
-    one left "sending" by a worker that died (its lease ran out)."""
+    one left "sending" by a worker that died (its lease ran out) — but not one handed over
+    since ``handed_over_before`` (by default ``HANDOVER_LEASE_SECONDS`` ago): its task waits
+    in the queue or runs. A worker that has just (re)connected passes the moment it
+    connected: what was handed over before may have been lost with the worker or the broker.
+    Two re-sends running at once hand over different deliveries; ``spread``: in at least
+    as many tasks (``deliveries_enqueue_batched``)."""
     now = timezone.now()
     cutoff = now - dt.timedelta(seconds=older_than_seconds)
-    ids = list(
-        Delivery.objects.filter(
-            Q(status=DeliveryStatus.PENDING, next_attempt_at__lte=cutoff)
-            | Q(status=DeliveryStatus.SENDING, next_attempt_at__lte=now),
-            digest=False,
+    if handed_over_before is None:
+        handed_over_before = now - dt.timedelta(seconds=HANDOVER_LEASE_SECONDS)
+    with transaction.atomic():
+        with database.cursor() as cursor:  # a mark lost in a crash only means a second hand-over
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        ids = list(
+            Delivery.objects.select_for_update(skip_locked=True)
+            .filter(
+                Q(status=DeliveryStatus.PENDING, next_attempt_at__lte=cutoff)
+                | Q(status=DeliveryStatus.SENDING, next_attempt_at__lte=now),
+                Q(handed_over_at__isnull=True) | Q(handed_over_at__lt=handed_over_before),
+                digest=False,
+            )
+            .order_by("next_attempt_at")
+            .values_list("pk", flat=True)[:limit]
         )
-        .order_by("next_attempt_at")
-        .values_list("pk", flat=True)[:limit]
-    )
-    return deliveries_enqueue_batched(delivery_ids=ids)
+        Delivery.objects.filter(pk__in=ids).update(handed_over_at=now)
+    return deliveries_enqueue_batched(delivery_ids=ids, spread=spread)
 
 
 def digest_send(*, user_id: int) -> int:
@@ -407,8 +511,8 @@ def delivery_retry(*, delivery: Delivery, actor: User) -> Delivery:
     delivery.status = DeliveryStatus.PENDING
     delivery.attempts = 0
     delivery.failed_at = None
-    delivery.next_attempt_at = timezone.now()
-    delivery.save(update_fields=["status", "attempts", "failed_at", "next_attempt_at"])
+    delivery.next_attempt_at = delivery.handed_over_at = timezone.now()
+    delivery.save(update_fields=["status", "attempts", "failed_at", "next_attempt_at", "handed_over_at"])
     pk = delivery.pk
     transaction.on_commit(lambda: deliveries_enqueue(delivery_ids=[pk]))
     return delivery

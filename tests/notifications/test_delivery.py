@@ -117,8 +117,11 @@ def test_resend_hands_over_only_overdue_immediate_deliveries(cast):
     okafor_writes_park(cast)
     delivery = _park_delivery(cast)
     assert services.deliveries_resend_pending(older_than_seconds=60) == 0
-    Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=timezone.now() - dt.timedelta(minutes=5))
+    # Due five minutes ago, handed over as long ago (its task lost): handed over again, once.
+    five_minutes_ago = timezone.now() - dt.timedelta(minutes=5)
+    Delivery.objects.filter(pk=delivery.pk).update(next_attempt_at=five_minutes_ago, handed_over_at=five_minutes_ago)
     assert services.deliveries_resend_pending(older_than_seconds=60) == 1
+    assert services.deliveries_resend_pending(older_than_seconds=60) == 0
 
 
 def test_the_broker_being_unreachable_never_raises_and_leaves_the_delivery_pending(cast, settings):

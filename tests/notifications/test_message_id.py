@@ -35,9 +35,12 @@ def _park_deliveries(cast):
 
 
 def _as_left_by_a_dead_worker(delivery):
-    """The state a worker killed after the mail server accepted the email, before the mark, leaves."""
+    """The state a worker killed after the mail server accepted the email, before the mark,
+    leaves once the lease has run out (the delivery was handed over before it was claimed)."""
     Delivery.objects.filter(pk=delivery.pk).update(
-        status=DeliveryStatus.SENDING, next_attempt_at=timezone.now() - dt.timedelta(seconds=1)
+        status=DeliveryStatus.SENDING,
+        next_attempt_at=timezone.now() - dt.timedelta(seconds=1),
+        handed_over_at=timezone.now() - dt.timedelta(seconds=services.SENDING_LEASE_SECONDS + 1),
     )
 
 
