@@ -43,6 +43,7 @@ from portal.fhir import codes as c
 from portal.fhir.importing.inverse import Plan, diagnosis_values, plan_for, tagged_publish
 from portal.fhir.importing.parse import ImportFailure, Request, entry_request, resource_check, resource_shape
 from portal.fhir.importing.references import Criteria, Resolver, Target, criteria_parse, identifier_keys
+from portal.fhir.scopes import Scope, ScopeError, ScopeSet, parse_scope
 from portal.patients.matching import normalize_name
 from portal.patients.models import NetworkPatient, PatientIdentifier, RegistryEntry
 from portal.patients.services import patient_register
@@ -82,20 +83,18 @@ STATUS_TEXT = {
 
 def scope_allows(scopes: Sequence[str] | None, resource_type: str, action: str) -> bool:
     """Whether SMART scopes (v1 ``system/Observation.write``, ``system/*.*``; v2
-    ``system/Observation.cu``) allow ``action`` (``c`` create, ``u`` update) on a type. ``None``
-    (the portal's session) leaves the decision to the person's role."""
+    ``system/Observation.cu``) allow ``action`` (``c`` create, ``u`` update) on a type, read
+    by the API clients' one scope parser (``portal.fhir.scopes``); a scope it refuses allows
+    nothing. ``None`` (the portal's session) leaves the decision to the person's role."""
     if scopes is None:
         return True
-    for scope in scopes:
-        context, _, rest = scope.partition("/")
-        kind, _, permissions = rest.partition(".")
-        if context not in ("system", "user") or kind not in (resource_type, "*"):
+    allowed: list[Scope] = []
+    for text in scopes:
+        try:
+            allowed.append(parse_scope(text))
+        except ScopeError:
             continue
-        if permissions in ("*", "write") or (
-            permissions and set(permissions) <= set("cruds") and action in permissions
-        ):
-            return True
-    return False
+    return ScopeSet(tuple(allowed)).allows(resource_type, {"c": "create", "u": "update"}[action])
 
 
 # --- one entry of the Bundle -------------------------------------------------------------------
