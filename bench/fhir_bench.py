@@ -34,7 +34,7 @@ import time
 import urllib.request
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse, urlunparse
+from urllib.parse import urlparse
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -44,18 +44,9 @@ BENCH_MRN = "MFM-BENCH-1"
 
 
 def bench_database_url(rebuild: bool) -> str:
-    import psycopg
+    from bench.databases import own_database_url
 
-    from portal.embedded import ensure_environment
-
-    ensure_environment()
-    base = os.environ["DATABASE_URL"]
-    with psycopg.connect(base, autocommit=True) as admin:
-        if rebuild:
-            admin.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-        if not admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DB]).fetchone():
-            admin.execute(f'CREATE DATABASE "{BENCH_DB}"')
-    return urlunparse(urlparse(base)._replace(path=f"/{BENCH_DB}"))
+    return own_database_url(BENCH_DB, rebuild=rebuild)
 
 
 def _item_values(kind: str, n: int, rng: random.Random, day: str) -> dict[str, Any]:

@@ -33,7 +33,6 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse, urlunparse
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -41,18 +40,9 @@ BENCH_DB = "continuum_fhir_import_bench"
 
 
 def bench_database_url(rebuild: bool) -> str:
-    import psycopg
+    from bench.databases import own_database_url
 
-    from portal.embedded import ensure_environment
-
-    ensure_environment()
-    base = os.environ["DATABASE_URL"]
-    with psycopg.connect(base, autocommit=True) as admin:
-        if rebuild:
-            admin.execute(f'DROP DATABASE IF EXISTS "{BENCH_DB}" WITH (FORCE)')
-        if not admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DB]).fetchone():
-            admin.execute(f'CREATE DATABASE "{BENCH_DB}"')
-    return urlunparse(urlparse(base)._replace(path=f"/{BENCH_DB}"))
+    return own_database_url(BENCH_DB, rebuild=rebuild)
 
 
 def build() -> Any:

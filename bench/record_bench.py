@@ -34,7 +34,7 @@ import sys
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote, urlparse, urlunparse
+from urllib.parse import quote
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -46,31 +46,12 @@ def bench_database_name(scale: int = 1) -> str:
     return BENCH_DB if scale == 1 else f"{BENCH_DB}_x{scale}"
 
 
-def bench_database_url(scale: int = 1) -> str:
-    """Create the benchmark's own database next to the development one; return its URL."""
-    import psycopg
+def bench_database_url(scale: int = 1, *, rebuild: bool = False) -> str:
+    """The benchmark's own database next to the development one (dropped first with
+    ``rebuild``); its URL."""
+    from bench.databases import own_database_url
 
-    from portal.embedded import ensure_environment
-
-    ensure_environment()
-    base = os.environ["DATABASE_URL"]
-    parsed = urlparse(base)
-    with psycopg.connect(base, autocommit=True) as admin:
-        name = bench_database_name(scale)
-        exists = admin.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone()
-        if not exists:
-            admin.execute(f'CREATE DATABASE "{name}"')
-    return urlunparse(parsed._replace(path=f"/{name}"))
-
-
-def drop_bench_database(scale: int = 1) -> None:
-    import psycopg
-
-    from portal.embedded import ensure_environment
-
-    ensure_environment()
-    with psycopg.connect(os.environ["DATABASE_URL"], autocommit=True) as admin:
-        admin.execute(f'DROP DATABASE IF EXISTS "{bench_database_name(scale)}" WITH (FORCE)')
+    return own_database_url(bench_database_name(scale), rebuild=rebuild)
 
 
 def free_port() -> int:
@@ -178,9 +159,7 @@ def main() -> None:
     parser.add_argument("--build-only", action="store_true", help="build (or check) the data and stop")
     args = parser.parse_args()
 
-    if args.rebuild:
-        drop_bench_database(args.scale)
-    os.environ["DATABASE_URL"] = bench_database_url(args.scale)
+    os.environ["DATABASE_URL"] = bench_database_url(args.scale, rebuild=args.rebuild)
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.served_settings")
     import django
 
