@@ -104,13 +104,13 @@ def paged(
     rows: QuerySet[Any] | Sequence[Any],
     view: APIView,
     *,
-    serialize: Callable[[list[Any] | None], Any],
+    serialize: Callable[[list[Any]], Any],
     **extra: Any,
 ) -> Response:
     """One page of ``rows`` as ``{"count", "next", "previous", "results", **extra}``, for a list
     view that is not a generic view; ``serialize(page_rows)`` gives the results' data."""
     paginator = BoundedLimitOffsetPagination()
-    page = paginator.paginate_queryset(rows, request, view=view)
+    page = paginator.paginate_queryset(rows, request, view=view) or []
     response = paginator.get_paginated_response(serialize(page))
     response.data = {**extra, **response.data}
     return response

@@ -18,6 +18,7 @@ from rest_framework.generics import ListAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from portal.accounts.typing import APIRequest
 from portal.api.base import OrganizationAPIView
 from portal.api.pagination import limit_offset_parameters, paged
 from portal.api.schema import errors
@@ -174,7 +175,7 @@ class BoardList(BoardsAPIView, ListAPIView):
 
 class BoardDetail(BoardsAPIView):
     @extend_schema(responses={200: BoardOut, **errors(403, 404)})
-    def get(self, request: Request, board_uuid: Any) -> Response:
+    def get(self, request: APIRequest, board_uuid: Any) -> Response:
         board = selectors.board_get_for_user(user=request.user, organization=self.organization, board_uuid=board_uuid)
         meetings = selectors.board_meetings(board=board)
         body = dict(BoardOut(board).data)
@@ -190,7 +191,7 @@ class MeetingAgendaOut(MeetingOut):
 
 class MeetingAgenda(BoardsAPIView):
     @extend_schema(responses={200: MeetingAgendaOut, **errors(403, 404)})
-    def get(self, request: Request, meeting_uuid: Any) -> Response:
+    def get(self, request: APIRequest, meeting_uuid: Any) -> Response:
         """A meeting's agenda: the coordinator's always, a member's once published."""
         meeting = selectors.meeting_get_for_user(
             user=request.user, organization=self.organization, meeting_uuid=meeting_uuid
@@ -212,7 +213,7 @@ class CaseListCreate(BoardsAPIView, ListAPIView):
         return response
 
     @extend_schema(operation_id="board_cases_create", request=CaseIn, responses={201: CaseOut, **errors(400, 403)})
-    def post(self, request: Request) -> Response:
+    def post(self, request: APIRequest) -> Response:
         data_in = CaseIn(data=request.data)
         data_in.is_valid(raise_exception=True)
         data = data_in.validated_data
@@ -246,7 +247,7 @@ class CaseListCreate(BoardsAPIView, ListAPIView):
 
 class CaseDetail(BoardsAPIView):
     @extend_schema(responses={200: CaseDetailOut, **errors(403, 404)})
-    def get(self, request: Request, case_uuid: Any) -> Response:
+    def get(self, request: APIRequest, case_uuid: Any) -> Response:
         case = selectors.case_get_for_user(user=request.user, organization=self.organization, case_uuid=case_uuid)
         entries = selectors.case_read(case=case, user=request.user, organization=self.organization, request=request)
         return Response(_case_body(case, entries))
@@ -256,7 +257,7 @@ class CaseAnswer(BoardsAPIView):
     @extend_schema(
         operation_id="board_cases_answer", request=AnswerIn, responses={200: CaseDetailOut, **errors(400, 403, 404)}
     )
-    def post(self, request: Request, case_uuid: Any) -> Response:
+    def post(self, request: APIRequest, case_uuid: Any) -> Response:
         """The submitter acknowledges the recommendation, or records whether it was followed."""
         case = selectors.case_get_for_user(user=request.user, organization=self.organization, case_uuid=case_uuid)
         data_in = AnswerIn(data=request.data)
@@ -306,7 +307,7 @@ class DeputyIn(InputSerializer):
 
 class BoardDeputies(BoardsAPIView):
     @extend_schema(operation_id="boards_deputies", request=DeputyIn, responses={200: BoardOut, **errors(400, 403, 404)})
-    def post(self, request: Request, board_uuid: Any) -> Response:
+    def post(self, request: APIRequest, board_uuid: Any) -> Response:
         """The coordinator names a deputy who runs the board too (agenda, attendance,
         recommendations) when the coordinator is away, or removes one. Audited."""
         board = selectors.board_get_for_user(user=request.user, organization=self.organization, board_uuid=board_uuid)
@@ -390,7 +391,7 @@ class MeetingAgendaEdit(BoardsAPIView):
         request=AgendaIn,
         responses={200: MeetingAgendaOut, **errors(400, 403, 404)},
     )
-    def post(self, request: Request, meeting_uuid: Any) -> Response:
+    def post(self, request: APIRequest, meeting_uuid: Any) -> Response:
         """Build the agenda (the coordinator or a deputy): add a ready case submitted before
         the cut-off, remove one, move one up or down or to the next meeting, or reorder."""
         meeting = _meeting(self, meeting_uuid)
@@ -425,7 +426,7 @@ class MeetingPublish(BoardsAPIView):
         request=None,
         responses={200: MeetingAgendaOut, **errors(400, 403, 404)},
     )
-    def post(self, request: Request, meeting_uuid: Any) -> Response:
+    def post(self, request: APIRequest, meeting_uuid: Any) -> Response:
         """Publish the agenda (again, after a change): every member is told in the portal and
         by an email that names the board and the date, never a patient."""
         meeting = _meeting(self, meeting_uuid)
@@ -499,7 +500,7 @@ class MeetingAttendance(BoardsAPIView):
         parameters=limit_offset_parameters(),
         responses={200: AttendancePageOut, **errors(400, 403, 404)},
     )
-    def get(self, request: Request, meeting_uuid: Any) -> Response:
+    def get(self, request: APIRequest, meeting_uuid: Any) -> Response:
         """Who sits on the board and who is present (paged), and the quorum, live."""
         meeting = _meeting(self, meeting_uuid)
         quorum = selectors.quorum(meeting=meeting)
@@ -526,7 +527,7 @@ class MeetingAttendance(BoardsAPIView):
         request=AttendanceIn,
         responses={200: AttendanceOut, **errors(400, 403, 404)},
     )
-    def post(self, request: Request, meeting_uuid: Any) -> Response:
+    def post(self, request: APIRequest, meeting_uuid: Any) -> Response:
         """Mark a member present (with the specialty they cover, their seat's by default) or
         absent; the answer carries the quorum as it now stands."""
         meeting = _meeting(self, meeting_uuid)
@@ -578,7 +579,7 @@ class CaseRecommendation(BoardsAPIView):
         request=RecommendationIn,
         responses={200: CaseDetailOut, **errors(400, 403, 404)},
     )
-    def post(self, request: Request, case_uuid: Any) -> Response:
+    def post(self, request: APIRequest, case_uuid: Any) -> Response:
         """Record the board's structured recommendation for a case on a published agenda (the
         coordinator or a deputy); sent again, it corrects it until it is finalised."""
         case = selectors.case_get_for_user(user=request.user, organization=self.organization, case_uuid=case_uuid)
@@ -595,7 +596,7 @@ class CaseFinalise(BoardsAPIView):
     @extend_schema(
         operation_id="board_cases_finalise", request=None, responses={200: CaseDetailOut, **errors(400, 403, 404)}
     )
-    def post(self, request: Request, case_uuid: Any) -> Response:
+    def post(self, request: APIRequest, case_uuid: Any) -> Response:
         """Finalise the recommendation, once: it becomes a published entry of the board's
         organization on the patient's record and is sent to the submitting clinician and the
         care team as a message, with the acknowledgement it asks for. Again: no change."""

@@ -12,12 +12,12 @@ from portal.forms import Form
 
 class CaseForm(Form):
     board: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
-        queryset=None,  # type: ignore[arg-type]
+        queryset=None,
         to_field_name="uuid",
         empty_label="Choose a board",
     )
     patient: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
-        queryset=None,  # type: ignore[arg-type]
+        queryset=None,
         to_field_name="uuid",
         empty_label="Choose a patient",
     )

@@ -88,7 +88,7 @@ class Board(models.Model):
 
     @property
     def schedule_label(self) -> str:
-        return f"{dict(WEEKDAYS)[self.weekday]}s at {self.meeting_time:%H:%M} ({self.time_zone})"  # type: ignore[str-format]
+        return f"{dict(WEEKDAYS)[self.weekday]}s at {self.meeting_time:%H:%M} ({self.time_zone})"
 
     def quorum_labels(self) -> list[str]:
         labels = dict(Specialty.choices)
@@ -140,12 +140,12 @@ class Meeting(models.Model):
         return f"Meeting {self.uuid}"
 
     @property
-    def cutoff_at(self) -> object:
-        return self.starts_at - timezone.timedelta(hours=self.board.cutoff_hours)
+    def cutoff_at(self) -> dt.datetime:
+        return self.starts_at - dt.timedelta(hours=self.board.cutoff_hours)
 
     @property
     def is_past(self) -> bool:
-        return self.starts_at + timezone.timedelta(minutes=self.board.duration_minutes) < timezone.now()
+        return self.starts_at + dt.timedelta(minutes=self.board.duration_minutes) < timezone.now()
 
 
 class Presentation(models.TextChoices):

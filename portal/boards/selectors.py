@@ -19,6 +19,7 @@ Forbidden and missing give the same 404.
 
 from __future__ import annotations
 
+import datetime as dt
 import zoneinfo
 from dataclasses import dataclass, field
 from typing import Any
@@ -43,6 +44,7 @@ from portal.boards.models import (
 )
 from portal.patients.models import CareRelationship, NetworkPatient, RegistryEntry
 from portal.patients.selectors import user_can_view_patient, visible_entries, visible_patients
+from portal.records.models import ClinicalItem
 from portal.records.selectors import _audit_reads
 from tenants.models import Organization
 
@@ -309,7 +311,7 @@ def case_read(*, case: Case, user: Any, organization: Any, request: Any = None) 
     """The case's entries, with the audit of the read: one event per organization whose
     data is shown (the submitter's when nothing is carried)."""
     entries = case_entries(case=case, user=user, organization=organization)
-    owners = {entry.organization for entry in entries} or {case.submitting_organization}
+    owners: set[Organization | None] = {entry.organization for entry in entries} or {case.submitting_organization}
     _audit_reads(
         user=user,
         organization=organization,
@@ -329,13 +331,13 @@ def checklist_rows(case: Case) -> list[tuple[str, bool]]:
 @dataclass
 class OpenedEntry:
     entry: RegistryEntry
-    item: Any
+    item: ClinicalItem
+    author_name: str  # read in the owner's schema
 
 
 def case_entry_open(*, user: Any, organization: Any, case_uuid: Any, entry_uuid: Any, request: Any = None) -> Any:
     """Open one entry the case carries, read from its owner's schema, audited for the owner."""
     from portal.audit.services import AuditAction, audit_record
-    from portal.records.models import ClinicalItem
 
     case = case_get_for_user(user=user, organization=organization, case_uuid=case_uuid)
     entries = case.entries.select_related("organization").filter(uuid=entry_uuid)
@@ -351,7 +353,7 @@ def case_entry_open(*, user: Any, organization: Any, case_uuid: Any, entry_uuid:
         item = ClinicalItem.objects.filter(pk=entry.item_uuid, patient=case.patient).first()
         if item is None:
             raise Http404("No such entry")
-        item.author_name = item.author.display_name  # read while in the owner's schema
+        author_name = item.author.display_name  # read while in the owner's schema
     audit_record(
         action=AuditAction.READ,
         actor=user,
@@ -363,7 +365,7 @@ def case_entry_open(*, user: Any, organization: Any, case_uuid: Any, entry_uuid:
         data_owner=owner,
         detail={"through": "board_case", "case": str(case.uuid)},
     )
-    return case, OpenedEntry(entry=entry, item=item)
+    return case, OpenedEntry(entry=entry, item=item, author_name=author_name)
 
 
 def my_submissions(*, user: Any, organization: Any) -> QuerySet[Case]:
@@ -393,7 +395,7 @@ def submit_prefill(*, user: Any, organization: Any, patient: NetworkPatient) -> 
     )
     chosen: set[Any] = set()
     seen: set[str] = set()
-    month_ago = timezone.now() - timezone.timedelta(days=30)
+    month_ago = timezone.now() - dt.timedelta(days=30)
     for entry in entries:
         if entry.kind == "lab_result":
             if entry.effective_at >= month_ago:

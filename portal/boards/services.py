@@ -220,7 +220,7 @@ def next_open_meeting(*, board: Board, now: dt.datetime | None = None) -> Meetin
         "starts_at"
     )[:4]:
         meeting.board = board
-        if meeting.cutoff_at > now:  # type: ignore[operator]
+        if meeting.cutoff_at > now:
             return meeting
     return None
 

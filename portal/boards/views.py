@@ -9,18 +9,20 @@ from typing import Any
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 
+from portal.accounts.typing import AuthenticatedRequest
 from portal.audit.services import AuditAction, audit_record
 from portal.boards import forms, selectors, services
 from portal.boards.models import Board, Case, CaseState, Category, Evidence, FollowUp, Meeting, Specialty
 from portal.care.views import clinical_member
 from portal.patients.selectors import visible_entries, visible_patients
+from tenants.models import Organization
 
 
-def _org(request: HttpRequest) -> Any:
-    return request.tenant  # type: ignore[attr-defined]
+def _org(request: AuthenticatedRequest) -> Organization:
+    return request.tenant
 
 
 def _is_uuid(value: str) -> bool:
@@ -38,7 +40,7 @@ def _errors(error: ValidationError) -> list[str]:
 
 
 @clinical_member
-def board_list(request: HttpRequest) -> HttpResponse:
+def board_list(request: AuthenticatedRequest) -> HttpResponse:
     org = _org(request)
     boards = list(selectors.boards_for(user=request.user, organization=org))
     for board in boards:
@@ -49,13 +51,13 @@ def board_list(request: HttpRequest) -> HttpResponse:
 
 
 @clinical_member
-def board_detail(request: HttpRequest, board_uuid: Any) -> HttpResponse:
+def board_detail(request: AuthenticatedRequest, board_uuid: Any) -> HttpResponse:
     org = _org(request)
     board = selectors.board_get_for_user(user=request.user, organization=org, board_uuid=board_uuid)
     return _board_page(request, board)
 
 
-def _board_page(request: HttpRequest, board: Board, status: int = 200) -> HttpResponse:
+def _board_page(request: AuthenticatedRequest, board: Board, status: int = 200) -> HttpResponse:
     meetings = selectors.board_meetings(board=board)
     next_meeting = meetings["upcoming"][0] if meetings["upcoming"] else None
     agenda = selectors.agenda(meeting=next_meeting, role=board.role) if next_meeting else []  # type: ignore[attr-defined]
@@ -82,7 +84,7 @@ def _board_page(request: HttpRequest, board: Board, status: int = 200) -> HttpRe
     )
 
 
-def _meeting_context(request: HttpRequest, meeting: Meeting) -> dict[str, Any]:
+def _meeting_context(request: AuthenticatedRequest, meeting: Meeting) -> dict[str, Any]:
     role = meeting.role  # type: ignore[attr-defined]
     board = meeting.board
     cases = selectors.agenda(meeting=meeting, role=role)
@@ -113,7 +115,7 @@ def _meeting_context(request: HttpRequest, meeting: Meeting) -> dict[str, Any]:
 
 
 @clinical_member
-def meeting_detail(request: HttpRequest, meeting_uuid: Any) -> HttpResponse:
+def meeting_detail(request: AuthenticatedRequest, meeting_uuid: Any) -> HttpResponse:
     org = _org(request)
     meeting = selectors.meeting_get_for_user(user=request.user, organization=org, meeting_uuid=meeting_uuid)
     context = _meeting_context(request, meeting)
@@ -125,7 +127,7 @@ def meeting_detail(request: HttpRequest, meeting_uuid: Any) -> HttpResponse:
 
 
 @clinical_member
-def meeting_act(request: HttpRequest, meeting_uuid: Any) -> HttpResponse:
+def meeting_act(request: AuthenticatedRequest, meeting_uuid: Any) -> HttpResponse:
     """The coordinator's actions on a meeting: agenda (add, remove, up, down, next, reorder,
     publish), attendance. HTMX requests get the part of the page that changed."""
     org = _org(request)
@@ -198,7 +200,7 @@ def _board_case(board: Board, value: str) -> Case:
 
 
 @clinical_member
-def board_act(request: HttpRequest, board_uuid: Any) -> HttpResponse:
+def board_act(request: AuthenticatedRequest, board_uuid: Any) -> HttpResponse:
     """The coordinator names or removes a deputy who runs the board too."""
     org = _org(request)
     board = selectors.board_get_for_user(user=request.user, organization=org, board_uuid=board_uuid)
@@ -227,7 +229,7 @@ def board_act(request: HttpRequest, board_uuid: Any) -> HttpResponse:
 
 
 @clinical_member
-def meeting_print(request: HttpRequest, meeting_uuid: Any) -> HttpResponse:
+def meeting_print(request: AuthenticatedRequest, meeting_uuid: Any) -> HttpResponse:
     """The agenda as a handout: a cover page without patients, then one case per page."""
     org = _org(request)
     meeting = selectors.meeting_get_for_user(user=request.user, organization=org, meeting_uuid=meeting_uuid)
@@ -243,7 +245,7 @@ def meeting_print(request: HttpRequest, meeting_uuid: Any) -> HttpResponse:
 
 
 @clinical_member
-def case_new(request: HttpRequest) -> HttpResponse:
+def case_new(request: AuthenticatedRequest) -> HttpResponse:
     org = _org(request)
     patients = visible_patients(user=request.user, organization=org)
     boards = selectors.boards_directory(user=request.user, organization=org)
@@ -313,7 +315,7 @@ def case_new(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _case_context(request: HttpRequest, case: Case, entries: list[Any]) -> dict[str, Any]:
+def _case_context(request: AuthenticatedRequest, case: Case, entries: list[Any]) -> dict[str, Any]:
     org = _org(request)
     via = case.via  # type: ignore[attr-defined]
     recommendation = getattr(case, "recommendation", None)
@@ -357,7 +359,7 @@ def _case_context(request: HttpRequest, case: Case, entries: list[Any]) -> dict[
 
 
 @clinical_member
-def case_detail(request: HttpRequest, case_uuid: Any) -> HttpResponse:
+def case_detail(request: AuthenticatedRequest, case_uuid: Any) -> HttpResponse:
     org = _org(request)
     case = selectors.case_get_for_user(user=request.user, organization=org, case_uuid=case_uuid)
     entries = selectors.case_read(case=case, user=request.user, organization=org, request=request)
@@ -365,7 +367,7 @@ def case_detail(request: HttpRequest, case_uuid: Any) -> HttpResponse:
 
 
 @clinical_member
-def case_print(request: HttpRequest, case_uuid: Any) -> HttpResponse:
+def case_print(request: AuthenticatedRequest, case_uuid: Any) -> HttpResponse:
     org = _org(request)
     case = selectors.case_get_for_user(user=request.user, organization=org, case_uuid=case_uuid)
     case.carried = selectors.case_read(case=case, user=request.user, organization=org, request=request)  # type: ignore[attr-defined]
@@ -384,7 +386,7 @@ def case_print(request: HttpRequest, case_uuid: Any) -> HttpResponse:
 
 
 @clinical_member
-def case_entry(request: HttpRequest, case_uuid: Any, entry_uuid: Any) -> HttpResponse:
+def case_entry(request: AuthenticatedRequest, case_uuid: Any, entry_uuid: Any) -> HttpResponse:
     from portal.records.display import entry_sections
 
     org = _org(request)
@@ -398,6 +400,7 @@ def case_entry(request: HttpRequest, case_uuid: Any, entry_uuid: Any) -> HttpRes
             "case": case,
             "entry": opened.entry,
             "item": opened.item,
+            "author_name": opened.author_name,
             "sections": entry_sections(opened.item.kind, opened.item.data, opened.item.title),
             "tab": "boards",
         },
@@ -405,7 +408,7 @@ def case_entry(request: HttpRequest, case_uuid: Any, entry_uuid: Any) -> HttpRes
 
 
 @clinical_member
-def case_act(request: HttpRequest, case_uuid: Any) -> HttpResponse:
+def case_act(request: AuthenticatedRequest, case_uuid: Any) -> HttpResponse:
     """Recording the recommendation, finalising it (the coordinator); acknowledging it and
     recording the follow-up (the submitter)."""
     org = _org(request)
@@ -480,7 +483,7 @@ def case_act(request: HttpRequest, case_uuid: Any) -> HttpResponse:
 
 
 @clinical_member
-def submissions(request: HttpRequest) -> HttpResponse:
+def submissions(request: AuthenticatedRequest) -> HttpResponse:
     org = _org(request)
     cases = list(selectors.my_submissions(user=request.user, organization=org)[:200])
     audit_record(action=AuditAction.SEARCH, request=request, object_type="board_submissions")

@@ -25,7 +25,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, TypeGuard
+from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Prefetch, QuerySet
@@ -54,6 +54,9 @@ from portal.patients.selectors import visible_entries as person_visible_entries
 from portal.records.models import ClinicalItem, Document
 from tenants.models import Organization
 
+if TYPE_CHECKING:
+    from typing_extensions import TypeIs
+
 UUID_PREFIX = re.compile(r"^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})(?:-(.+))?$")
 
 
@@ -75,10 +78,10 @@ class Scope:
     emergency: Any
     shared: bool
     # Filled as the request reads: whose data it returned (for the audit).
-    owners: set[Any] = field(default_factory=set)
+    owners: set[Organization] = field(default_factory=set)
 
 
-def _is_client(user: object) -> TypeGuard[ClientPrincipal]:
+def _is_client(user: object) -> TypeIs[ClientPrincipal]:
     return isinstance(user, ClientPrincipal)
 
 
@@ -102,6 +105,8 @@ def visible_entries(
         if not _client_here(user, organization):
             return RegistryEntry.objects.none()
         return organization_visible_entries(organization=organization, patient=patient)
+    if not isinstance(user, User):
+        return RegistryEntry.objects.none()
     return person_visible_entries(user=user, organization=organization, patient=patient)
 
 
@@ -457,7 +462,7 @@ def fhir_audit(*, user: Any, organization: Any, request: Any, scopes: list[Scope
     from portal.audit.services import audit_records
 
     for scope in scopes:
-        owners = sorted(scope.owners, key=lambda o: o.pk) if scope.owners else [None]
+        owners: list[Organization | None] = [*sorted(scope.owners, key=lambda o: o.pk)] if scope.owners else [None]
         audit_records(
             data_owners=owners,
             action=AuditAction.READ,

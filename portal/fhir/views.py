@@ -13,9 +13,10 @@ from functools import wraps
 from typing import Any
 from urllib.parse import urlencode
 
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import Http404, HttpResponse
 from django.views.decorators.http import require_http_methods
 
+from portal.accounts.typing import TenantRequest
 from portal.fhir import mapping as m
 from portal.fhir import record
 from portal.fhir import selectors as s
@@ -49,7 +50,7 @@ def fhir_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     interaction (``portal.fhir.clients.access``); errors as OperationOutcome."""
 
     @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: TenantRequest, *args: Any, **kwargs: Any) -> HttpResponse:
         refused = bearer_refusal(request, view.__name__, kwargs)
         if refused is not None:
             return refused
@@ -82,15 +83,15 @@ def fhir_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     return wrapper
 
 
-def _base(request: HttpRequest) -> str:
+def _base(request: TenantRequest) -> str:
     return request.build_absolute_uri(PREFIX)
 
 
-def _params(request: HttpRequest) -> Any:
+def _params(request: TenantRequest) -> Any:
     return request.POST if request.method == "POST" else request.GET
 
 
-def _strict(request: HttpRequest) -> bool:
+def _strict(request: TenantRequest) -> bool:
     return "handling=strict" in request.headers.get("Prefer", "").replace(" ", "")
 
 
@@ -99,24 +100,24 @@ def _known_type(resource_type: str) -> None:
         raise FhirError(404, f"{resource_type} is not a resource type this server has.", "not-supported")
 
 
-def _audit(request: HttpRequest, scopes: list[s.Scope], interaction: str) -> None:
+def _audit(request: TenantRequest, scopes: list[s.Scope], interaction: str) -> None:
     s.fhir_audit(
         user=actor(request), organization=request.tenant, request=request, scopes=scopes, interaction=interaction
-    )  # type: ignore[attr-defined]
+    )
 
 
 # --- metadata ------------------------------------------------------------------------
 
 
 @require_http_methods(["GET"])
-def metadata(request: HttpRequest) -> HttpResponse:
+def metadata(request: TenantRequest) -> HttpResponse:
     return fhir_response(capability_statement(base=_base(request), software_date=SOFTWARE_DATE))
 
 
 # --- search --------------------------------------------------------------------------
 
 
-def _page_links(request: HttpRequest, resource_path: str, query: Search, total: int) -> dict[str, str]:
+def _page_links(request: TenantRequest, resource_path: str, query: Search, total: int) -> dict[str, str]:
     params = _params(request).copy()
     params.pop("_offset", None)
     base = _base(request) + resource_path
@@ -128,7 +129,7 @@ def _page_links(request: HttpRequest, resource_path: str, query: Search, total: 
     return links
 
 
-def _cursor_links(request: HttpRequest, resource_path: str, next_cursor: str | None) -> dict[str, str]:
+def _cursor_links(request: TenantRequest, resource_path: str, next_cursor: str | None) -> dict[str, str]:
     params = _params(request)
     base = _base(request) + resource_path
     pairs = [(key, value) for key, values in params.lists() for value in values]
@@ -148,10 +149,10 @@ def _url(base: str, params: Any, offset: int) -> str:
 
 @fhir_view
 @require_http_methods(["GET", "POST"])
-def search_type(request: HttpRequest, resource_type: str) -> HttpResponse:
+def search_type(request: TenantRequest, resource_type: str) -> HttpResponse:
     _known_type(resource_type)
     query = parse(resource_type, _params(request), strict=_strict(request))
-    user, organization = actor(request), request.tenant  # type: ignore[attr-defined]
+    user, organization = actor(request), request.tenant
     if resource_type in ("Organization", "Practitioner", "Binary"):
         raise FhirError(400, f"{resource_type} is read by its id here; search it through $everything or _include.")
     if resource_type == "AuditEvent":
@@ -188,8 +189,8 @@ def _uuid(value: str) -> str:
     return s.split_id(value)[0]
 
 
-def _patient_search(request: HttpRequest, query: Search) -> HttpResponse:
-    user, organization = actor(request), request.tenant  # type: ignore[attr-defined]
+def _patient_search(request: TenantRequest, query: Search) -> HttpResponse:
+    user, organization = actor(request), request.tenant
     patients = s.patients_visible(user=user, organization=organization)
     ids = set(query.ids or set())
     if query.patient:
@@ -234,7 +235,7 @@ def _patient_search(request: HttpRequest, query: Search) -> HttpResponse:
     return fhir_response(body)
 
 
-def _audit_search(request: HttpRequest, query: Search) -> HttpResponse:
+def _audit_search(request: TenantRequest, query: Search) -> HttpResponse:
     events = s.audit_events_for(membership=getattr(request, "membership", None))
     if query.patient:
         events = events.filter(patient__uuid=_uuid(query.patient))
@@ -264,10 +265,10 @@ def _audit_search(request: HttpRequest, query: Search) -> HttpResponse:
 # --- read, vread, history ------------------------------------------------------------
 
 
-def _scope_for(request: HttpRequest, resource_type: str, resource_id: str) -> s.Scope:
+def _scope_for(request: TenantRequest, resource_type: str, resource_id: str) -> s.Scope:
     return s.scope_for_resource(
         user=actor(request),
-        organization=request.tenant,  # type: ignore[attr-defined]
+        organization=request.tenant,
         resource_type=resource_type,
         resource_id=resource_id,
         entry_types=record.ENTRY_TYPES,
@@ -276,13 +277,13 @@ def _scope_for(request: HttpRequest, resource_type: str, resource_id: str) -> s.
 
 @fhir_view
 @require_http_methods(["GET"])
-def read(request: HttpRequest, resource_type: str, resource_id: str) -> HttpResponse:
+def read(request: TenantRequest, resource_type: str, resource_id: str) -> HttpResponse:
     _known_type(resource_type)
-    user, organization = actor(request), request.tenant  # type: ignore[attr-defined]
+    user, organization = actor(request), request.tenant
     if resource_type == "Organization":
         client = getattr(request, "fhir_client", None)
-        if client is None and s.clinical_membership(user=user, organization=organization) is None:
-            if not request.membership.is_admin:  # type: ignore[attr-defined]
+        if client is None and s.clinical_membership(user=request.user, organization=organization) is None:
+            if request.membership is None or not request.membership.is_admin:
                 raise Http404("No such resource")
         found = s.organizations_by_uuid([s.split_id(resource_id)[0]])
         if not found:
@@ -292,7 +293,7 @@ def read(request: HttpRequest, resource_type: str, resource_id: str) -> HttpResp
         person = s.practitioner_get(user=user, organization=organization, practitioner_id=resource_id)
         return fhir_response(m.practitioner_resource(person))
     if resource_type == "AuditEvent":
-        event = s.audit_events_for(membership=request.membership).filter(uuid=s.split_id(resource_id)[0]).first()  # type: ignore[attr-defined]
+        event = s.audit_events_for(membership=request.membership).filter(uuid=s.split_id(resource_id)[0]).first()
         if event is None:
             raise Http404("No such resource")
         return fhir_response(m.audit_event_resource(event))
@@ -308,7 +309,7 @@ def read(request: HttpRequest, resource_type: str, resource_id: str) -> HttpResp
     return response
 
 
-def _binary(request: HttpRequest, scope: s.Scope, resource_id: str) -> HttpResponse:
+def _binary(request: TenantRequest, scope: s.Scope, resource_id: str) -> HttpResponse:
     entries = s.scope_entries(scope, kinds=["document"], entry_uuids=[resource_id])
     if not entries:
         raise Http404("No such resource")
@@ -325,7 +326,7 @@ def _binary(request: HttpRequest, scope: s.Scope, resource_id: str) -> HttpRespo
 
 @fhir_view
 @require_http_methods(["GET"])
-def history(request: HttpRequest, resource_type: str, resource_id: str) -> HttpResponse:
+def history(request: TenantRequest, resource_type: str, resource_id: str) -> HttpResponse:
     _known_type(resource_type)
     if not RESOURCES[resource_type][2] or resource_type == "Patient":
         raise Http404("No such resource")
@@ -346,7 +347,7 @@ def history(request: HttpRequest, resource_type: str, resource_id: str) -> HttpR
 
 @fhir_view
 @require_http_methods(["GET"])
-def vread(request: HttpRequest, resource_type: str, resource_id: str, version_id: str) -> HttpResponse:
+def vread(request: TenantRequest, resource_type: str, resource_id: str, version_id: str) -> HttpResponse:
     _known_type(resource_type)
     if resource_type == "Patient":
         response = read(request, resource_type, resource_id)
@@ -370,8 +371,8 @@ def vread(request: HttpRequest, resource_type: str, resource_id: str, version_id
 
 @fhir_view
 @require_http_methods(["GET"])
-def everything(request: HttpRequest, resource_id: str) -> HttpResponse:
-    user, organization = actor(request), request.tenant  # type: ignore[attr-defined]
+def everything(request: TenantRequest, resource_id: str) -> HttpResponse:
+    user, organization = actor(request), request.tenant
     params = request.GET
     types = None
     if params.get("_type"):
@@ -422,7 +423,7 @@ def everything(request: HttpRequest, resource_id: str) -> HttpResponse:
 
 @fhir_view
 @require_http_methods(["GET", "POST"])
-def root(request: HttpRequest) -> HttpResponse:
+def root(request: TenantRequest) -> HttpResponse:
     if request.method == "POST":
         from portal.fhir.importing.views import bundle_post
 
