@@ -40,8 +40,15 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
+# pytest in two passes: the independent tests in parallel processes (pytest-xdist, one per
+# core up to 4; the browser tests stay together in one of them), then alone the few marked
+# `serial`, which stop the Redis every process shares. PYTEST_ARGS narrows both passes.
+PYTEST_PROCESSES ?= $(shell n=$$(nproc 2>/dev/null || echo 2); echo $$(( n > 4 ? 4 : n )))
+
+# (Exit status 5: a narrowed pass selected no test.)
 pytest: deps browser
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest -n $(PYTEST_PROCESSES) --dist loadgroup -m "not serial" $(PYTEST_ARGS) || [ $$? -eq 5 ]
+	$(VENV)/bin/pytest -m serial $(PYTEST_ARGS) || [ $$? -eq 5 ]
 
 test: deps browser lint typecheck pytest
 

@@ -18,6 +18,23 @@ import pytest
 os.environ.setdefault("CELERY_QUEUE", f"continuum-test-{uuid.uuid4().hex[:8]}")
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The browser tests are one group: in a parallel run with ``--dist loadgroup`` they all
+    go to one test process, so one Chromium at a time shares the machine's cores."""
+    for item in items:
+        if item.get_closest_marker("browser"):
+            item.add_marker(pytest.mark.xdist_group("browser"))
+
+
+@pytest.fixture(autouse=True)
+def _serial_runs_alone(request: pytest.FixtureRequest) -> None:
+    """A ``serial`` test stops a server the other test processes of a parallel run share:
+    it runs in a pass of its own (``pytest -m serial``, as ``make pytest`` does)."""
+    if os.environ.get("PYTEST_XDIST_WORKER") and request.node.get_closest_marker("serial"):
+        pytest.fail("a serial test stops a server the other test processes use: run it alone (pytest -m serial)")
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(
     request: Any, django_test_environment: None, django_db_blocker: Any, django_db_modify_db_settings: None

@@ -2,11 +2,13 @@
 
 import os
 
+import pytest
 import redis
 
 from portal import embedded
 
 
+@pytest.mark.serial
 def test_embedded_redis_data_survives_a_restart():
     if not os.environ["REDIS_URL"].startswith("unix://" + str(embedded.data_dir())):
         return  # a configured Redis server is not ours to restart

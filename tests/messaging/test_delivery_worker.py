@@ -50,6 +50,7 @@ def test_okafor_to_park_about_maria_gives_one_email_and_one_notification(committ
         _cleanup(thread, *([later] if later else []))
 
 
+@pytest.mark.serial
 def test_redis_down_while_sending_then_back_delivers_every_notification_once(committed, celery_worker, mail_sink):
     cast = committed
     park, navarro = cast.users["park"], cast.users["navarro"]
