@@ -14,9 +14,6 @@ from typing import Any
 
 import pytest
 
-# One Celery queue of our own, so a running demo's worker never takes the suite's tasks.
-os.environ.setdefault("CELERY_QUEUE", f"continuum-test-{uuid.uuid4().hex[:8]}")
-
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
