@@ -32,23 +32,80 @@ def _serial_runs_alone(request: pytest.FixtureRequest) -> None:
         pytest.fail("a serial test stops a server the other test processes use: run it alone (pytest -m serial)")
 
 
+def _cast_fingerprint() -> str:
+    """What the seeded test database is made of: every migration and every line of the
+    portal's code (the seed runs through the services). A change to any of them makes a new
+    template."""
+    import hashlib
+    from pathlib import Path
+
+    digest = hashlib.sha256()
+    root = Path(BASE_DIR)
+    for folder in ("portal", "tenants"):
+        for path in sorted((root / folder).rglob("*.py")):
+            digest.update(str(path.relative_to(root)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+TEMPLATE_PREFIX = "test_continuum_template_"
+
+
+def _database_exists(cursor: Any, name: str) -> bool:
+    cursor.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name])
+    return cursor.fetchone() is not None
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(
     request: Any, django_test_environment: None, django_db_blocker: Any, django_db_modify_db_settings: None
 ) -> Iterator[None]:
     """Create the test database for every session — also one whose tests only use the
-    committed data of real workers and servers (pytest-django would skip it then) — and
-    seed the fixed cast once."""
+    committed data of real workers and servers (pytest-django would skip it then) — with
+    the fixed cast seeded.
+
+    Migrating every schema and seeding takes the better part of a minute, and a parallel
+    run has a database per test process: the first process to get here builds a template
+    database (``test_continuum_template_<fingerprint>``), and every process, this run's and
+    the next runs' while the code is the same, starts from a copy of it (CREATE DATABASE …
+    TEMPLATE, a few seconds)."""
     from django.db import connection
     from django.test.utils import setup_databases, teardown_databases
 
+    from portal import embedded
     from portal.demo.seed import seed_foundation
     from portal.records.demo import seed_maria
 
-    with django_db_blocker.unblock():
-        db_cfg = setup_databases(verbosity=request.config.option.verbose, interactive=False, aliases={"default"})
-        assert connection.settings_dict["NAME"].startswith("test_"), "tests must never touch a real database"
-        seed_maria(seed_foundation())
+    verbosity = request.config.option.verbose
+    template = TEMPLATE_PREFIX + _cast_fingerprint()
+    with django_db_blocker.unblock(), embedded._locked("test-template"):
+        with connection._nodb_cursor() as cursor:
+            ready = _database_exists(cursor, template)
+        if not ready:
+            db_cfg = setup_databases(verbosity=verbosity, interactive=False, aliases={"default"})
+            assert connection.settings_dict["NAME"].startswith("test_"), "tests must never touch a real database"
+            seed_maria(seed_foundation())
+            built = connection.settings_dict["NAME"]
+            connection.close()
+            with connection._nodb_cursor() as cursor:
+                cursor.execute(
+                    "SELECT datname FROM pg_database WHERE datname LIKE %s", [TEMPLATE_PREFIX.replace("_", r"\_") + "%"]
+                )
+                for (stale,) in cursor.fetchall():  # an older code's templates
+                    cursor.execute(f'DROP DATABASE IF EXISTS "{stale}" WITH (FORCE)')
+                cursor.execute(f'CREATE DATABASE "{template}" TEMPLATE "{built}"')
+        else:
+            old_name = connection.settings_dict["NAME"]
+            name = connection.creation._get_test_db_name()
+            assert name.startswith("test_"), "tests must never touch a real database"
+            with connection._nodb_cursor() as cursor:
+                cursor.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                cursor.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+            connection.close()
+            from django.conf import settings
+
+            settings.DATABASES["default"]["NAME"] = connection.settings_dict["NAME"] = name
+            db_cfg = [(connection, old_name, True)]
     yield
     with django_db_blocker.unblock():
         # Worker and server processes may still hold a connection a moment after they
@@ -58,7 +115,7 @@ def django_db_setup(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                 "WHERE datname = current_database() AND pid <> pg_backend_pid()"
             )
-        teardown_databases(db_cfg, verbosity=request.config.option.verbose)
+        teardown_databases(db_cfg, verbosity=verbosity)
 
 
 @pytest.fixture(autouse=True)
