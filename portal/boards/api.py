@@ -278,7 +278,7 @@ class CaseAnswer(BoardsAPIView):
 
 def _agenda_body(request: Request, meeting: Meeting) -> dict[str, Any]:
     """A meeting and the cases on its agenda this person may open (the read audited)."""
-    cases = selectors.agenda(meeting=meeting, role=meeting.role)  # type: ignore[attr-defined]
+    cases = selectors.agenda(meeting=meeting, role=meeting.role)
     if cases:
         audit_record(action=AuditAction.SEARCH, request=request, object_type="board_agenda")
     return {**MeetingOut(meeting).data, "board": str(meeting.board.uuid), "cases": CaseOut(cases, many=True).data}
@@ -346,7 +346,7 @@ class BoardWaiting(BoardsAPIView, ListAPIView):
         board = selectors.board_get_for_user(
             user=self.request.user, organization=self.organization, board_uuid=self.kwargs["board_uuid"]
         )
-        self.runner_or_403(board.role)  # type: ignore[attr-defined]
+        self.runner_or_403(board.role)
         return selectors.cases_waiting_queryset(board=board)
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -395,7 +395,7 @@ class MeetingAgendaEdit(BoardsAPIView):
         """Build the agenda (the coordinator or a deputy): add a ready case submitted before
         the cut-off, remove one, move one up or down or to the next meeting, or reorder."""
         meeting = _meeting(self, meeting_uuid)
-        self.runner_or_403(meeting.role)  # type: ignore[attr-defined]
+        self.runner_or_403(meeting.role)
         data_in = AgendaIn(data=request.data)
         data_in.is_valid(raise_exception=True)
         data = data_in.validated_data
@@ -430,7 +430,7 @@ class MeetingPublish(BoardsAPIView):
         """Publish the agenda (again, after a change): every member is told in the portal and
         by an email that names the board and the date, never a patient."""
         meeting = _meeting(self, meeting_uuid)
-        self.runner_or_403(meeting.role)  # type: ignore[attr-defined]
+        self.runner_or_403(meeting.role)
         services.agenda_publish(meeting=meeting, user=request.user, organization=self.organization)
         return Response(_agenda_body(request, _meeting(self, meeting_uuid)))
 
@@ -531,7 +531,7 @@ class MeetingAttendance(BoardsAPIView):
         """Mark a member present (with the specialty they cover, their seat's by default) or
         absent; the answer carries the quorum as it now stands."""
         meeting = _meeting(self, meeting_uuid)
-        self.runner_or_403(meeting.role)  # type: ignore[attr-defined]
+        self.runner_or_403(meeting.role)
         data_in = AttendanceIn(data=request.data)
         data_in.is_valid(raise_exception=True)
         data = data_in.validated_data
@@ -583,7 +583,7 @@ class CaseRecommendation(BoardsAPIView):
         """Record the board's structured recommendation for a case on a published agenda (the
         coordinator or a deputy); sent again, it corrects it until it is finalised."""
         case = selectors.case_get_for_user(user=request.user, organization=self.organization, case_uuid=case_uuid)
-        self.runner_or_403(case.via)  # type: ignore[attr-defined]
+        self.runner_or_403(case.via)
         data_in = RecommendationIn(data=request.data)
         data_in.is_valid(raise_exception=True)
         services.recommendation_record(
@@ -601,6 +601,6 @@ class CaseFinalise(BoardsAPIView):
         organization on the patient's record and is sent to the submitting clinician and the
         care team as a message, with the acknowledgement it asks for. Again: no change."""
         case = selectors.case_get_for_user(user=request.user, organization=self.organization, case_uuid=case_uuid)
-        self.runner_or_403(case.via)  # type: ignore[attr-defined]
+        self.runner_or_403(case.via)
         services.recommendation_finalise(case=case, user=request.user, organization=self.organization, request=request)
         return Response(_case_read_body(request, self.organization, case_uuid))

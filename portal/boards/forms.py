@@ -5,13 +5,22 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.db.models import QuerySet
 
-from portal.boards.models import Presentation
+from portal.boards.models import Board, Presentation
 from portal.forms import Form
+from portal.patients.models import NetworkPatient
+
+
+class BoardChoiceField(forms.ModelChoiceField):
+    """A board, named with the organization that runs it."""
+
+    def label_from_instance(self, obj: Board) -> str:
+        return f"{obj.name} — {obj.organization.name}"
 
 
 class CaseForm(Form):
-    board: forms.ModelChoiceField[Any] = forms.ModelChoiceField(
+    board: BoardChoiceField = BoardChoiceField(
         queryset=None,
         to_field_name="uuid",
         empty_label="Choose a board",
@@ -29,8 +38,9 @@ class CaseForm(Form):
     )
     presentation = forms.ChoiceField(choices=Presentation.choices, widget=forms.RadioSelect)
 
-    def __init__(self, *args: Any, patients: Any, boards: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, patients: QuerySet[NetworkPatient], boards: QuerySet[Board], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["patient"].queryset = patients.order_by("family_name", "given_name")  # type: ignore[attr-defined]
-        self.fields["board"].queryset = boards  # type: ignore[attr-defined]
-        self.fields["board"].label_from_instance = lambda board: f"{board.name} — {board.organization.name}"  # type: ignore[attr-defined]
+        patient_field, board_field = self.fields["patient"], self.fields["board"]
+        assert isinstance(patient_field, forms.ModelChoiceField) and isinstance(board_field, BoardChoiceField)
+        patient_field.queryset = patients.order_by("family_name", "given_name")
+        board_field.queryset = boards

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.db import models
 from django.utils import timezone
+
+if TYPE_CHECKING:
+    from portal.patients.models import RegistryEntry
 
 
 class Specialty(models.TextChoices):
@@ -60,6 +64,10 @@ WEEKDAYS = [
 
 class Board(models.Model):
     """A multidisciplinary tumor board run by one organization, meeting weekly."""
+
+    # Not stored: set on the board a page or the API shows (portal.boards.selectors).
+    role: str | None  # the viewer's role: COORDINATOR, MEMBER or None
+    next_meeting: Meeting | None
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     organization = models.ForeignKey("tenants.Organization", on_delete=models.PROTECT, related_name="boards")
@@ -122,6 +130,8 @@ class MeetingStatus(models.TextChoices):
 class Meeting(models.Model):
     """One meeting of a board, generated from its weekly schedule."""
 
+    role: str | None  # not stored: the viewer's role on its board (portal.boards.selectors)
+
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     board = models.ForeignKey(Board, on_delete=models.CASCADE, related_name="meetings")
     starts_at = models.DateTimeField()
@@ -173,6 +183,10 @@ CARRIED_KINDS = ["pathology_report", "imaging_report", "lab_result", "cancer_dia
 
 class Case(models.Model):
     """A patient submitted to a board by an organization that cares for them."""
+
+    # Not stored: set by portal.boards.selectors for the person reading the case.
+    via: str | None  # how they read it: SUBMITTER, COORDINATOR or MEMBER
+    carried: list[RegistryEntry]  # the entries it carries that they may see
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     board = models.ForeignKey(Board, on_delete=models.PROTECT, related_name="cases")

@@ -115,7 +115,7 @@ def board_get_for_user(*, user: Any, organization: Any, board_uuid: Any) -> Boar
     board = boards_for(user=user, organization=organization).filter(uuid=board_uuid).first()
     if board is None:
         raise Http404("No such board")
-    board.role = board_role(user=user, organization=organization, board=board)  # type: ignore[attr-defined]
+    board.role = board_role(user=user, organization=organization, board=board)
     return board
 
 
@@ -127,7 +127,7 @@ def meeting_get_for_user(*, user: Any, organization: Any, meeting_uuid: Any) -> 
     )
     if meeting is None:
         raise Http404("No such meeting")
-    meeting.role = board_role(user=user, organization=organization, board=meeting.board)  # type: ignore[attr-defined]
+    meeting.role = board_role(user=user, organization=organization, board=meeting.board)
     return meeting
 
 
@@ -291,7 +291,7 @@ def case_get_for_user(*, user: Any, organization: Any, case_uuid: Any) -> Case:
         via = MEMBER
     if via is None:
         raise Http404("No such case")
-    case.via = via  # type: ignore[attr-defined]
+    case.via = via
     if case.meeting is not None:
         case.meeting.board = board
     return case
@@ -341,7 +341,7 @@ def case_entry_open(*, user: Any, organization: Any, case_uuid: Any, entry_uuid:
 
     case = case_get_for_user(user=user, organization=organization, case_uuid=case_uuid)
     entries = case.entries.select_related("organization").filter(uuid=entry_uuid)
-    if case.via == SUBMITTER:  # type: ignore[attr-defined]
+    if case.via == SUBMITTER:
         entries = entries.filter(
             pk__in=visible_entries(user=user, organization=organization, patient=case.patient).values("pk")
         )
@@ -425,7 +425,7 @@ def agenda_with_entries(*, cases: list[Case]) -> list[Case]:
         )
     }
     for case in cases:
-        case.carried = list(prefetched[case.pk].entries.all())  # type: ignore[attr-defined]
+        case.carried = list(prefetched[case.pk].entries.all())
     return cases
 
 

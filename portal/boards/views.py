@@ -44,7 +44,7 @@ def board_list(request: AuthenticatedRequest) -> HttpResponse:
     org = _org(request)
     boards = list(selectors.boards_for(user=request.user, organization=org))
     for board in boards:
-        board.next_meeting = (  # type: ignore[attr-defined]
+        board.next_meeting = (
             Meeting.objects.filter(board=board, starts_at__gt=services.timezone.now()).order_by("starts_at").first()
         )
     return render(request, "boards/board_list.html", {"boards": boards, "tab": "boards"})
@@ -60,7 +60,7 @@ def board_detail(request: AuthenticatedRequest, board_uuid: Any) -> HttpResponse
 def _board_page(request: AuthenticatedRequest, board: Board, status: int = 200) -> HttpResponse:
     meetings = selectors.board_meetings(board=board)
     next_meeting = meetings["upcoming"][0] if meetings["upcoming"] else None
-    agenda = selectors.agenda(meeting=next_meeting, role=board.role) if next_meeting else []  # type: ignore[attr-defined]
+    agenda = selectors.agenda(meeting=next_meeting, role=board.role) if next_meeting else []
     if agenda:
         audit_record(action=AuditAction.SEARCH, request=request, object_type="board_agenda")
     return render(
@@ -72,7 +72,7 @@ def _board_page(request: AuthenticatedRequest, board: Board, status: int = 200) 
             "agenda": agenda,
             "upcoming": meetings["upcoming"][1:],
             "past": meetings["past"],
-            "waiting": selectors.cases_waiting(board=board) if board.role == selectors.COORDINATOR else [],  # type: ignore[attr-defined]
+            "waiting": selectors.cases_waiting(board=board) if board.role == selectors.COORDINATOR else [],
             "deputies": list(board.deputies.order_by("full_name")),
             "candidates": list(selectors.deputy_candidates(board=board).exclude(pk__in=board.deputies.values("pk")))
             if board.coordinator_id == request.user.pk
@@ -85,7 +85,7 @@ def _board_page(request: AuthenticatedRequest, board: Board, status: int = 200) 
 
 
 def _meeting_context(request: AuthenticatedRequest, meeting: Meeting) -> dict[str, Any]:
-    role = meeting.role  # type: ignore[attr-defined]
+    role = meeting.role
     board = meeting.board
     cases = selectors.agenda(meeting=meeting, role=role)
     coordinator = role == selectors.COORDINATOR
@@ -233,9 +233,9 @@ def meeting_print(request: AuthenticatedRequest, meeting_uuid: Any) -> HttpRespo
     """The agenda as a handout: a cover page without patients, then one case per page."""
     org = _org(request)
     meeting = selectors.meeting_get_for_user(user=request.user, organization=org, meeting_uuid=meeting_uuid)
-    cases = selectors.agenda_with_entries(cases=selectors.agenda(meeting=meeting, role=meeting.role))  # type: ignore[attr-defined]
+    cases = selectors.agenda_with_entries(cases=selectors.agenda(meeting=meeting, role=meeting.role))
     for case in cases:
-        case.via = meeting.role  # type: ignore[attr-defined]
+        case.via = meeting.role
         selectors.case_read(case=case, user=request.user, organization=org, request=request)
     return render(
         request,
@@ -317,7 +317,7 @@ def case_new(request: AuthenticatedRequest) -> HttpResponse:
 
 def _case_context(request: AuthenticatedRequest, case: Case, entries: list[Any]) -> dict[str, Any]:
     org = _org(request)
-    via = case.via  # type: ignore[attr-defined]
+    via = case.via
     recommendation = getattr(case, "recommendation", None)
     later = []
     if via == selectors.COORDINATOR and case.state in (CaseState.SUBMITTED, CaseState.SCHEDULED):
@@ -370,7 +370,7 @@ def case_detail(request: AuthenticatedRequest, case_uuid: Any) -> HttpResponse:
 def case_print(request: AuthenticatedRequest, case_uuid: Any) -> HttpResponse:
     org = _org(request)
     case = selectors.case_get_for_user(user=request.user, organization=org, case_uuid=case_uuid)
-    case.carried = selectors.case_read(case=case, user=request.user, organization=org, request=request)  # type: ignore[attr-defined]
+    case.carried = selectors.case_read(case=case, user=request.user, organization=org, request=request)
     meeting = case.meeting
     return render(
         request,

@@ -7,6 +7,8 @@ All of it lives in the public schema: each object concerns two organizations.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
+from typing import Any
 
 from django.conf import settings
 from django.db import models
@@ -50,6 +52,8 @@ CHECKLIST_ITEMS = [
 
 class Referral(models.Model):
     """A request from one organization to another to see a patient, until its outcome returns."""
+
+    age_days: int  # not stored: set by the lists that show how long it has waited
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     patient = models.ForeignKey("patients.NetworkPatient", on_delete=models.PROTECT, related_name="referrals")
@@ -153,6 +157,8 @@ class TaskStatus(models.TextChoices):
 class CareTask(models.Model):
     """Something another organization does for a patient (for example a CBC twice a week),
     done only when each occurrence's result is on the shared record."""
+
+    stats: Mapping[str, Any]  # not stored: its occurrences counted by state, set by the task list
 
     uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
     patient = models.ForeignKey("patients.NetworkPatient", on_delete=models.PROTECT, related_name="care_tasks")

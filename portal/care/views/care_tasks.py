@@ -43,7 +43,7 @@ def task_list(request: AuthenticatedRequest) -> HttpResponse:
         )
     }
     for task in tasks:
-        task.stats = stats.get(task.pk, {})  # type: ignore[attr-defined]
+        task.stats = stats.get(task.pk, {})
     audit_record(action=AuditAction.SEARCH, request=request, object_type="care_tasks")
     return render(request, "care/task_list.html", {"tasks": tasks, "tab": "tasks"})
 

@@ -34,7 +34,7 @@ def queue(request: AuthenticatedRequest) -> HttpResponse:
         inbound = inbound.filter(state__in=OPEN_REFERRAL_STATES)
     groups: dict[str, list[Any]] = {state.value: [] for state in ReferralState}
     for referral in selectors.urgent_first(inbound)[:300]:
-        referral.age_days = _age_days(referral.created_at)  # type: ignore[attr-defined]
+        referral.age_days = _age_days(referral.created_at)
         groups[referral.state].append(referral)
     audit_record(action=AuditAction.SEARCH, request=request, object_type="referral_queue")
     template = "care/partials/queue_groups.html" if getattr(request, "htmx", False) else "care/queue.html"
@@ -54,7 +54,7 @@ def outbound(request: AuthenticatedRequest) -> HttpResponse:
     org = _org(request)
     referrals = list(selectors.referrals_for(user=request.user, organization=org, direction="outbound")[:300])
     for referral in referrals:
-        referral.age_days = _age_days(referral.created_at)  # type: ignore[attr-defined]
+        referral.age_days = _age_days(referral.created_at)
     audit_record(action=AuditAction.SEARCH, request=request, object_type="referral_outbound")
     return render(request, "care/outbound.html", {"referrals": referrals, "tab": "outbound"})
 
