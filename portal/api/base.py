@@ -20,6 +20,7 @@ from portal.api.permissions import IsClinicalMember, IsOrganizationMember
 from portal.patients.selectors import patient_get_for_user
 
 if TYPE_CHECKING:
+    from portal.accounts.models import User
     from tenants.models import Organization
 
 SEALED_METHODS = ("initial", "check_permissions", "get_permissions")
@@ -46,6 +47,11 @@ class OrganizationAPIView(APIView):
     @property
     def organization(self) -> Organization:
         return api_request(self.request).tenant
+
+    @property
+    def user(self) -> User:
+        """The person signed in (the permission classes have checked it)."""
+        return api_request(self.request).user
 
 
 class PatientScopedAPIView(OrganizationAPIView):

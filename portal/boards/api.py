@@ -167,9 +167,9 @@ class BoardList(BoardsAPIView, ListAPIView):
 
     def get_queryset(self) -> Any:
         if self.request.query_params.get("all"):
-            boards = selectors.boards_directory(user=self.request.user, organization=self.organization)
+            boards = selectors.boards_directory(user=self.user, organization=self.organization)
         else:
-            boards = selectors.boards_for(user=self.request.user, organization=self.organization)
+            boards = selectors.boards_for(user=self.user, organization=self.organization)
         return boards.select_related("coordinator").prefetch_related("deputies").order_by("name", "pk")
 
 
@@ -205,7 +205,7 @@ class CaseListCreate(BoardsAPIView, ListAPIView):
     serializer_class = CaseOut
 
     def get_queryset(self) -> Any:
-        return selectors.my_submissions(user=self.request.user, organization=self.organization)
+        return selectors.my_submissions(user=self.user, organization=self.organization)
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         response = super().list(request, *args, **kwargs)
@@ -276,7 +276,7 @@ class CaseAnswer(BoardsAPIView):
         return Response(_case_read_body(request, self.organization, case_uuid))
 
 
-def _agenda_body(request: Request, meeting: Meeting) -> dict[str, Any]:
+def _agenda_body(request: APIRequest, meeting: Meeting) -> dict[str, Any]:
     """A meeting and the cases on its agenda this person may open (the read audited)."""
     cases = selectors.agenda(meeting=meeting, role=meeting.role)
     if cases:
@@ -284,7 +284,7 @@ def _agenda_body(request: Request, meeting: Meeting) -> dict[str, Any]:
     return {**MeetingOut(meeting).data, "board": str(meeting.board.uuid), "cases": CaseOut(cases, many=True).data}
 
 
-def _case_read_body(request: Request, organization: Organization, case_uuid: Any) -> dict[str, Any]:
+def _case_read_body(request: APIRequest, organization: Organization, case_uuid: Any) -> dict[str, Any]:
     """The case as it is now, read again (and audited) after a change."""
     case = selectors.case_get_for_user(user=request.user, organization=organization, case_uuid=case_uuid)
     entries = selectors.case_read(case=case, user=request.user, organization=organization, request=request)
@@ -292,9 +292,7 @@ def _case_read_body(request: Request, organization: Organization, case_uuid: Any
 
 
 def _meeting(view: BoardsAPIView, meeting_uuid: Any) -> Meeting:
-    return selectors.meeting_get_for_user(
-        user=view.request.user, organization=view.organization, meeting_uuid=meeting_uuid
-    )
+    return selectors.meeting_get_for_user(user=view.user, organization=view.organization, meeting_uuid=meeting_uuid)
 
 
 # --- Board: deputies, cases waiting -------------------------------------------------------
@@ -344,7 +342,7 @@ class BoardWaiting(BoardsAPIView, ListAPIView):
 
     def get_queryset(self) -> Any:
         board = selectors.board_get_for_user(
-            user=self.request.user, organization=self.organization, board_uuid=self.kwargs["board_uuid"]
+            user=self.user, organization=self.organization, board_uuid=self.kwargs["board_uuid"]
         )
         self.runner_or_403(board.role)
         return selectors.cases_waiting_queryset(board=board)

@@ -20,13 +20,14 @@ Forbidden and missing give the same 404.
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 import zoneinfo
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.contrib.auth.models import AnonymousUser
 from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
-from django.http import Http404
+from django.http import Http404, HttpRequest
 from django.utils import timezone
 from django_tenants.utils import schema_context
 
@@ -53,8 +54,8 @@ MEMBER = "member"
 SUBMITTER = "submitter"
 
 
-def _is_clinical_member(*, user: Any, organization: Any) -> bool:
-    if not getattr(user, "is_authenticated", False) or organization is None or organization.is_network:
+def _is_clinical_member(*, user: User | AnonymousUser, organization: Organization | None) -> bool:
+    if not isinstance(user, User) or organization is None or organization.is_network:
         return False
     return Membership.objects.active().clinical().filter(user=user, organization=organization).exists()
 
@@ -66,7 +67,7 @@ def _active_relationship() -> Exists:
 # --- Boards -------------------------------------------------------------------------------
 
 
-def boards_directory(*, user: Any, organization: Any) -> QuerySet[Board]:
+def boards_directory(*, user: User, organization: Organization) -> QuerySet[Board]:
     """Every active board of the network (name, organization, schedule): where a case can go."""
     if not _is_clinical_member(user=user, organization=organization):
         return Board.objects.none()
@@ -111,7 +112,7 @@ def board_role(*, user: User | AnonymousUser, organization: Organization | None,
     return None
 
 
-def board_get_for_user(*, user: Any, organization: Any, board_uuid: Any) -> Board:
+def board_get_for_user(*, user: User, organization: Organization, board_uuid: uuid.UUID | str) -> Board:
     board = boards_for(user=user, organization=organization).filter(uuid=board_uuid).first()
     if board is None:
         raise Http404("No such board")
@@ -119,7 +120,7 @@ def board_get_for_user(*, user: Any, organization: Any, board_uuid: Any) -> Boar
     return board
 
 
-def meeting_get_for_user(*, user: Any, organization: Any, meeting_uuid: Any) -> Meeting:
+def meeting_get_for_user(*, user: User, organization: Organization, meeting_uuid: uuid.UUID | str) -> Meeting:
     meeting = (
         Meeting.objects.select_related("board__organization", "board__coordinator")
         .filter(uuid=meeting_uuid, board__in=boards_for(user=user, organization=organization))
@@ -253,7 +254,7 @@ def quorum(*, meeting: Meeting) -> Quorum:
 # --- Cases --------------------------------------------------------------------------------
 
 
-def case_get_for_user(*, user: Any, organization: Any, case_uuid: Any) -> Case:
+def case_get_for_user(*, user: User, organization: Organization, case_uuid: uuid.UUID | str) -> Case:
     """The case and how this person reads it (``case.via``: submitter, coordinator or member)."""
     if not _is_clinical_member(user=user, organization=organization):
         raise Http404("No such case")
@@ -297,7 +298,7 @@ def case_get_for_user(*, user: Any, organization: Any, case_uuid: Any) -> Case:
     return case
 
 
-def case_entries(*, case: Case, user: Any, organization: Any) -> list[RegistryEntry]:
+def case_entries(*, case: Case, user: User, organization: Organization) -> list[RegistryEntry]:
     """The entries the case carries, as this reader may see them: the board's people all
     of them (through the board); the submitter what it sees of the record."""
     entries = case.entries.select_related("organization").order_by("kind", "-effective_at")
@@ -307,7 +308,9 @@ def case_entries(*, case: Case, user: Any, organization: Any) -> list[RegistryEn
     return list(entries)
 
 
-def case_read(*, case: Case, user: Any, organization: Any, request: Any = None) -> list[RegistryEntry]:
+def case_read(
+    *, case: Case, user: User, organization: Organization, request: HttpRequest | None = None
+) -> list[RegistryEntry]:
     """The case's entries, with the audit of the read: one event per organization whose
     data is shown (the submitter's when nothing is carried)."""
     entries = case_entries(case=case, user=user, organization=organization)
@@ -335,7 +338,14 @@ class OpenedEntry:
     author_name: str  # read in the owner's schema
 
 
-def case_entry_open(*, user: Any, organization: Any, case_uuid: Any, entry_uuid: Any, request: Any = None) -> Any:
+def case_entry_open(
+    *,
+    user: User,
+    organization: Organization,
+    case_uuid: uuid.UUID | str,
+    entry_uuid: uuid.UUID | str,
+    request: HttpRequest | None = None,
+) -> tuple[Case, OpenedEntry]:
     """Open one entry the case carries, read from its owner's schema, audited for the owner."""
     from portal.audit.services import AuditAction, audit_record
 
@@ -368,7 +378,7 @@ def case_entry_open(*, user: Any, organization: Any, case_uuid: Any, entry_uuid:
     return case, OpenedEntry(entry=entry, item=item, author_name=author_name)
 
 
-def my_submissions(*, user: Any, organization: Any) -> QuerySet[Case]:
+def my_submissions(*, user: User, organization: Organization) -> QuerySet[Case]:
     """Cases this organization submitted, about patients this user may see here."""
     if not _is_clinical_member(user=user, organization=organization):
         return Case.objects.none()
@@ -380,7 +390,9 @@ def my_submissions(*, user: Any, organization: Any) -> QuerySet[Case]:
     )
 
 
-def submit_prefill(*, user: Any, organization: Any, patient: NetworkPatient) -> tuple[list[RegistryEntry], set[Any]]:
+def submit_prefill(
+    *, user: User, organization: Organization, patient: NetworkPatient
+) -> tuple[list[RegistryEntry], set[Any]]:
     """The entries a case may carry (what this user sees of the record), and those checked
     by default: the latest pathology report, imaging report, diagnosis (the oncology
     summary, with ECOG) and treatment, and the labs of the past 30 days."""
@@ -406,7 +418,7 @@ def submit_prefill(*, user: Any, organization: Any, patient: NetworkPatient) -> 
     return entries, chosen
 
 
-def cases_for_patient(*, user: Any, organization: Any, patient: NetworkPatient) -> list[Case]:
+def cases_for_patient(*, user: User, organization: Organization, patient: NetworkPatient) -> list[Case]:
     """For the chart: this organization's cases about the patient (the caller checked access)."""
     return list(
         Case.objects.filter(patient=patient, submitting_organization=organization)

@@ -59,11 +59,11 @@ class BoardRefused(PermissionDenied):
     """Not allowed now, or not for this person."""
 
 
-def _clinical_member(*, user: Any, organization: Any) -> bool:
+def _clinical_member(*, user: User, organization: Organization) -> bool:
     return Membership.objects.active().clinical().filter(user=user, organization=organization).exists()
 
 
-def is_coordinator(*, user: Any, organization: Any, board: Board) -> bool:
+def is_coordinator(*, user: User, organization: Organization, board: Board) -> bool:
     """The board's coordinator or one of its deputies, acting at the board organization's
     address with a clinical role there."""
     return runs_board(user=user, organization=organization, board=board) and _clinical_member(
@@ -71,7 +71,7 @@ def is_coordinator(*, user: Any, organization: Any, board: Board) -> bool:
     )
 
 
-def require_coordinator(*, user: Any, organization: Any, board: Board) -> None:
+def require_coordinator(*, user: User, organization: Organization, board: Board) -> None:
     if not is_coordinator(user=user, organization=organization, board=board):
         raise BoardRefused("Only the board's coordinator or a deputy does this, at the board's organization.")
 
@@ -82,7 +82,7 @@ def require_coordinator(*, user: Any, organization: Any, board: Board) -> None:
 @transaction.atomic
 def board_create(
     *,
-    organization: Any,
+    organization: Organization,
     name: str,
     coordinator: Any,
     disease_sites: Sequence[str] = (),
@@ -131,7 +131,7 @@ def board_create(
 
 
 @transaction.atomic
-def board_member_add(*, board: Board, user: Any, organization: Any, specialty: str) -> BoardMember:
+def board_member_add(*, board: Board, user: User, organization: Organization, specialty: str) -> BoardMember:
     """Seat a person of any organization of the network on the board, with their specialty."""
     if specialty not in Specialty.values:
         raise ValidationError({"specialty": [f"Specialties are {', '.join(Specialty.values)}."]})
@@ -256,14 +256,14 @@ def _relationship_ends_at(meeting: Meeting | None) -> dt.datetime:
 @transaction.atomic
 def case_submit(
     *,
-    user: Any,
-    organization: Any,
+    user: User,
+    organization: Organization,
     board: Board,
     patient: NetworkPatient,
     question: str,
     presentation: str,
     entries: Iterable[RegistryEntry] = (),
-    request: Any = None,
+    request: HttpRequest | None = None,
 ) -> Case:
     """An organization that cares for the patient submits them to a board. Opens a
     time-limited care relationship for the board's organization (until 30 days after the
@@ -335,7 +335,7 @@ def case_submit(
 
 
 @transaction.atomic
-def case_entries_add(*, case: Case, user: Any, organization: Any, entries: Iterable[RegistryEntry]) -> Case:
+def case_entries_add(*, case: Case, user: User, organization: Organization, entries: Iterable[RegistryEntry]) -> Case:
     """The submitter adds what was missing (a pathology report published since, say)."""
     case = Case.objects.select_for_update().get(pk=case.pk)
     if organization.pk != case.submitting_organization_id or not user_can_view_patient(
@@ -355,12 +355,12 @@ def case_entries_add(*, case: Case, user: Any, organization: Any, entries: Itera
     return case
 
 
-def _renew_for(*, case: Case, meeting: Meeting, user: Any) -> None:
+def _renew_for(*, case: Case, meeting: Meeting, user: User) -> None:
     """Access lasts until 30 days after the meeting the case is on: a later meeting renews it."""
     _renew_until(case=case, until=_relationship_ends_at(meeting), user=user)
 
 
-def _renew_until(*, case: Case, until: dt.datetime, user: Any) -> None:
+def _renew_until(*, case: Case, until: dt.datetime, user: User) -> None:
     """Extend the case's relationship to ``until`` (never shorten it), audited as a grant."""
     relationship = case.relationship
     wanted = until
@@ -394,7 +394,7 @@ def _require_access(case: Case) -> None:
 
 
 @transaction.atomic
-def case_schedule(*, case: Case, meeting: Meeting, user: Any, organization: Any) -> Case:
+def case_schedule(*, case: Case, meeting: Meeting, user: User, organization: Organization) -> Case:
     """Put a ready case on a meeting's agenda (the coordinator, before the meeting)."""
     case = _case_for_update(case)
     board = case.board
@@ -423,7 +423,7 @@ def case_schedule(*, case: Case, meeting: Meeting, user: Any, organization: Any)
 
 
 @transaction.atomic
-def case_unschedule(*, case: Case, user: Any, organization: Any) -> Case:
+def case_unschedule(*, case: Case, user: User, organization: Organization) -> Case:
     case = _case_for_update(case)
     require_coordinator(user=user, organization=organization, board=case.board)
     if case.state != CaseState.SCHEDULED:
@@ -436,7 +436,7 @@ def case_unschedule(*, case: Case, user: Any, organization: Any) -> Case:
 
 
 @transaction.atomic
-def case_move_next(*, case: Case, user: Any, organization: Any) -> Case:
+def case_move_next(*, case: Case, user: User, organization: Organization) -> Case:
     """Move a case to the board's next meeting after the one it is on."""
     case = _case_for_update(case)
     require_coordinator(user=user, organization=organization, board=case.board)
@@ -454,7 +454,7 @@ def case_move_next(*, case: Case, user: Any, organization: Any) -> Case:
 
 
 @transaction.atomic
-def agenda_reorder(*, meeting: Meeting, order: Sequence[Any], user: Any, organization: Any) -> list[Case]:
+def agenda_reorder(*, meeting: Meeting, order: Sequence[Any], user: User, organization: Organization) -> list[Case]:
     """Set the order of a meeting's cases (their uuids, first to last)."""
     require_coordinator(user=user, organization=organization, board=meeting.board)
     cases = {str(case.uuid): case for case in Case.objects.select_for_update().filter(meeting=meeting)}
@@ -470,7 +470,7 @@ def agenda_reorder(*, meeting: Meeting, order: Sequence[Any], user: Any, organiz
 
 
 @transaction.atomic
-def agenda_move(*, case: Case, direction: str, user: Any, organization: Any) -> list[Case]:
+def agenda_move(*, case: Case, direction: str, user: User, organization: Organization) -> list[Case]:
     """Move a case one place up or down its meeting's agenda."""
     if case.meeting is None:
         raise ValidationError({"case": ["This case is not on an agenda."]})
@@ -495,7 +495,7 @@ def _members_by_organization(board: Board) -> dict[Any, list[Any]]:
 
 
 @transaction.atomic
-def agenda_publish(*, meeting: Meeting, user: Any, organization: Any) -> Meeting:
+def agenda_publish(*, meeting: Meeting, user: User, organization: Organization) -> Meeting:
     """Publish the agenda: every member is told (in the portal, and by an email that names
     the board and the date, never a patient) and may open the cases on it."""
     meeting = Meeting.objects.select_for_update().select_related("board").get(pk=meeting.pk)
@@ -528,7 +528,7 @@ def agenda_publish(*, meeting: Meeting, user: Any, organization: Any) -> Meeting
 
 @transaction.atomic
 def attendance_set(
-    *, meeting: Meeting, attendee: Any, present: bool, user: Any, organization: Any, specialty: str = ""
+    *, meeting: Meeting, attendee: Any, present: bool, user: User, organization: Organization, specialty: str = ""
 ) -> Attendance | None:
     """Mark a member (or the coordinator) present or absent; the specialty defaults to their seat's."""
     board = meeting.board
@@ -561,8 +561,8 @@ def quorum_missing(*, meeting: Meeting) -> list[str]:
 def recommendation_record(
     *,
     case: Case,
-    user: Any,
-    organization: Any,
+    user: User,
+    organization: Organization,
     text: str,
     category: str,
     evidence: str,
@@ -663,7 +663,9 @@ def _item_values(*, case: Case, recommendation: Recommendation) -> dict[str, Any
 
 
 @transaction.atomic
-def recommendation_finalise(*, case: Case, user: Any, organization: Any, request: Any = None) -> Recommendation:
+def recommendation_finalise(
+    *, case: Case, user: User, organization: Organization, request: HttpRequest | None = None
+) -> Recommendation:
     """Exactly once: the recommendation becomes a published entry of the board's organization
     on the patient's record, and is sent to the submitting clinician and the patient's care
     team as a message, with the acknowledgement it asks for. A second call changes nothing."""
@@ -737,7 +739,7 @@ def recommendation_finalise(*, case: Case, user: Any, organization: Any, request
     return recommendation
 
 
-def _require_submitter(*, case: Case, user: Any, organization: Any) -> None:
+def _require_submitter(*, case: Case, user: User, organization: Organization) -> None:
     if (
         organization.pk != case.submitting_organization_id
         or not _clinical_member(user=user, organization=organization)
@@ -747,7 +749,7 @@ def _require_submitter(*, case: Case, user: Any, organization: Any) -> None:
 
 
 @transaction.atomic
-def recommendation_acknowledge(*, case: Case, user: Any, organization: Any) -> Case:
+def recommendation_acknowledge(*, case: Case, user: User, organization: Organization) -> Case:
     case = _case_for_update(case)
     _require_submitter(case=case, user=user, organization=organization)
     if case.state != CaseState.FINALISED:
@@ -761,7 +763,9 @@ def recommendation_acknowledge(*, case: Case, user: Any, organization: Any) -> C
 
 
 @transaction.atomic
-def followup_record(*, case: Case, user: Any, organization: Any, outcome: str, reason: str = "") -> Recommendation:
+def followup_record(
+    *, case: Case, user: User, organization: Organization, outcome: str, reason: str = ""
+) -> Recommendation:
     """Whether the recommendation was followed, changed (and why) or declined by the patient."""
     case = _case_for_update(case)
     _require_submitter(case=case, user=user, organization=organization)
