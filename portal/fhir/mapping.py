@@ -156,6 +156,9 @@ class Source:
     # The people themselves (for the Practitioner resources an answer includes).
     author_user: Any = None
     publisher_user: Any = None
+    # The API client that wrote this version for its author (an import), if any.
+    via_client_id: str = ""
+    via_client_name: str = ""
 
     @property
     def withdrawn(self) -> bool:
@@ -214,6 +217,8 @@ def source_from(entry: Any, item: Any, *, current: bool = True) -> Source:
         document=document,
         author_user=author,
         publisher_user=publisher,
+        via_client_id=getattr(item, "via_client_id", "") if item is not None else "",
+        via_client_name=getattr(item, "via_client_name", "") if item is not None else "",
     )
 
 
@@ -843,6 +848,9 @@ def entry_resources(source: Source) -> list[dict[str, Any]]:
     return resources
 
 
+API_CLIENT_SYSTEM = "urn:continuum:fhir:api-client"
+
+
 def provenance_resource(source: Source, targets: list[str]) -> dict[str, Any]:
     """Who published the entry for which organization, and when it was published, corrected
     or withdrawn; ``targets``: the resources its item maps to (``Type/id``)."""
@@ -862,6 +870,23 @@ def provenance_resource(source: Source, targets: list[str]) -> dict[str, Any]:
                 "type": concept(coding(c.PROVENANCE_AGENT_TYPE, "verifier", "Verifier")),
                 "who": ref("Practitioner", practitioner_id(source.publisher_id), source.publisher_name),
                 "onBehalfOf": source.owner(),
+            }
+        )
+    if source.via_client_id:
+        # The partner system that sent it (an API client importing for the author): named by
+        # its client id, as the access log names it; no Device resource is served.
+        who: dict[str, Any] = {
+            "type": "Device",
+            "identifier": {"system": API_CLIENT_SYSTEM, "value": source.via_client_id},
+            "display": f"API client {source.via_client_name}",
+        }
+        agents.append(
+            {
+                "type": concept(coding(c.PROVENANCE_AGENT_TYPE, "informant", "Informant")),
+                "who": who,
+                "onBehalfOf": ref("Practitioner", practitioner_id(source.author_id), source.author_name)
+                if source.author_id
+                else source.owner(),
             }
         )
     agents.append({"type": concept(coding(c.PROVENANCE_AGENT_TYPE, "custodian", "Custodian")), "who": source.owner()})

@@ -22,7 +22,12 @@ class ApiClient(models.Model):
     organization = models.ForeignKey("tenants.Organization", on_delete=models.PROTECT, related_name="api_clients")
     name = models.CharField(max_length=120)
     client_id = models.CharField(max_length=64, unique=True)
-    jwks = models.JSONField(help_text="The client's public keys (a JSON Web Key Set).")
+    jwks = models.JSONField(
+        default=dict, blank=True, help_text="The client's public keys (a JSON Web Key Set), when pasted."
+    )
+    jwks_uri = models.URLField(
+        max_length=500, blank=True, help_text="Where the client publishes its public keys (fetched and cached)."
+    )
     scopes = models.TextField(help_text="SMART scopes the client may ask for, separated by spaces.")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="api_clients_registered"
@@ -37,6 +42,14 @@ class ApiClient(models.Model):
         related_name="api_clients_revoked",
     )
     last_token_at = models.DateTimeField(null=True, blank=True)
+    import_as = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The clinician of the organization on whose behalf the client imports (its items' author).",
+    )
 
     class Meta:
         indexes = [models.Index(fields=["organization", "created_at"])]

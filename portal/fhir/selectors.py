@@ -168,6 +168,8 @@ ITEM_COLUMNS = (
     "withdrawn_reason",
     "author_id",
     "previous_id",
+    "via_client_id",
+    "via_client_name",
 )
 
 
@@ -202,6 +204,8 @@ class ItemRow:
     withdrawn_reason: str
     author_id: int | None
     previous_id: Any
+    via_client_id: str = ""
+    via_client_name: str = ""
     author: Any = None
     document: Any = None
 

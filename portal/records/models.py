@@ -73,6 +73,10 @@ class ClinicalItem(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     published_at = models.DateTimeField(null=True, blank=True)
     withdrawn_reason = models.CharField(max_length=300, blank=True)
+    # Written by an API client (``portal.fhir`` import) on the author's behalf: its client id
+    # and name, named by the item's Provenance and the chart.
+    via_client_id = models.CharField(max_length=64, blank=True)
+    via_client_name = models.CharField(max_length=120, blank=True)
 
     class Meta:
         ordering = ["-effective_at"]

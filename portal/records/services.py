@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from django.utils.datastructures import MultiValueDict
 
     from portal.accounts.models import User
+    from portal.fhir.models import ApiClient
     from tenants.models import Organization
 
 MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
@@ -401,7 +402,12 @@ class ItemImportError(ValidationError):
 
 @transaction.atomic
 def items_import(
-    *, user: User, organization: Organization, items: list[ImportItem], request: HttpRequest | None = None
+    *,
+    user: User,
+    organization: Organization,
+    items: list[ImportItem],
+    request: HttpRequest | None = None,
+    via: ApiClient | None = None,
 ) -> list[ClinicalItem]:
     """Write many items at once for one author, drafts or published now: the rules of
     ``item_create`` and ``item_publish`` (the organization's own schema, an author role, a
@@ -409,7 +415,8 @@ def items_import(
     published) and the same rows (the item, its registry entry when published, the create and
     publish audit events), in a handful of statements. A published item's registry entry takes
     the item's uuid, so the FHIR id an importer is told is the one it will read. Documents
-    (files) are not imported here: ``item_create`` takes them one by one."""
+    (files) are not imported here: ``item_create`` takes them one by one. ``via``: the API client
+    that imports for ``user`` (named on the items, by their Provenance and in the audit log)."""
     if tenant_connection.schema_name != organization.schema_name:
         raise PermissionDenied("Items are written in their organization's own schema.")
     membership = Membership.objects.active().filter(user=user, organization=organization).first()
@@ -442,9 +449,14 @@ def items_import(
             author=user,
             status=ItemStatus.PUBLISHED if imported.publish else ItemStatus.DRAFT,
             published_at=now if imported.publish else None,
+            via_client_id=via.client_id if via is not None else "",
+            via_client_name=via.name if via is not None else "",
         )
         rows.append(item)
-        events.append((AuditAction.CREATE, item, {"kind": item.kind, "via": "fhir import"}))
+        created: dict[str, Any] = {"kind": item.kind, "via": "fhir import"}
+        if via is not None:
+            created["client"] = via.client_id
+        events.append((AuditAction.CREATE, item, created))
         if imported.publish:
             entry = RegistryEntry(
                 uuid=item.pk,
@@ -471,7 +483,7 @@ def items_import(
             AuditEvent(
                 action=action,
                 actor=user,
-                actor_label=user.email,
+                actor_label=f"{via.label} for {user.email}"[:254] if via is not None else user.email,
                 acting_organization=organization,
                 object_type="item",
                 object_id=str(item.pk),

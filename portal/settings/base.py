@@ -438,3 +438,10 @@ CELERY_BEAT_SCHEDULE.update(
 # (a 1,500-entry patient record is about 2 MB) and the most entries in one Bundle.
 FHIR_IMPORT_MAX_BYTES = env_int("FHIR_IMPORT_MAX_BYTES", 32 * 1024 * 1024, minimum=1024)
 FHIR_IMPORT_MAX_ENTRIES = env_int("FHIR_IMPORT_MAX_ENTRIES", 10_000, minimum=1)
+# API clients' keys by URL (jwks_uri): how long a fetch may take, how long a key set is kept
+# at most (the server's Cache-Control max-age when shorter), how soon an unknown kid may fetch
+# again, and the hosts that may be reached over plain http (none in production: https only).
+FHIR_JWKS_TIMEOUT_SECONDS = env_int("FHIR_JWKS_TIMEOUT_SECONDS", 5, minimum=1)
+FHIR_JWKS_CACHE_SECONDS = env_int("FHIR_JWKS_CACHE_SECONDS", 3600, minimum=0)
+FHIR_JWKS_REFETCH_SECONDS = env_int("FHIR_JWKS_REFETCH_SECONDS", 30, minimum=0)
+FHIR_JWKS_HTTP_HOSTS = env_list("FHIR_JWKS_HTTP_HOSTS", [])

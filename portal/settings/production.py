@@ -24,3 +24,6 @@ if not SECURE_HSTS_PRELOAD:
     SILENCED_SYSTEM_CHECKS = [*SILENCED_SYSTEM_CHECKS, "security.W021"]  # noqa: F405
 # /healthz and /readyz are answered before SecurityMiddleware (portal.availability), so
 # a load balancer's plain-HTTP probe is never redirected.
+# API clients' key sets are fetched over https only in production (FHIR_JWKS_HTTP_HOSTS is for
+# tests and development).
+FHIR_JWKS_HTTP_HOSTS: list[str] = []

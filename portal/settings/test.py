@@ -31,3 +31,6 @@ TENANT_ROUTING_CACHE_SECONDS = 0
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
 STATIC_ROOT.mkdir(exist_ok=True)  # noqa: F405
+# API clients' key sets served by a test's own HTTP server on the loopback.
+FHIR_JWKS_HTTP_HOSTS = ["127.0.0.1"]
+FHIR_JWKS_REFETCH_SECONDS = 0

@@ -72,13 +72,24 @@ def assertion(
     return jwt.encode(body, private, algorithm=algorithm, headers={"kid": kid})
 
 
-def register(organization: Any, admin: Any, scopes: str, private: Any | None = None, name: str = "Partner EHR") -> Any:
+def register(
+    organization: Any,
+    admin: Any,
+    scopes: str,
+    private: Any | None = None,
+    name: str = "Partner EHR",
+    *,
+    import_as: Any = None,
+    jwks_uri: str = "",
+) -> Any:
     return api_client_register(
         organization=organization,
         name=name,
-        jwks_text=json.dumps(jwks_of(private or rsa_key())),
+        jwks_text="" if jwks_uri else json.dumps(jwks_of(private or rsa_key())),
+        jwks_uri=jwks_uri,
         scopes_text=scopes,
         actor=admin,
+        import_as=import_as,
     )
 
 

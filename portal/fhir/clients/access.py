@@ -48,6 +48,9 @@ VIEW_INTERACTIONS: dict[str, str | None] = {
     "export_group": None,
     "export_status": None,
     "export_file": None,
+    # POST /fhir/R4/ (a transaction or batch Bundle): each entry's type is checked against the
+    # create and update scopes by the import (``portal.fhir.importing``); GET answers 400.
+    "root": None,
 }
 
 

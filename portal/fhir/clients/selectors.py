@@ -14,7 +14,7 @@ def api_clients_for_admin(*, organization: Organization) -> QuerySet[ApiClient]:
     """The organization's clients, active ones first, newest first."""
     return (
         ApiClient.objects.filter(organization=organization)
-        .select_related("created_by", "revoked_by")
+        .select_related("created_by", "revoked_by", "import_as")
         .order_by("revoked_at", "-created_at")
     )
 

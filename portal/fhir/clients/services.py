@@ -26,9 +26,11 @@ from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
-from portal.accounts.models import User
+from portal.accounts.models import Membership, User
+from portal.accounts.roles import AUTHOR_ROLES
 from portal.audit.models import AuditAction, AuditOutcome
 from portal.audit.services import audit_record
+from portal.fhir.clients.keys import KeysUnavailable, client_keys, jwks_fetch, jwks_uri_check
 from portal.fhir.models import AccessToken, ApiClient, AssertionUse
 from portal.fhir.scopes import ClientPrincipal, ScopeError, ScopeSet, parse_scope, parse_scopes
 from tenants.models import Organization
@@ -105,29 +107,72 @@ def scopes_parse(text: str) -> str:
     return " ".join(part for part in dict.fromkeys(text.split()))
 
 
+def _import_author(organization: Organization, scopes: str, import_as: User | None) -> User | None:
+    """The clinician a client with write scopes imports for: an active member of the
+    organization with an author role (the items' author, who answers for them)."""
+    writes = any(set(scope.letters) & set("cu") for scope in parse_scopes(scopes))
+    if import_as is None:
+        if writes:
+            raise ValidationError(
+                {"import_as": "A client that writes (create or update scopes) imports on behalf of a clinician: name one."}
+            )
+        return None
+    membership = Membership.objects.active().filter(user=import_as, organization=organization).first()
+    if membership is None or membership.role not in AUTHOR_ROLES:
+        raise ValidationError(
+            {"import_as": f"Imports are authored by a clinician of {organization.name} with an author role."}
+        )
+    return import_as
+
+
 @transaction.atomic
 def api_client_register(
     *,
     organization: Organization,
     name: str,
-    jwks_text: str,
     scopes_text: str,
     actor: User,
+    jwks_text: str = "",
+    jwks_uri: str = "",
+    import_as: User | None = None,
     request: HttpRequest | None = None,
 ) -> ApiClient:
+    """Register a client with its public keys pasted (``jwks_text``) or published at
+    ``jwks_uri`` (fetched now, to say at once when it cannot be read); a client with write
+    scopes names the clinician it imports for (``import_as``)."""
     name = name.strip()
     if not name:
         raise ValidationError({"name": "Name the client (the partner's system)."})
     scopes = scopes_parse(scopes_text)
-    jwks = jwks_parse(jwks_text)
+    author = _import_author(organization, scopes, import_as)
+    jwks: dict[str, Any] = {}
+    if jwks_uri.strip() and jwks_text.strip():
+        raise ValidationError({"jwks": "Paste the key set or give its URL, not both."})
+    if jwks_uri.strip():
+        jwks_uri = jwks_uri_check(jwks_uri)
+        try:
+            jwks_fetch(jwks_uri)
+        except KeysUnavailable as error:
+            raise ValidationError({"jwks_uri": str(error)})
+    elif jwks_text.strip():
+        jwks = jwks_parse(jwks_text)
+    else:
+        raise ValidationError({"jwks": "Paste the client's public key set, or give the URL where it publishes it."})
     client = ApiClient.objects.create(
         organization=organization,
         name=name[:120],
         client_id=secrets.token_urlsafe(24),
         jwks=jwks,
+        jwks_uri=jwks_uri.strip(),
         scopes=scopes,
         created_by=actor,
+        import_as=author,
     )
+    detail = {"event": "registered", "client": client.client_id, "scopes": scopes}
+    if client.jwks_uri:
+        detail["jwks_uri"] = client.jwks_uri
+    if author is not None:
+        detail["import_as"] = author.email
     audit_record(
         action=AuditAction.ADMIN,
         actor=actor,
@@ -136,7 +181,7 @@ def api_client_register(
         object_type="api_client",
         object_id=client.uuid,
         data_owner=organization,
-        detail={"event": "registered", "client": client.client_id, "scopes": scopes},
+        detail=detail,
     )
     return client
 
@@ -249,7 +294,12 @@ def _client_of(organization: Organization, assertion: str) -> ApiClient:
 def _verified_claims(client: ApiClient, assertion: str, token_url: str) -> dict[str, Any]:
     header = jwt.get_unverified_header(assertion)
     algorithm, kid = header["alg"], header.get("kid")
-    keys = [key for key in client.jwks.get("keys", []) if kid is None or key.get("kid") == kid]
+    if kid is not None and not isinstance(kid, str):
+        raise _refused("The client assertion's kid is a string.")
+    try:
+        keys = client_keys(client, kid)
+    except KeysUnavailable as error:
+        raise _refused(str(error))
     keys = [key for key in keys if _algorithm_of(key) == algorithm]
     if not keys:
         raise _refused("No registered key of this client matches the assertion's kid and algorithm.")

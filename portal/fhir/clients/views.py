@@ -90,7 +90,14 @@ def smart_configuration(request: HttpRequest) -> HttpResponse:
             "token_endpoint_auth_methods_supported": ["private_key_jwt"],
             "token_endpoint_auth_signing_alg_values_supported": list(ALGORITHMS),
             "grant_types_supported": ["client_credentials"],
-            "scopes_supported": ["system/*.read", "system/*.rs", "system/Patient.rs", "system/Observation.rs"],
+            "scopes_supported": [
+                "system/*.read",
+                "system/*.rs",
+                "system/Patient.rs",
+                "system/Observation.rs",
+                "system/*.write",
+                "system/Observation.cu",
+            ],
             "response_types_supported": ["token"],
             "capabilities": ["client-confidential-asymmetric", "permission-v1", "permission-v2"],
             "access_token_lifetime_seconds": TOKEN_SECONDS,
@@ -118,7 +125,7 @@ def clients(request: HttpRequest) -> HttpResponse:
 @site_admin_required
 def register(request: HttpRequest) -> HttpResponse:
     organization = request.tenant  # type: ignore[attr-defined]
-    form = ApiClientForm(request.POST or None)
+    form = ApiClientForm(request.POST or None, organization=organization)
     registered = None
     if request.method == "POST" and form.is_valid():
         try:
@@ -126,6 +133,8 @@ def register(request: HttpRequest) -> HttpResponse:
                 organization=organization,
                 name=form.cleaned_data["name"],
                 jwks_text=form.cleaned_data["jwks"],
+                jwks_uri=form.cleaned_data["jwks_uri"],
+                import_as=form.cleaned_data["import_as"],
                 scopes_text=form.cleaned_data["scopes"],
                 actor=request.user,  # type: ignore[arg-type]
                 request=request,
@@ -137,7 +146,7 @@ def register(request: HttpRequest) -> HttpResponse:
             if not request.htmx:  # type: ignore[attr-defined]
                 messages.success(request, f"{registered.name} is registered. Its client id: {registered.client_id}")
                 return redirect("api_clients:list")
-            form = ApiClientForm()
+            form = ApiClientForm(organization=organization)
     context = {
         "form": form,
         "registered": registered,

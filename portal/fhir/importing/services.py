@@ -43,7 +43,7 @@ from portal.fhir import codes as c
 from portal.fhir.importing.inverse import Plan, diagnosis_values, plan_for, tagged_publish
 from portal.fhir.importing.parse import ImportFailure, Request, entry_request, resource_check, resource_shape
 from portal.fhir.importing.references import Criteria, Resolver, Target, criteria_parse, identifier_keys
-from portal.fhir.scopes import Scope, ScopeError, ScopeSet, parse_scope
+from portal.fhir.scopes import ClientPrincipal, Scope, ScopeError, ScopeSet, parse_scope
 from portal.patients.matching import normalize_name
 from portal.patients.models import NetworkPatient, PatientIdentifier, RegistryEntry
 from portal.patients.services import patient_register
@@ -158,8 +158,11 @@ class Importer:
         client: str,
         base: str,
         request: HttpRequest | None,
+        principal: ClientPrincipal | None = None,
     ) -> None:
         self.organization, self.user, self.bundle = organization, user, bundle
+        self.principal = principal
+        self.api_client = principal.client if principal is not None else None
         self.scopes, self.client, self.base, self.request = scopes, client, base, request
         self.transaction = bundle["type"] == "transaction"
         self.publish_all = tagged_publish(bundle)
@@ -185,6 +188,11 @@ class Importer:
             raise PermissionDenied("An import writes in its organization's own schema.")
         membership = Membership.objects.active().filter(user=self.user, organization=self.organization).first()
         if membership is None or membership.role not in AUTHOR_ROLES:
+            if self.api_client is not None:
+                raise PermissionDenied(
+                    f"The clinician this client imports for ({self.user.display_name}) no longer authors clinical "
+                    f"items at {self.organization.name}: a site admin names another."
+                )
             raise PermissionDenied("Only clinicians of this organization who author clinical items import them.")
         self.membership = membership
         with connection.cursor() as cursor:
@@ -226,6 +234,9 @@ class Importer:
             self._write(self.pending)
         for entry in self.entries:
             if entry.failure is None and entry.status == 0 and entry.plan is not None and entry.plan.role == "not_kept":
+                if not scope_allows(self.scopes, entry.resource_type, "c"):
+                    self.fail(entry, self._refusal(entry, "c"))
+                    continue
                 entry.status = 200
                 entry.notes.append(entry.plan.reason)
         if self.imported_rows:
@@ -420,13 +431,19 @@ class Importer:
             )
         )
 
-    def _allowed(self, entry: Entry) -> None:
-        if not scope_allows(self.scopes, entry.resource_type, "c"):
-            raise ImportFailure(
-                403,
-                f"{entry.where}: this client's scopes do not allow creating {entry.resource_type}.",
-                code="forbidden",
-            )
+    def _allowed(self, entry: Entry, action: str = "c") -> None:
+        if not scope_allows(self.scopes, entry.resource_type, action):
+            raise self._refusal(entry, action)
+
+    def _refusal(self, entry: Entry, action: str) -> ImportFailure:
+        verb = {"c": "creating", "u": "changing"}[action]
+        return ImportFailure(
+            403,
+            f"{entry.where}: this client's scopes ({' '.join(self.scopes or [])}) do not allow {verb} "
+            f"{entry.resource_type}; nothing of it was written.",
+            code="forbidden",
+            expression=entry.where,
+        )
 
     # --- patients ------------------------------------------------------------------------------
 
@@ -678,7 +695,11 @@ class Importer:
             return
         try:
             items = items_import(
-                user=self.user, organization=self.organization, items=[p[1] for p in pending], request=self.request
+                user=self.user,
+                organization=self.organization,
+                items=[p[1] for p in pending],
+                request=self.request,
+                via=self.api_client,
             )
         except ItemImportError as error:
             entries = pending[error.index][0]
@@ -785,13 +806,19 @@ class Importer:
 
     def _audit(self, patients: list[NetworkPatient], counts: dict[str, int]) -> None:
         touched: list[NetworkPatient | None] = [*patients] or [None]
-        detail = {"interaction": f"import {self.bundle['type']}", "client": self.client, "entries": len(self.entries)}
+        detail: dict[str, Any] = {
+            "interaction": f"import {self.bundle['type']}",
+            "client": self.client,
+            "entries": len(self.entries),
+        }
         detail.update(counts)
+        if self.principal is not None:
+            detail["on_behalf_of"] = self.user.email
         for patient in touched:
             audit_records(
                 data_owners=[self.organization],
                 action=AuditAction.CREATE,
-                actor=self.user,
+                actor=self.principal or self.user,
                 organization=self.organization,
                 request=self.request,
                 object_type="fhir",
@@ -834,20 +861,40 @@ def _mrn_of(resource: dict[str, Any], organization: Organization) -> str:
 def bundle_import(
     *,
     organization: Organization,
-    user: User,
     bundle: dict[str, Any],
+    user: User | None = None,
+    principal: ClientPrincipal | None = None,
     scopes: Sequence[str] | None = None,
     client: str = "portal-session",
     base: str = "",
     request: HttpRequest | None = None,
 ) -> ImportResult:
     """Import a transaction or batch Bundle (already read by ``parse.body_parse``) into this
-    organization's record, acting as ``user``; ``scopes`` narrow what may be written (an API
-    client's SMART scopes; ``None`` for the portal's session). A transaction raises
-    ``ImportFailure`` (and leaves nothing) when any entry fails; a batch answers each entry.
-    ``PermissionDenied`` when the person may not import here at all."""
+    organization's record, acting as ``user`` (the portal's session) or as an API client
+    (``principal``: for the clinician its site admin named, ``ApiClient.import_as``, narrowed
+    by its token's scopes); ``scopes`` narrow what may be written (``None`` for a session: the
+    person's role decides). A transaction raises ``ImportFailure`` (and leaves nothing) when
+    any entry fails; a batch answers each entry. ``PermissionDenied`` when the person (or the
+    client's clinician) may not import here at all."""
+    if principal is not None:
+        api_client = principal.client
+        if api_client.organization_id != organization.pk or api_client.import_as is None:
+            raise PermissionDenied(
+                "This client imports for nobody: a site admin of the organization names the clinician it imports "
+                "for (API clients, Imports on behalf of)."
+            )
+        user, scopes, client = api_client.import_as, str(principal.scopes).split(), f"client:{api_client.client_id}"
+    if user is None:
+        raise PermissionDenied("An import is made by a clinician or an API client.")
     importer = Importer(
-        organization=organization, user=user, bundle=bundle, scopes=scopes, client=client, base=base, request=request
+        organization=organization,
+        user=user,
+        bundle=bundle,
+        scopes=scopes,
+        client=client,
+        base=base,
+        request=request,
+        principal=principal,
     )
     with transaction.atomic():
         return importer.run()

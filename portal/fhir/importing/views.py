@@ -1,6 +1,6 @@
 """``POST /fhir/R4/``: a transaction or batch Bundle from the portal's signed-in session (cookie
-and CSRF token, as for searches). API clients call ``services.bundle_import`` with their
-organization, acting person and scopes."""
+and CSRF token, as for searches), or from an API client's bearer token: the client imports for
+the clinician its site admin named (``ApiClient.import_as``), narrowed by its scopes."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 
+from portal.fhir.clients.access import principal_of
 from portal.fhir.codes import CONTENT_TYPE
 from portal.fhir.importing.parse import ImportFailure, body_parse
 from portal.fhir.importing.services import bundle_import
@@ -44,15 +45,32 @@ def read_body(request: HttpRequest) -> bytes:
 def bundle_post(request: HttpRequest) -> HttpResponse:
     """Import the Bundle; the transaction-response or batch-response Bundle, or an
     OperationOutcome with the status of what failed (a transaction leaves nothing then)."""
+    principal = principal_of(request)
     try:
+        if principal is not None and not any(set(scope.letters) & set("cu") for scope in principal.scopes.scopes):
+            raise ImportFailure(
+                403,
+                f"The client's scopes ({principal.scopes}) allow no writes: an import needs create or "
+                "update scopes (system/Observation.cu, system/*.write).",
+                code="forbidden",
+            )
         bundle = body_parse(read_body(request))
-        result = bundle_import(
-            organization=request.tenant,  # type: ignore[attr-defined]
-            user=request.user,  # type: ignore[arg-type]
-            bundle=bundle,
-            base=request.build_absolute_uri(PREFIX),
-            request=request,
-        )
+        if principal is not None:
+            result = bundle_import(
+                organization=request.tenant,  # type: ignore[attr-defined]
+                principal=principal,
+                bundle=bundle,
+                base=request.build_absolute_uri(PREFIX),
+                request=request,
+            )
+        else:
+            result = bundle_import(
+                organization=request.tenant,  # type: ignore[attr-defined]
+                user=request.user,  # type: ignore[arg-type]
+                bundle=bundle,
+                base=request.build_absolute_uri(PREFIX),
+                request=request,
+            )
     except ImportFailure as failure:
         return failure_response(failure)
     except PermissionDenied as error:
