@@ -196,8 +196,6 @@ def test_the_admin_page_registers_a_client_by_its_key_url(cast, sign_in, key_ser
     assert client.jwks_uri == key_server.url
     assert key_server.url in page.get("/admin/api-clients/").content.decode()
     key_server.status = 404
-    refused = page.post(
-        "/admin/api-clients/register/", {**form, "name": "Broken"}, HTTP_HX_REQUEST="true"
-    )
+    refused = page.post("/admin/api-clients/register/", {**form, "name": "Broken"}, HTTP_HX_REQUEST="true")
     assert refused.status_code == 400 and b"HTTP 404" in refused.content
     assert not ApiClient.objects.filter(name="Broken").exists()

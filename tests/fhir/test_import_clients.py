@@ -171,8 +171,9 @@ def test_a_client_without_writes_or_whose_clinician_left_imports_nothing(cast):
     http = _bearer(maple, _token(maple, writer, "system/*.write"))
     Membership.objects.filter(user=park, organization=maple).update(status=MembershipStatus.SUSPENDED)
     left = fhir_json(_post(http, bundle), status=403)
-    assert "no longer authors" in left["issue"][0]["diagnostics"] and "site admin names another" in (
-        left["issue"][0]["diagnostics"]
+    assert (
+        "no longer authors" in left["issue"][0]["diagnostics"]
+        and "site admin names another" in (left["issue"][0]["diagnostics"])
     )
     assert _counts(maple) == before
     # A token of the client at another organization's address: 401, nothing written.

@@ -9,7 +9,6 @@ from portal.accounts.roles import AUTHOR_ROLES
 from portal.forms import Form
 from tenants.models import Organization
 
-
 if TYPE_CHECKING:
     _UserChoice = forms.ModelChoiceField[User]
 else:

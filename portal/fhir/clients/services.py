@@ -114,7 +114,9 @@ def _import_author(organization: Organization, scopes: str, import_as: User | No
     if import_as is None:
         if writes:
             raise ValidationError(
-                {"import_as": "A client that writes (create or update scopes) imports on behalf of a clinician: name one."}
+                {
+                    "import_as": "A client that writes (create or update scopes) imports on behalf of a clinician: name one."
+                }
             )
         return None
     membership = Membership.objects.active().filter(user=import_as, organization=organization).first()
