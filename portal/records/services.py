@@ -290,8 +290,10 @@ def item_correct(
     item: ClinicalItem,
     values: dict[str, Any],
     request: HttpRequest | None = None,
+    via: ApiClient | None = None,
 ) -> ClinicalItem:
-    """Correct a published item: a new version; the earlier one is kept; the entry says amended."""
+    """Correct a published item: a new version; the earlier one is kept; the entry says amended.
+    ``via``: the API client that sends the correction for ``user`` (a FHIR import's PUT)."""
     _require_author(user=user, organization=organization, patient=item.patient)
     item = ClinicalItem.objects.select_for_update().get(pk=item.pk)
     if item.status != ItemStatus.PUBLISHED:
@@ -313,6 +315,8 @@ def item_correct(
         previous=item,
         author=user,
         published_at=now,
+        via_client_id=via.client_id if via is not None else "",
+        via_client_name=via.name if via is not None else "",
     )
     item.status = ItemStatus.SUPERSEDED
     item.save(update_fields=["status"])
@@ -346,7 +350,8 @@ def item_correct(
         object_id=correction.pk,
         patient=item.patient,
         data_owner=organization,
-        detail={"corrects": str(item.pk), "version": correction.version},
+        detail={"corrects": str(item.pk), "version": correction.version}
+        | ({"client": via.client_id, "via": "fhir import"} if via is not None else {}),
     )
     return correction
 
@@ -377,6 +382,61 @@ def item_withdraw(
         patient=item.patient,
         data_owner=organization,
         detail={"withdrawn": True},
+    )
+    return item
+
+
+def item_current(item: ClinicalItem) -> ClinicalItem:
+    """The latest version of an item (following its corrections)."""
+    while True:
+        following = ClinicalItem.objects.filter(previous=item).first()
+        if following is None:
+            return item
+        item = following
+
+
+@transaction.atomic
+def item_import_update(
+    *,
+    user: User,
+    organization: Organization,
+    item: ClinicalItem,
+    values: dict[str, Any],
+    request: HttpRequest | None = None,
+    via: ApiClient | None = None,
+) -> ClinicalItem | None:
+    """A FHIR import's PUT of an item with new content: a published item is corrected (a new
+    version, as ``item_correct``), a draft is changed in place; None when the content, once
+    validated, is the item's already (nothing written). ``ValidationError`` for invalid values
+    or an item that cannot change (withdrawn, a document); ``PermissionDenied`` as for any
+    author's write."""
+    item = item_current(item)
+    _require_author(user=user, organization=organization, patient=item.patient, kind=item.kind)
+    if item.kind in BOARD_ONLY_KINDS or item.kind == ItemKind.DOCUMENT:
+        raise ValidationError(f"A {item.get_kind_display().lower()} is not changed through an import.")
+    data, effective = _validated(item.kind, dict(values))
+    if data == item.data and _aware(effective) == item.effective_at:
+        return None
+    if item.status == ItemStatus.PUBLISHED:
+        return item_correct(user=user, organization=organization, item=item, values=values, request=request, via=via)
+    if item.status != ItemStatus.DRAFT:
+        raise ValidationError(f"This item is {item.get_status_display().lower()}: it is not changed any more.")
+    item = ClinicalItem.objects.select_for_update().get(pk=item.pk)
+    title, code, _summary = describe(item.kind, data)
+    item.title, item.code, item.data, item.effective_at = title, code, data, _aware(effective)
+    item.via_client_id = via.client_id if via is not None else ""
+    item.via_client_name = via.name if via is not None else ""
+    item.save(update_fields=["title", "code", "data", "effective_at", "via_client_id", "via_client_name"])
+    audit_record(
+        action=AuditAction.UPDATE,
+        actor=user,
+        organization=organization,
+        request=request,
+        object_type="item",
+        object_id=item.pk,
+        patient=item.patient,
+        data_owner=organization,
+        detail={"draft": True, "via": "fhir import"} | ({"client": via.client_id} if via is not None else {}),
     )
     return item
 

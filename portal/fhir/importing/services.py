@@ -48,7 +48,7 @@ from portal.patients.matching import normalize_name
 from portal.patients.models import NetworkPatient, PatientIdentifier, RegistryEntry
 from portal.patients.services import patient_register
 from portal.records.models import ClinicalItem, ImportedResource
-from portal.records.services import ImportItem, ItemImportError, items_import
+from portal.records.services import ImportItem, ItemImportError, item_current, item_import_update, items_import
 from tenants.connection import tenant_connection
 from tenants.models import Organization
 
@@ -364,7 +364,9 @@ class Importer:
         self.resolver.remember(list({row.pk: row for row in rows}.values()))
 
     def _match(self, entry: Entry) -> ImportedResource | None:
-        """The earlier import an entry's condition (ifNoneExist, a conditional or id PUT) finds."""
+        """The earlier import an entry's condition (ifNoneExist, a conditional or id PUT) finds;
+        for a PUT to one of this organization's own resources (``Condition/<entry uuid>``), an
+        unsaved row naming its item. A PUT to another organization's resource is a 404."""
         assert self.resolver is not None
         if entry.criteria is None:
             return None
@@ -376,35 +378,57 @@ class Importer:
                 code="multiple-matches",
                 expression=f"{entry.where}.request",
             )
-        if not found and entry.criteria.source_id and self._is_ours(entry.criteria.source_id):
-            raise ImportFailure(
-                409,
-                f"{entry.where}.request: a PUT to a resource of this organization's record would change it; "
-                "correcting through FHIR is not supported yet (correct it from the chart).",
-                code="conflict",
-                expression=f"{entry.where}.request.url",
-            )
         if found:
             self.resolver.entry_matches[entry.index] = found[0]
-            if entry.request is not None and entry.request.method == "PUT" and found[0].digest != entry.digest:
-                raise ImportFailure(
-                    409,
-                    f"{entry.where}: this PUT changes a resource imported before; changing imported resources "
-                    "is not supported yet (correct the entry from the chart, or send it under a new identifier).",
-                    code="conflict",
-                    expression=entry.where,
-                )
             return found[0]
+        if entry.criteria.source_id and entry.request is not None and entry.request.method == "PUT":
+            return self._own_resource(entry, entry.criteria.source_id)
         return None
 
-    def _is_ours(self, resource_id: str) -> bool:
-        """Whether an id names an entry this organization published (``<entry uuid>[-suffix]``)."""
+    def _own_resource(self, entry: Entry, resource_id: str) -> ImportedResource | None:
+        """A PUT naming a published entry's id (``<entry uuid>[-suffix]``): this organization's
+        item (an unsaved ``ImportedResource`` pointing at it), or a 404 for anyone else's."""
         from portal.fhir.selectors import UUID_PREFIX
 
         match = UUID_PREFIX.match(resource_id)
-        return (
-            match is not None
-            and RegistryEntry.objects.filter(uuid=match.group(1), organization=self.organization).exists()
+        if match is None:
+            return None
+        row = RegistryEntry.objects.filter(uuid=match.group(1)).only("organization_id", "item_uuid", "kind").first()
+        if row is None:
+            return None
+        where = f"{entry.where}.request.url"
+        if row.organization_id != self.organization.pk:
+            raise ImportFailure(
+                404,
+                f"{where}: {entry.resource_type}/{resource_id} is no resource of this organization's record; "
+                "an organization changes only its own.",
+                code="not-found",
+                expression=where,
+            )
+        item = ClinicalItem.objects.filter(pk=row.item_uuid).select_related("patient").first()
+        if item is None:
+            raise ImportFailure(404, f"{where}: no such resource.", code="not-found", expression=where)
+        return ImportedResource(
+            resource_type=entry.resource_type,
+            source_id=resource_id,
+            digest="",
+            item=item,
+            patient=item.patient,
+            part=match.group(2) or "",
+            imported_by=self.user,
+        )
+
+    def _unchanged_or_refused(self, entry: Entry, earlier: ImportedResource | None) -> None:
+        """A Patient, Practitioner, Organization or Location PUT again with other content: 409
+        (a person's identity changes through the pages' registration)."""
+        if earlier is None or entry.request is None or entry.request.method != "PUT" or earlier.digest == entry.digest:
+            return
+        raise ImportFailure(
+            409,
+            f"{entry.where}: this PUT changes a {entry.resource_type} imported before; a {entry.resource_type} is not "
+            "changed through an import (a patient's details are corrected on the pages).",
+            code="conflict",
+            expression=entry.where,
         )
 
     def _remember(
@@ -469,6 +493,11 @@ class Importer:
                 code="required",
             )
         earlier = self._match(entry)
+        if earlier is not None and earlier.item is not None:
+            raise ImportFailure(
+                409, f"{entry.where}.request.url: names a clinical item, not a Patient.", code="conflict"
+            )
+        self._unchanged_or_refused(entry, earlier)
         if earlier is None:
             assert self.resolver is not None
             keyed = {
@@ -526,6 +555,7 @@ class Importer:
         self._allowed(entry)
         self._references(entry)
         earlier = self._match(entry)
+        self._unchanged_or_refused(entry, earlier)
         if earlier is not None:
             entry.status = 200
             return
@@ -650,18 +680,26 @@ class Importer:
                 )
         matches = [self._match(entry) for entry in entries]
         if matches[0] is not None:
-            item = matches[0].item
-            if any(m is None or m.item_id != matches[0].item_id for m in matches[1:]):
+            earlier = matches[0]
+            if any(m is None or m.item_id != earlier.item_id for m in matches[1:]):
                 new = next(
-                    e for e, m in zip(entries, matches, strict=True) if m is None or m.item_id != matches[0].item_id
+                    e for e, m in zip(entries, matches, strict=True) if m is None or m.item_id != earlier.item_id
                 )
                 raise ImportFailure(
                     409,
-                    f"{new.where}: adds to a diagnosis imported before; changing imported resources is not supported "
-                    "yet (send the whole diagnosis under new identifiers, or correct it from the chart).",
+                    f"{new.where}: adds to a diagnosis imported before; a diagnosis changes as a whole (PUT its "
+                    "Condition and every Observation imported with it, under the ids or identifiers they were "
+                    "imported with).",
                     code="conflict",
                     expression=new.where,
                 )
+            changed = [e for e, m in zip(entries, matches, strict=True) if m is not None and m.digest != e.digest]
+            if changed and all(e.request is not None and e.request.method == "PUT" for e in changed):
+                self._update(entries, matches, patient)
+                return
+            item = earlier.item
+            if item is not None:
+                item = self._current(item)
             for entry in entries:
                 entry.status = 200
                 entry.patient = patient
@@ -678,17 +716,97 @@ class Importer:
             )
         plan = main.plan
         assert plan is not None
-        values = dict(plan.values)
-        if plan.kind == "cancer_diagnosis":
-            values = diagnosis_values(values, [e.plan for e in entries[1:] if e.plan is not None], main.where)
-        if plan.medication_reference:
-            values[_name_field(plan.kind)] = self._medication_name(main)
+        values = self._values(entries)
         publish = any(e.publish for e in entries)
         pending = (entries, ImportItem(patient=patient, kind=plan.kind, values=values, publish=publish))
         if self.transaction:
             self.pending.append(pending)
         else:
             self._write([pending])
+
+    def _values(self, entries: list[Entry]) -> dict[str, Any]:
+        """The item's values (its kind's form) from a unit's resources."""
+        main = entries[0]
+        plan = main.plan
+        assert plan is not None
+        values = dict(plan.values)
+        if plan.kind == "cancer_diagnosis":
+            values = diagnosis_values(values, [e.plan for e in entries[1:] if e.plan is not None], main.where)
+        if plan.medication_reference:
+            values[_name_field(plan.kind)] = self._medication_name(main)
+        return values
+
+    def _current(self, item: ClinicalItem) -> ClinicalItem:
+        return item_current(item) if item.status == "superseded" else item
+
+    def _update(self, entries: list[Entry], matches: list[ImportedResource | None], patient: NetworkPatient) -> None:
+        """A unit PUT again with other content: the item it became is changed — a published
+        item corrected (a new version, its Provenance an UPDATE), a draft changed in place — or
+        nothing when the content, once read into the item, is the same."""
+        main, earlier = entries[0], matches[0]
+        assert main.plan is not None and earlier is not None and earlier.item is not None
+        for entry in entries:
+            self._allowed(entry, "u")
+        item = self._current(earlier.item)
+        if item.kind != main.plan.kind:
+            raise ImportFailure(
+                409,
+                f"{main.where}: names a {item.get_kind_display().lower()} of the record, not what this resource is.",
+                code="conflict",
+                expression=f"{main.where}.request.url",
+            )
+        if item.patient_id != patient.pk:
+            raise ImportFailure(
+                409,
+                f"{main.where}.resource.subject: an update does not move an item to another patient.",
+                code="conflict",
+                expression=f"{main.where}.resource.subject",
+            )
+        if item.kind == "cancer_diagnosis":
+            saved = [m for m in matches if m is not None and m.pk is not None and not m._state.adding]
+            every = set(ImportedResource.objects.filter(item__in=_chain_ids(item)).values_list("pk", flat=True))
+            if not saved or {m.pk for m in saved} != every:
+                raise ImportFailure(
+                    409,
+                    f"{main.where}: a diagnosis changes as a whole: PUT its Condition and every Observation imported "
+                    "with it, under the ids or identifiers they were imported with.",
+                    code="conflict",
+                    expression=main.where,
+                )
+        values = self._values(entries)
+        try:
+            changed = item_import_update(
+                user=self.user,
+                organization=self.organization,
+                item=item,
+                values=values,
+                request=self.request,
+                via=self.api_client,
+            )
+        except ValidationError as error:
+            raise ImportFailure(422, f"{main.label()}: " + "; ".join(_messages(error)), expression=main.where)
+        except PermissionDenied as error:
+            raise ImportFailure(403, f"{main.where}: {error}", code="forbidden")
+        current = changed or item
+        if changed is not None and changed.pk != item.pk:
+            ImportedResource.objects.filter(item__in=_chain_ids(item)).update(item=changed)
+        for entry, match in zip(entries, matches, strict=True):
+            entry.status = 200
+            entry.patient = patient
+            assert match is not None
+            if match._state.adding:
+                part = entry.plan.part if entry.plan is not None and entry is not main else ""
+                self._remember(entry, patient=patient, item=current, part=part)
+            else:
+                ImportedResource.objects.filter(pk=match.pk).update(digest=entry.digest)
+            if current.status == "published":
+                entry.location = self._location(entry, current, look_up=True)
+            if changed is None:
+                entry.notes.append("The same as the record already says: nothing changed.")
+            elif current.status == "published":
+                entry.notes.append(f"Corrected: version {current.version} of the entry (the earlier in _history).")
+            else:
+                entry.notes.append(f"The draft of {self.organization.name} is changed.")
 
     def _write(self, pending: list[tuple[list[Entry], ImportItem]]) -> None:
         if not pending:
@@ -727,17 +845,27 @@ class Importer:
                 if read_as and read_as != entry.resource_type:
                     entry.notes.append(f"Kept as a {read_as.lower()} of the record (read back as {read_as}).")
 
-    def _location(self, entry: Entry, item: ClinicalItem) -> str:
+    def _location(self, entry: Entry, item: ClinicalItem, *, look_up: bool = False) -> str:
+        """Where a published item's resource reads: its registry entry's uuid (an imported
+        item's first version's id; looked up for a later version or when ``look_up``)."""
         plan = entry.plan
         assert plan is not None
+        entry_id: Any = item.pk
+        if item.version > 1 or look_up:
+            entry_id = (
+                RegistryEntry.objects.filter(organization=self.organization, item_uuid=item.pk)
+                .values_list("uuid", flat=True)
+                .first()
+                or item.pk
+            )
         if plan.role == "part":
             if plan.part == "marker":
                 return ""
-            return f"Observation/{item.pk}-{PART_SUFFIX[plan.part]}/_history/1"
+            return f"Observation/{entry_id}-{PART_SUFFIX[plan.part]}/_history/{item.version}"
         kind = READ_AS.get(item.kind) or entry.resource_type
         if item.kind == "treatment":
             kind = "Procedure" if item.data.get("modality") in ("surgery", "radiation") else "MedicationRequest"
-        return f"{kind}/{item.pk}/_history/{item.version}"
+        return f"{kind}/{entry_id}/_history/{item.version}"
 
     def _medication_name(self, entry: Entry) -> str:
         assert self.resolver is not None and entry.plan is not None
@@ -826,6 +954,16 @@ class Importer:
                 patient=patient,
                 detail=detail,
             )
+
+
+def _chain_ids(item: ClinicalItem) -> list[Any]:
+    """The ids of an item's versions (itself and those it corrects)."""
+    ids = [item.pk]
+    previous = item.previous_id
+    while previous is not None:
+        ids.append(previous)
+        previous = ClinicalItem.objects.filter(pk=previous).values_list("previous_id", flat=True).first()
+    return ids
 
 
 def _name_field(kind: str) -> str:
