@@ -26,4 +26,4 @@ if not SECURE_HSTS_PRELOAD:
 # a load balancer's plain-HTTP probe is never redirected.
 # API clients' key sets are fetched over https only in production (FHIR_JWKS_HTTP_HOSTS is for
 # tests and development).
-FHIR_JWKS_HTTP_HOSTS: list[str] = []
+FHIR_JWKS_HTTP_HOSTS = []
