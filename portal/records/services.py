@@ -92,8 +92,10 @@ def item_create(
     publish: bool = False,
     private: bool = False,
     request: HttpRequest | None = None,
+    via: ApiClient | None = None,
 ) -> ClinicalItem:
-    """Write a draft item (and publish it at once when asked)."""
+    """Write a draft item (and publish it at once when asked); ``via``: the API client that
+    writes it for ``user`` (a FHIR import)."""
     _require_author(user=user, organization=organization, patient=patient, kind=kind)
     data, effective = _validated(kind, values, files)
     # A document's form requires the file, so _validated refused a document without one.
@@ -109,6 +111,8 @@ def item_create(
         data=data,
         author=user,
         private=private,
+        via_client_id=via.client_id if via is not None else "",
+        via_client_name=via.name if via is not None else "",
     )
     if upload is not None:
         digest = hashlib.sha256()
@@ -132,7 +136,7 @@ def item_create(
         object_id=item.pk,
         patient=patient,
         data_owner=organization,
-        detail={"kind": kind},
+        detail={"kind": kind} | ({"client": via.client_id, "via": "fhir import"} if via is not None else {}),
     )
     if publish:
         item_publish(user=user, organization=organization, item=item, request=request)

@@ -243,9 +243,10 @@ def _replayed(sign_in: Callable[..., Any], user: Any, opened_at: Any, presented_
     return client
 
 
-def _bearer(cast: Any, issued_at: Any, presented_at: Any, admin: str) -> Any:
+def _bearer(cast: Any, issued_at: Any, presented_at: Any, admin: str, clinician: str) -> Any:
     """A test client sending the bearer token of a client registered at ``issued_at`` (every
-    scope), at ``presented_at``'s address; the token is kept valid for the whole crawl."""
+    scope, importing for ``clinician``), at ``presented_at``'s address; the token is kept valid
+    for the whole crawl."""
     import datetime as dt
 
     from django.test import Client
@@ -255,7 +256,13 @@ def _bearer(cast: Any, issued_at: Any, presented_at: Any, admin: str) -> Any:
     from tests.conftest import host_of
     from tests.fhir.clients import access_token, register
 
-    client = register(issued_at, cast.users[admin], "system/*.cruds", name=f"{issued_at.name} adversary")
+    client = register(
+        issued_at,
+        cast.users[admin],
+        "system/*.cruds",
+        name=f"{issued_at.name} adversary",
+        import_as=cast.users[clinician],
+    )
     token = access_token(Client(HTTP_HOST=host_of(issued_at)), issued_at, client, "system/*.cruds")
     AccessToken.objects.filter(client=client).update(expires_at=timezone.now() + dt.timedelta(hours=2))
     http = Client(HTTP_HOST=host_of(presented_at), HTTP_AUTHORIZATION=f"Bearer {token}")
@@ -355,14 +362,14 @@ def test_no_hostile_actor_reads_or_changes_anything_of_maria_on_any_route(
     tenant_actors += [
         Actor(
             "Cedar Valley's API client (system/*.cruds)",
-            _bearer(cast, cedar, cedar, "cedarvalley_admin"),
+            _bearer(cast, cedar, cedar, "cedarvalley_admin", "chen"),
             READS + WRITES,
             every_marker,
             every_id=("GET", "POST"),
         ),
         Actor(
             "Northfield's API client's token at Cedar Valley",
-            _bearer(cast, northfield, cedar, "northfield_admin"),
+            _bearer(cast, northfield, cedar, "northfield_admin", "okafor"),
             light,
             every_marker,
             every_id=(),

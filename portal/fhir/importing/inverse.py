@@ -78,6 +78,10 @@ class Plan:
     read_as: str = ""  # the resource type it reads back as (when not its own)
     medication_reference: str = ""
     reason: str = ""  # role "not_kept": why
+    # An uploaded file (kind "document"): its bytes from attachment.data, declared type, name.
+    file: bytes | None = None
+    file_type: str = ""
+    file_name: str = ""
 
 
 def not_kept(reason: str) -> Plan:
@@ -564,13 +568,15 @@ def _document(resource: dict[str, Any], where: str) -> Plan:
     content = resource.get("content") or [{}]
     attachment = content[0].get("attachment") or {}
     content_type = str(attachment.get("contentType") or "")
+    if content_type.split(";")[0].strip() in FILE_TYPES:
+        return _file(resource, attachment, content_type.split(";")[0].strip(), where)
     if not content_type.startswith(TEXT_TYPES):
         raise ImportFailure(
             422,
-            f"{where}.content[0].attachment: only text notes are imported yet ({content_type or 'no contentType'}); "
-            "upload files from the chart.",
+            f"{where}.content[0].attachment: a note's text (text/plain) or a file (PDF, PNG or JPEG) is imported, "
+            f"not {content_type or 'an attachment without contentType'}.",
             code="not-supported",
-            expression=f"{where}.content[0].attachment",
+            expression=f"{where}.content[0].attachment.contentType",
         )
     text = attachment_text(attachment, f"{where}.content[0].attachment")
     type_codes = set(codes_of(resource.get("type"), c.LOINC))
@@ -598,6 +604,52 @@ def _document(resource: dict[str, Any], where: str) -> Plan:
         "text": text,
     }
     return Plan(role="item", kind=kind, values=values, subject=reference_of(resource.get("subject")))
+
+
+FILE_TYPES = ("application/pdf", "image/png", "image/jpeg")
+FILE_EXTENSIONS = {"application/pdf": "pdf", "image/png": "png", "image/jpeg": "jpg"}
+MAX_FILE_BYTES = 10 * 1024 * 1024
+
+
+def _file(resource: dict[str, Any], attachment: dict[str, Any], content_type: str, where: str) -> Plan:
+    """A DocumentReference with a PDF or image inline (``attachment.data``): an uploaded file of
+    the chart; its content is checked as the upload page checks it when it is written."""
+    at = f"{where}.content[0].attachment"
+    data = attachment.get("data")
+    if not isinstance(data, str) or not data:
+        raise ImportFailure(
+            422,
+            f"{at}: the file is sent inline as attachment.data (base64); a url alone is not fetched.",
+            code="required",
+            expression=f"{at}.data",
+        )
+    if len(data) > (MAX_FILE_BYTES // 3 + 1) * 4:
+        raise ImportFailure(
+            422, f"{at}.data: the file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MB.", expression=f"{at}.data"
+        )
+    try:
+        content = base64.b64decode(data, validate=True)
+    except (binascii.Error, ValueError):
+        raise ImportFailure(422, f"{at}.data: not valid base64.", expression=f"{at}.data")
+    title = str(attachment.get("title") or resource.get("description") or text_of(resource.get("type")) or "Document")
+    stem = re.sub(r"[^A-Za-z0-9 ._-]+", "", title.rsplit(".", 1)[0]).strip()[:100] or "document"
+    values = {
+        "effective_date": _required(
+            first_day(resource, "context.period.start", "date"),
+            "a DocumentReference needs context.period.start or date",
+            where,
+        ),
+        "description": str(resource.get("description") or title)[:150],
+    }
+    return Plan(
+        role="item",
+        kind="document",
+        values=values,
+        subject=reference_of(resource.get("subject")),
+        file=content,
+        file_type=content_type,
+        file_name=f"{stem}.{FILE_EXTENSIONS[content_type]}",
+    )
 
 
 PLANNERS = {

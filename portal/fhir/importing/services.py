@@ -33,9 +33,12 @@ from typing import Any
 
 import orjson
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection, transaction
 from django.http import HttpRequest
+from django.utils.datastructures import MultiValueDict
 
+from portal import uploads
 from portal.accounts.models import Membership, User
 from portal.accounts.roles import AUTHOR_ROLES
 from portal.audit.services import AuditAction, audit_records
@@ -48,7 +51,16 @@ from portal.patients.matching import normalize_name
 from portal.patients.models import NetworkPatient, PatientIdentifier, RegistryEntry
 from portal.patients.services import patient_register
 from portal.records.models import ClinicalItem, ImportedResource
-from portal.records.services import ImportItem, ItemImportError, item_current, item_import_update, items_import
+from portal.records.services import (
+    DOCUMENT_KINDS,
+    MAX_DOCUMENT_BYTES,
+    ImportItem,
+    ItemImportError,
+    item_create,
+    item_current,
+    item_import_update,
+    items_import,
+)
 from tenants.connection import tenant_connection
 from tenants.models import Organization
 
@@ -64,6 +76,7 @@ READ_AS = {
     "pathology_report": "DiagnosticReport",
     "note": "DocumentReference",
     "consult_note": "DocumentReference",
+    "document": "DocumentReference",
 }
 STATUS_TEXT = {
     200: "200 OK",
@@ -718,11 +731,54 @@ class Importer:
         assert plan is not None
         values = self._values(entries)
         publish = any(e.publish for e in entries)
+        if plan.kind == "document":
+            self._document(main, patient, values, publish)
+            return
         pending = (entries, ImportItem(patient=patient, kind=plan.kind, values=values, publish=publish))
         if self.transaction:
             self.pending.append(pending)
         else:
             self._write([pending])
+
+    def _document(self, entry: Entry, patient: NetworkPatient, values: dict[str, Any], publish: bool) -> None:
+        """An uploaded file (a DocumentReference with a PDF or image inline), written at once
+        with the upload page's checks (``item_create``: its content read whole, at most 10 MB)."""
+        plan = entry.plan
+        assert plan is not None and plan.file is not None
+        at = f"{entry.where}.resource.content[0].attachment"
+        upload = SimpleUploadedFile(plan.file_name, plan.file, content_type=plan.file_type)
+        try:
+            kind = uploads.upload_check(upload, kinds=DOCUMENT_KINDS, max_bytes=MAX_DOCUMENT_BYTES, field="file")
+            if kind.content_type != plan.file_type:
+                raise ImportFailure(
+                    422,
+                    f"{at}.contentType: says {plan.file_type}, but the data is a {kind.label}.",
+                    expression=f"{at}.contentType",
+                )
+            with transaction.atomic():
+                item = item_create(
+                    user=self.user,
+                    organization=self.organization,
+                    patient=patient,
+                    kind="document",
+                    values=values,
+                    files=MultiValueDict({"file": [upload]}),
+                    publish=publish,
+                    request=self.request,
+                    via=self.api_client,
+                )
+        except ValidationError as error:
+            raise ImportFailure(422, f"{entry.label()}: " + "; ".join(_messages(error)), expression=f"{at}.data")
+        except PermissionDenied as error:
+            raise ImportFailure(403, f"{entry.where}: {error}", code="forbidden")
+        entry.status, entry.patient = 201, patient
+        self._remember(entry, patient=patient, item=item)
+        if publish:
+            entry.location = self._location(entry, item, look_up=True)
+        else:
+            entry.notes.append(
+                f"Saved as a draft of {self.organization.name}: shared, and readable here, once published."
+            )
 
     def _values(self, entries: list[Entry]) -> dict[str, Any]:
         """The item's values (its kind's form) from a unit's resources."""
@@ -851,7 +907,7 @@ class Importer:
         plan = entry.plan
         assert plan is not None
         entry_id: Any = item.pk
-        if item.version > 1 or look_up:
+        if item.version > 1 or look_up or item.kind == "document":
             entry_id = (
                 RegistryEntry.objects.filter(organization=self.organization, item_uuid=item.pk)
                 .values_list("uuid", flat=True)
