@@ -118,6 +118,10 @@ class ExportJob(models.Model):
     level = models.CharField(max_length=10, choices=[("patient", "Patient"), ("group", "Group")])
     types = models.JSONField(default=list, help_text="The resource types to export, in file order.")
     since = models.DateTimeField(null=True, blank=True)
+    type_filters = models.JSONField(
+        default=dict, blank=True, help_text="_typeFilter: {type: [query, …]}; a resource of a type listed here is "
+        "written when it matches one of its type's queries."
+    )
     request_url = models.TextField()
     status = models.CharField(max_length=10, choices=ExportStatus.choices, default=ExportStatus.ACCEPTED)
     entries_total = models.PositiveIntegerField(default=0)

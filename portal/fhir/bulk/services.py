@@ -13,10 +13,12 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
+from django.http import QueryDict
 from django.utils import timezone
 
 from portal.accounts.models import User
@@ -25,6 +27,7 @@ from portal.audit.services import audit_records
 from portal.fhir.bulk.stream import Cancelled, entries_total, export_write, folder_remove, patient_uuids
 from portal.fhir.models import ExportJob, ExportStatus
 from portal.fhir.record import ENTRY_TYPES
+from portal.fhir.search import SearchError, parse
 from tenants.models import Organization
 
 logger = logging.getLogger("portal.fhir.bulk")
@@ -41,6 +44,8 @@ EXPORT_TYPES: tuple[str, ...] = (
     "Practitioner",
 )
 DEFAULT_TYPES = EXPORT_TYPES
+# Types a _typeFilter does not narrow (they follow the patients and entries written).
+NOT_FILTERED = frozenset({"Patient", "CareTeam", "Provenance", "Organization", "Practitioner"})
 
 
 class ExportError(Exception):
@@ -84,6 +89,44 @@ def export_types_resolve(*, requested: list[str] | None, principal: Principal) -
     return [t for t in EXPORT_TYPES if t in requested]
 
 
+# What a _typeFilter query may ask (the search parameters the writer can test on a resource).
+TYPE_FILTER_PARAMETERS = frozenset({"category", "code", "date", "_lastUpdated"})
+TYPE_FILTER_SPLIT = re.compile(r",(?=[A-Z][A-Za-z]{1,40}\?)")
+
+
+def type_filters_parse(values: list[str], *, types: list[str] | None) -> dict[str, list[str]]:
+    """``_typeFilter`` (``Observation?category=laboratory``, several joined by commas or
+    repeated): the queries by type; ``ExportError`` (400) for a type not exported or not in
+    ``_type``, a parameter outside ``category``, ``code``, ``date`` and ``_lastUpdated``, or a
+    value those cannot read."""
+    filters: dict[str, list[str]] = {}
+    for value in values:
+        for text in TYPE_FILTER_SPLIT.split(value):
+            resource_type, mark, query = text.strip().partition("?")
+            if not mark or not query:
+                raise ExportError(400, f"_typeFilter: {text!r} is not Type?query (Observation?category=laboratory).")
+            if resource_type not in EXPORT_TYPES or resource_type in NOT_FILTERED:
+                raise ExportError(
+                    400, f"_typeFilter: {resource_type} is not a type filtered in bulk here.", "not-supported"
+                )
+            if types is not None and resource_type not in types:
+                raise ExportError(400, f"_typeFilter: {resource_type} is not among the types asked for (_type).")
+            params = QueryDict(query)
+            unknown = sorted(set(params) - TYPE_FILTER_PARAMETERS)
+            if unknown:
+                raise ExportError(
+                    400,
+                    f"_typeFilter: {', '.join(unknown)} not supported (category, code, date and _lastUpdated are).",
+                    "not-supported",
+                )
+            try:
+                parse(resource_type, params, strict=True)
+            except (SearchError, ValueError) as error:
+                raise ExportError(400, f"_typeFilter: {text}: {error}")
+            filters.setdefault(resource_type, []).append(query)
+    return filters
+
+
 def export_start(
     *,
     organization: Organization,
@@ -92,6 +135,7 @@ def export_start(
     types: list[str] | None,
     since: dt.datetime | None,
     request_url: str,
+    type_filters: dict[str, list[str]] | None = None,
 ) -> ExportJob:
     """Record the job and hand it to a worker after commit. ``ExportError`` (429) when the
     principal already has ``FHIR_EXPORT_ACTIVE_JOBS`` unfinished jobs here."""
@@ -117,6 +161,7 @@ def export_start(
             level=level,
             types=chosen,
             since=since,
+            type_filters=type_filters or {},
             request_url=request_url[:2000],
         )
         job_uuid = str(job.uuid)
@@ -186,6 +231,7 @@ def export_run(*, job_uuid: str) -> str:
                 "resources": written.total,
                 "types": job.types,
                 "since": job.since.isoformat() if job.since else None,
+                "type_filters": job.type_filters or None,
             },
         )
     return "completed"

@@ -29,6 +29,7 @@ from typing import IO, Any
 import orjson
 from django.conf import settings
 from django.db.models import QuerySet
+from django.http import QueryDict
 from django_tenants.utils import schema_context
 
 from portal.accounts.models import User
@@ -37,6 +38,7 @@ from portal.fhir import selectors as s
 from portal.fhir.models import ExportJob, ExportStatus
 from portal.fhir.record import ENTRY_TYPES, kinds_for
 from portal.fhir.render import DIRECTORY_REFERENCE
+from portal.fhir.search import Search, parse
 from portal.patients.models import CareRelationship, NetworkPatient, PatientIdentifier, RegistryEntry
 from portal.patients.selectors import SHARED_ATTRIBUTE, patients_cared_for, shared_entry_condition
 from portal.records.models import ClinicalItem, Document
@@ -207,12 +209,21 @@ def _items(
     return items
 
 
+def type_filter_searches(job: ExportJob) -> dict[str, list[Search]]:
+    """A job's ``_typeFilter`` queries (checked when it started), read for testing resources."""
+    return {
+        resource_type: [parse(resource_type, QueryDict(query), strict=True) for query in queries]
+        for resource_type, queries in (job.type_filters or {}).items()
+    }
+
+
 def _entries_part(job: ExportJob, types: set[str], out: Written, people: People) -> None:
     organization = job.organization
     organizations = {o.pk: o for o in Organization.objects.all()}
     entries = export_entries(organization=organization, since=job.since, types=types)
     rows = entries.order_by("patient_id", "pk").values_list(*s.ENTRY_COLUMNS, "patient_id", "patient__uuid")
     want_provenance = "Provenance" in types
+    filters = type_filter_searches(job)
     done = 0
     for batch in batched(rows.iterator(chunk_size=CURSOR_CHUNK), ENTRY_BATCH):
         _check_running(job)
@@ -233,9 +244,18 @@ def _entries_part(job: ExportJob, types: set[str], out: Written, people: People)
             if item is None:  # an entry whose item is gone from its owner's schema: nothing to show
                 continue
             source = m.source_from(row, item)
+            written = filtered = False
             for resource in m.entry_resources(source):
-                if resource["resourceType"] in types:
-                    out.write(resource)
+                kind = resource["resourceType"]
+                if kind not in types:
+                    continue
+                if kind in filters and not any(search.matches(resource) for search in filters[kind]):
+                    filtered = True
+                    continue
+                out.write(resource)
+                written = True
+            if filtered and not written:  # _typeFilter left the entry out: its Provenance too
+                continue
             if want_provenance:
                 out.write(m.provenance_resource(source, source.derived))
             out.patients.add(patient_of[str(row.uuid)])

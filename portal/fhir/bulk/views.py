@@ -19,7 +19,14 @@ from portal.audit.models import AuditAction
 from portal.audit.services import audit_record
 from portal.fhir import mapping as m
 from portal.fhir.bulk import selectors as bs
-from portal.fhir.bulk.services import EXPORT_TYPES, ExportError, Principal, export_cancel, export_start
+from portal.fhir.bulk.services import (
+    EXPORT_TYPES,
+    ExportError,
+    Principal,
+    export_cancel,
+    export_start,
+    type_filters_parse,
+)
 from portal.fhir.bulk.stream import job_folder
 from portal.fhir.clients.access import principal_of
 from portal.fhir.models import ExportJob, ExportStatus
@@ -31,7 +38,7 @@ if TYPE_CHECKING:
 
 NDJSON = "application/fhir+ndjson"
 OUTPUT_FORMATS = {NDJSON, "application/ndjson", "ndjson"}
-KICKOFF_PARAMETERS = {"_type", "_since", "_outputFormat"}
+KICKOFF_PARAMETERS = {"_type", "_since", "_outputFormat", "_typeFilter"}
 RETRY_SECONDS = 2
 
 
@@ -66,7 +73,8 @@ def _kickoff(request: AuthenticatedRequest, level: str) -> HttpResponse:
     if unsupported:
         raise FhirError(
             400,
-            f"Not supported here: {', '.join(unsupported)} (this server takes _type, _since and _outputFormat).",
+            f"Not supported here: {', '.join(unsupported)} "
+            "(this server takes _type, _typeFilter, _since and _outputFormat).",
             "not-supported",
         )
     output_format = params.get("_outputFormat")
@@ -80,6 +88,7 @@ def _kickoff(request: AuthenticatedRequest, level: str) -> HttpResponse:
         except SearchError as error:
             raise FhirError(400, f"_since: {error}", "invalid")
     try:
+        type_filters = type_filters_parse(params.getlist("_typeFilter"), types=types)
         job = export_start(
             organization=request.tenant,
             principal=principal,
@@ -87,6 +96,7 @@ def _kickoff(request: AuthenticatedRequest, level: str) -> HttpResponse:
             types=types,
             since=since,
             request_url=request.build_absolute_uri(),
+            type_filters=type_filters,
         )
     except ExportError as error:
         response = fhir_response(m.operation_outcome(error.diagnostics, code=error.code), status=error.status)
