@@ -119,8 +119,10 @@ class ExportJob(models.Model):
     types = models.JSONField(default=list, help_text="The resource types to export, in file order.")
     since = models.DateTimeField(null=True, blank=True)
     type_filters = models.JSONField(
-        default=dict, blank=True, help_text="_typeFilter: {type: [query, …]}; a resource of a type listed here is "
-        "written when it matches one of its type's queries."
+        default=dict,
+        blank=True,
+        help_text="_typeFilter: {type: [query, …]}; a resource of a type listed here is "
+        "written when it matches one of its type's queries.",
     )
     request_url = models.TextField()
     status = models.CharField(max_length=10, choices=ExportStatus.choices, default=ExportStatus.ACCEPTED)

@@ -50,3 +50,46 @@ def test_the_worker_runs_an_export_to_its_manifest(committed, celery_worker, sig
         folder_remove(job)
         assert not job_folder(job).exists()
         ExportJob.objects.filter(pk=job.pk).delete()
+
+
+def test_the_worker_exports_an_api_clients_laboratory_observations_by_type_filter(committed, celery_worker):
+    """An API client (system/Observation.rs) kicks off with _typeFilter; the real worker writes
+    only the laboratory Observations; the files answer its token."""
+    from urllib.parse import quote
+
+    from django.test import Client
+
+    from portal.fhir.models import ApiClient
+    from tests.conftest import host_of
+    from tests.fhir.clients import access_token, register
+
+    cast = committed
+    maple = cast.organizations["maple"]
+    api_client = register(maple, cast.users["maple_admin"], "system/Observation.rs", name="Worker lab export")
+    job = None
+    try:
+        token = access_token(Client(HTTP_HOST=host_of(maple)), maple, api_client, "system/Observation.rs")
+        http = Client(HTTP_HOST=host_of(maple), HTTP_AUTHORIZATION=f"Bearer {token}")
+        query = quote("Observation?category=laboratory", safe="")
+        response = http.get(f"/fhir/R4/Patient/$export?_typeFilter={query}", HTTP_PREFER="respond-async")
+        assert response.status_code == 202, response.content
+        status_path = urlparse(response["Content-Location"]).path
+        job = ExportJob.objects.get(uuid=status_path.rsplit("/", 1)[1])
+        answer = wait_for(lambda: (r := http.get(status_path)).status_code == 200 and r, timeout=60)
+        body = json.loads(answer.content)
+        assert [part["type"] for part in body["output"]] == ["Observation"]
+        file = http.get(urlparse(body["output"][0]["url"]).path)
+        resources = [json.loads(line) for line in b"".join(file.streaming_content).splitlines()]
+        assert resources and len(resources) == body["output"][0]["count"]
+        for resource in resources:
+            validate(resource)
+            categories = {c["code"] for concept in resource.get("category", []) for c in concept.get("coding", [])}
+            assert "laboratory" in categories
+        event = AuditEvent.objects.get(action="export", object_id=f"$export {job.uuid}", data_owner=maple)
+        assert event.detail["type_filters"] == {"Observation": ["category=laboratory"]}
+        assert event.detail["client"] == f"client:{api_client.client_id}"
+    finally:
+        if job is not None:
+            folder_remove(job)
+            ExportJob.objects.filter(pk=job.pk).delete()
+        ApiClient.objects.filter(pk=api_client.pk).delete()

@@ -294,6 +294,9 @@ class Importer:
             entry.references = list(_walk(resource, f"{entry.where}.resource"))
             entry.digest = _digest(resource)
             self._check_request(entry)
+            kind = entry.resource_type
+            if not scope_allows(self.scopes, kind, "c") and not scope_allows(self.scopes, kind, "u"):
+                raise self._refusal(entry, "c")  # before anything is read of it
         except ImportFailure as failure:
             self.fail(entry, failure)
 
