@@ -158,8 +158,9 @@ def test_type_and_since_narrow_the_export(cast, sign_in):
 @pytest.mark.parametrize(
     ("query", "expected"),
     [
-        ("_typeFilter=Observation%3Fcategory%3Dlaboratory", "_typeFilter"),
-        ("_type=Task", "Task"),
+        ("_typeFilter=Observation%3Fsubject%3Dx", "_typeFilter"),
+        ("_type=Communication", "Communication"),
+        ("_elements=id", "_elements"),
         ("_type=Nonsense", "Nonsense"),
         ("_since=yesterday", "_since"),
         ("_outputFormat=text/csv", "_outputFormat"),

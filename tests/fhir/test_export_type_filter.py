@@ -90,3 +90,86 @@ def test_a_type_filter_that_cannot_be_honoured_is_a_400_that_starts_nothing(cast
         refused = fhir_json(client.get(path, **ASYNC), status=400)
         assert refused["issue"][0]["diagnostics"].startswith("_typeFilter"), path
     assert ExportJob.objects.count() == before
+
+
+def test_the_care_work_of_the_organization_is_exported_for_its_members_only(cast, sign_in):
+    """Referrals (ServiceRequest and Task), care tasks (Task) and hand-offs (CarePlan) the
+    organization takes part in, about the patients it cares for; not to an API client, and
+    nothing of Maria's to Cedar Valley."""
+    from django.db.models import Q
+    from django.test import Client
+    from django.utils import timezone
+
+    from portal.care.models import CareTask, Handoff, Referral
+    from portal.care.services import care_task_create, handoff_send
+    from portal.patients.selectors import patients_cared_for
+    from tests.care.helpers import maple_to_northfield
+    from tests.conftest import host_of
+    from tests.fhir.clients import access_token, register
+    from tests.fhir.helpers import validate
+
+    northfield, maria = cast.organizations["northfield"], cast.patients["maria"]
+    maple, okafor = cast.organizations["maple"], cast.users["okafor"]
+    maple_to_northfield(cast)
+    care_task_create(
+        user=okafor,
+        organization=northfield,
+        patient=maria,
+        owner_organization=maple,
+        title="CBC twice a week",
+        code="58410-2",
+        recurrence="FREQ=WEEKLY;BYDAY=MO,TH;COUNT=4",
+        starts_at=timezone.now(),
+    )
+    handoff_send(
+        user=okafor,
+        organization=northfield,
+        patient=maria,
+        to_organization=maple,
+        kind="survivorship",
+        treatment_summary="AC-T completed",
+        items=[{"section": "surveillance", "text": "Mammogram yearly", "responsible": "primary_care"}],
+    )
+    client = sign_in(okafor, northfield)
+    status_path = kickoff(client, "/fhir/R4/Patient/$export?_type=ServiceRequest,Task,CarePlan,Practitioner")
+    job = run(status_path)
+    exported = everything_exported(client, status_path)
+    for resources in exported.values():
+        for resource in resources:
+            validate(resource)
+    cared_for = set(patients_cared_for(organization=northfield).values_list("pk", flat=True))
+    referrals = Referral.objects.filter(
+        Q(referring_organization=northfield) | Q(receiving_organization=northfield), patient__in=cared_for
+    )
+    tasks = CareTask.objects.filter(
+        Q(owner_organization=northfield) | Q(creating_organization=northfield), patient__in=cared_for
+    )
+    handoffs = Handoff.objects.filter(
+        Q(from_organization=northfield) | Q(to_organization=northfield), patient__in=cared_for
+    )
+    assert referrals.exists() and tasks.exists() and handoffs.exists()
+    assert {r["id"] for r in exported["ServiceRequest"]} == {str(r.uuid) for r in referrals}
+    task_ids = {r["id"] for r in exported["Task"]}
+    assert {f"{r.uuid}-task" for r in referrals} <= task_ids
+    assert {str(t.uuid) for t in tasks} <= task_ids
+    assert {r["id"] for r in exported["CarePlan"]} == {str(h.uuid) for h in handoffs}
+    assert str(maria.uuid) in {r["subject"]["reference"].split("/")[1] for r in exported["CarePlan"]}
+    requesters = {r["requester"]["reference"] for r in exported["ServiceRequest"]}
+    assert requesters <= {f"Practitioner/{p['id']}" for p in exported["Practitioner"]}
+    event = AuditEvent.objects.get(action="export", object_id=f"$export {job.uuid}", data_owner=northfield)
+    assert str(maria.uuid) in event.detail["patients"]
+
+    # Cedar Valley takes no part in Maria's care: nothing of hers.
+    cedar = sign_in(cast.users["chen"], cast.organizations["cedarvalley"])
+    theirs = kickoff(cedar, "/fhir/R4/Patient/$export?_type=ServiceRequest,Task,CarePlan")
+    run(theirs)
+    lines = [r for rs in everything_exported(cedar, theirs).values() for r in rs]
+    assert str(maria.uuid) not in str(lines)
+
+    # An API client: the care objects are not given to clients.
+    api = register(northfield, cast.users["northfield_admin"], "system/*.read", name="Care export")
+    token = access_token(Client(HTTP_HOST=host_of(northfield)), northfield, api, "system/*.read")
+    bearer = Client(HTTP_HOST=host_of(northfield), HTTP_AUTHORIZATION=f"Bearer {token}")
+    assert bearer.get("/fhir/R4/Patient/$export?_type=Task", **ASYNC).status_code == 403
+    whole = kickoff(bearer, "/fhir/R4/Patient/$export")
+    assert not {"ServiceRequest", "Task", "CarePlan"} & set(run(whole).types)

@@ -24,7 +24,14 @@ from django.utils import timezone
 from portal.accounts.models import User
 from portal.audit.models import AuditAction
 from portal.audit.services import audit_records
-from portal.fhir.bulk.stream import Cancelled, entries_total, export_write, folder_remove, patient_uuids
+from portal.fhir.bulk.stream import (
+    CARE_WORK_TYPES,
+    Cancelled,
+    entries_total,
+    export_write,
+    folder_remove,
+    patient_uuids,
+)
 from portal.fhir.models import ExportJob, ExportStatus
 from portal.fhir.record import ENTRY_TYPES
 from portal.fhir.search import SearchError, parse
@@ -32,17 +39,23 @@ from tenants.models import Organization
 
 logger = logging.getLogger("portal.fhir.bulk")
 
-# The types an export writes, in this order (one file each). Referrals, care tasks, hand-offs
-# and messages (ServiceRequest, Task, CarePlan, Communication) follow one clinician's view of
-# the care work and are read through $everything; audit events through AuditEvent.
+# The types an export writes, in this order (one file each). The care work the organization
+# takes part in (ServiceRequest, Task, CarePlan: its referrals, care tasks and hand-offs) is
+# exported for its members; messages (Communication) are one person's threads and are read
+# through $everything; audit events through AuditEvent.
 EXPORT_TYPES: tuple[str, ...] = (
     "Patient",
     "CareTeam",
     *sorted(ENTRY_TYPES),
     "Provenance",
+    "ServiceRequest",
+    "Task",
+    "CarePlan",
     "Organization",
     "Practitioner",
 )
+# Not for API clients: the care objects are not given to clients (portal.fhir.clients.access).
+MEMBER_ONLY_TYPES = frozenset(CARE_WORK_TYPES)
 DEFAULT_TYPES = EXPORT_TYPES
 # Types a _typeFilter does not narrow (they follow the patients and entries written).
 NOT_FILTERED = frozenset({"Patient", "CareTeam", "Provenance", "Organization", "Practitioner"})

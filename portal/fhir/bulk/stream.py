@@ -28,7 +28,7 @@ from typing import IO, Any
 
 import orjson
 from django.conf import settings
-from django.db.models import QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.http import QueryDict
 from django_tenants.utils import schema_context
 
@@ -264,6 +264,100 @@ def _entries_part(job: ExportJob, types: set[str], out: Written, people: People)
         ExportJob.objects.filter(pk=job.pk).update(entries_done=done)
 
 
+# The care work an organization takes part in: its referrals (sent or received), care tasks
+# (owned or asked for) and hand-offs (sent or received), about the patients it cares for now.
+CARE_WORK_TYPES = frozenset({"ServiceRequest", "Task", "CarePlan"})
+CARE_BATCH = 500
+
+
+def _care_part(job: ExportJob, types: set[str], out: Written, people: People) -> None:
+    """Write the care work: ``ServiceRequest`` and ``Task`` per referral, ``Task`` per care task
+    and occurrence, ``CarePlan`` per hand-off. A referral's attachments, consult report or a
+    task's result are referenced only when the export may show that entry."""
+    from portal.care.models import CareTask, Handoff, Referral, TaskOccurrence
+
+    organization, since = job.organization, job.since
+    cared_for = patients_cared_for(organization=organization).values("pk")
+    shown = export_entries(organization=organization, since=None, types={"Provenance"})
+    filters = type_filter_searches(job)
+
+    def write(resource: dict[str, Any], patient_id: int, owners: Iterable[int]) -> None:
+        kind = resource["resourceType"]
+        if kind not in types:
+            return
+        if kind in filters and not any(search.matches(resource) for search in filters[kind]):
+            return
+        out.write(resource)
+        out.patients.add(patient_id)
+        out.owners.update(owners)
+
+    def visible(uuids: set[Any]) -> set[str]:
+        return {str(u) for u in shown.filter(uuid__in=list(uuids)).values_list("uuid", flat=True)} if uuids else set()
+
+    if types & {"ServiceRequest", "Task"}:
+        referrals = (
+            Referral.objects.filter(
+                Q(receiving_organization=organization) | Q(referring_organization=organization), patient__in=cared_for
+            )
+            .select_related(
+                "patient", "referring_organization", "receiving_organization", "referred_by", "outcome_entry"
+            )
+            .prefetch_related(Prefetch("attachments", queryset=RegistryEntry.objects.only("uuid", "kind", "summary")))
+            .order_by("pk")
+        )
+        if since is not None:
+            referrals = referrals.filter(updated_at__gte=since)
+        for batch in batched(referrals.iterator(chunk_size=CARE_BATCH), CARE_BATCH):
+            _check_running(job)
+            wanted = {e.uuid for r in batch for e in r.attachments.all()}
+            wanted |= {r.outcome_entry.uuid for r in batch if r.outcome_entry is not None}
+            seen = visible(wanted)
+            people.get(r.referred_by_id for r in batch)
+            for referral in batch:
+                owners = (referral.referring_organization_id, referral.receiving_organization_id)
+                for resource in m.referral_resources(referral, visible_entry_ids=seen):
+                    write(resource, referral.patient_id, owners)
+    if "Task" in types:
+        occurrences = Prefetch(
+            "occurrences", queryset=TaskOccurrence.objects.select_related("result_entry").order_by("due_at", "pk")
+        )
+        tasks = (
+            CareTask.objects.filter(
+                Q(owner_organization=organization) | Q(creating_organization=organization), patient__in=cared_for
+            )
+            .select_related("patient", "owner_organization", "creating_organization", "owner_user", "created_by")
+            .prefetch_related(occurrences)
+            .order_by("pk")
+        )
+        if since is not None:
+            tasks = tasks.filter(created_at__gte=since)
+        for batch in batched(tasks.iterator(chunk_size=CARE_BATCH), CARE_BATCH):
+            _check_running(job)
+            seen = visible({o.result_entry.uuid for t in batch for o in t.occurrences.all() if o.result_entry})
+            people.get(pk for t in batch for pk in (t.owner_user_id, t.created_by_id))
+            for task in batch:
+                owners = (task.creating_organization_id, task.owner_organization_id)
+                for resource in m.care_task_resources(task, list(task.occurrences.all()), visible_entry_ids=seen):
+                    write(resource, task.patient_id, owners)
+    if "CarePlan" in types:
+        handoffs = (
+            Handoff.objects.filter(
+                Q(from_organization=organization) | Q(to_organization=organization), patient__in=cared_for
+            )
+            .select_related(
+                "patient", "from_organization", "to_organization", "from_user", "to_user", "acknowledged_by"
+            )
+            .order_by("pk")
+        )
+        if since is not None:
+            handoffs = handoffs.filter(sent_at__gte=since)
+        for batch in batched(handoffs.iterator(chunk_size=CARE_BATCH), CARE_BATCH):
+            _check_running(job)
+            people.get(pk for h in batch for pk in (h.from_user_id, h.to_user_id, h.acknowledged_by_id))
+            for handoff in batch:
+                write(m.handoff_resource(handoff), handoff.patient_id, (handoff.from_organization_id,))
+
+
 def _directory_part(types: set[str], out: Written, people: People) -> None:
     references = {reference.decode() for reference in out.references}
     if "Organization" in types:
@@ -290,6 +384,8 @@ def export_write(job: ExportJob) -> Written:
             _patients_part(job, types, out, people)
         if types & (ENTRY_TYPES | {"Provenance"}):
             _entries_part(job, types, out, people)
+        if types & CARE_WORK_TYPES:
+            _care_part(job, types, out, people)
         if types & {"Organization", "Practitioner"}:
             _directory_part(types, out, people)
     finally:

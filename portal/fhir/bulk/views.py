@@ -21,6 +21,7 @@ from portal.fhir import mapping as m
 from portal.fhir.bulk import selectors as bs
 from portal.fhir.bulk.services import (
     EXPORT_TYPES,
+    MEMBER_ONLY_TYPES,
     ExportError,
     Principal,
     export_cancel,
@@ -48,7 +49,7 @@ def export_principal(request: AuthenticatedRequest) -> Principal:
     allow.)"""
     client = principal_of(request)
     if client is not None:  # a backend client: the types its scopes let it read, nothing more
-        allowed = frozenset(t for t in EXPORT_TYPES if client.scopes.allows(t, "read"))
+        allowed = frozenset(t for t in EXPORT_TYPES if client.scopes.allows(t, "read") and t not in MEMBER_ONLY_TYPES)
         if not allowed:
             raise FhirError(
                 403, f"The client's scopes ({client.scopes}) allow reading none of the exported types.", "forbidden"
