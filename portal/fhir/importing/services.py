@@ -19,7 +19,14 @@ What happens to each resource (``inverse``):
 
 Conditional creates (``ifNoneExist``) and conditional or id-addressed PUTs find what this
 organization imported before (``ImportedResource``), so posting the same Bundle again creates
-nothing. Imports of one organization run one at a time (an advisory lock), so two posts of the
+nothing; a PUT with other content changes the item it became (``item_import_update``: a
+published item corrected, a draft changed in place), and a PUT naming one of this
+organization's entries by its id changes that entry (another organization's: 404).
+
+An API client imports through the same path (``principal``): as the clinician its site admin
+named (``ApiClient.import_as``), its token's scopes narrowing each entry (create ``c``,
+change ``u``), the items naming it (``via_client_id``) and the import's audit event having it
+as the actor. Imports of one organization run one at a time (an advisory lock), so two posts of the
 same Bundle cannot both create.
 """
 
