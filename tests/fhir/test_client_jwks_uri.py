@@ -31,6 +31,7 @@ class KeyServer:
     status: int = 200
     cache_control: str = "max-age=3600"
     delay: float = 0.0
+    extra_headers: dict[str, str] = field(default_factory=dict)
     hits: int = 0
     port: int = 0
     server: Any = field(default=None, repr=False)
@@ -56,6 +57,8 @@ def key_server() -> Iterator[KeyServer]:
             self.send_header("Content-Type", "application/json")
             if state.cache_control:
                 self.send_header("Cache-Control", state.cache_control)
+            for name, value in state.extra_headers.items():
+                self.send_header(name, value)
             self.send_header("Content-Length", str(len(state.body)))
             self.end_headers()
             self.wfile.write(state.body)
@@ -164,6 +167,10 @@ def test_registering_a_key_url_needs_https_and_a_usable_key_set(cast, key_server
         ("http://keys.partner.example/jwks.json", "https://"),
         ("ftp://127.0.0.1/jwks.json", "https://"),
         ("javascript:alert(1)", "https://"),
+        ("https://127.0.0.2/jwks.json", "not on a public address"),
+        ("https://10.1.2.3/jwks.json", "not on a public address"),
+        ("https://[::1]/jwks.json", "not on a public address"),
+        ("https://169.254.169.254/latest/meta-data", "not on a public address"),
         (key_server.url, "usable key set"),  # serves nothing yet
     ):
         with pytest.raises(ValidationError) as refused:
@@ -195,6 +202,10 @@ def test_the_admin_page_registers_a_client_by_its_key_url(cast, sign_in, key_ser
     client = ApiClient.objects.get(organization=maple, name="Partner by URL")
     assert client.jwks_uri == key_server.url
     assert key_server.url in page.get("/admin/api-clients/").content.decode()
+    key_server.status, key_server.extra_headers = 302, {"Location": "http://127.0.0.1:9/elsewhere"}
+    redirected = page.post("/admin/api-clients/register/", {**form, "name": "Moved"}, HTTP_HX_REQUEST="true")
+    assert redirected.status_code == 400 and b"redirect" in redirected.content
+    key_server.extra_headers = {}
     key_server.status = 404
     refused = page.post("/admin/api-clients/register/", {**form, "name": "Broken"}, HTTP_HX_REQUEST="true")
     assert refused.status_code == 400 and b"HTTP 404" in refused.content

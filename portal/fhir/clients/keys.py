@@ -13,8 +13,10 @@ is ``KeysUnavailable``: the token endpoint answers ``invalid_client`` saying why
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
+import socket
 import urllib.error
 import urllib.request
 from typing import Any
@@ -32,6 +34,17 @@ NO_STORE = re.compile(r"(?:^|,)\s*no-(?:store|cache)\b", re.IGNORECASE)
 
 class KeysUnavailable(Exception):
     """The client's key set could not be fetched or read (the reason, for its developers)."""
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    """A key set is read where it was registered: a redirect is not followed (it could lead
+    anywhere, the portal's own network included)."""
+
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_OPENER = urllib.request.build_opener(_NoRedirects)
 
 
 def jwks_uri_check(uri: str) -> str:
@@ -73,16 +86,39 @@ def _may_refetch(client: ApiClient) -> bool:
         return True
 
 
+def _public_host(uri: str) -> None:
+    """Refuse a key set URL whose host is a private, loopback or link-local address (the
+    portal's own network is not for partners to point it at), unless the host is one of
+    ``FHIR_JWKS_HTTP_HOSTS`` (tests and development)."""
+    host = urlsplit(uri).hostname or ""
+    if host in settings.FHIR_JWKS_HTTP_HOSTS:
+        return
+    try:
+        found = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except (socket.gaierror, UnicodeError) as error:
+        raise KeysUnavailable(f"The client's key set URL could not be reached ({error}).") from None
+    for *_rest, address in found:
+        ip = ipaddress.ip_address(str(address[0]).split("%")[0])
+        if not ip.is_global:
+            raise KeysUnavailable("The client's key set URL is not on a public address.")
+
+
 def jwks_fetch(uri: str) -> tuple[dict[str, Any], int]:
     """Fetch and read a key set: the set and how long it may be kept (seconds)."""
     jwks_uri_check(uri)
+    _public_host(uri)
     request = urllib.request.Request(uri, headers={"Accept": "application/json, application/jwk-set+json"})
     limit = 32 * 1024
     try:
-        with urllib.request.urlopen(request, timeout=settings.FHIR_JWKS_TIMEOUT_SECONDS) as response:  # noqa: S310
+        with _OPENER.open(request, timeout=settings.FHIR_JWKS_TIMEOUT_SECONDS) as response:
             body = response.read(limit + 1)
             cache_control = response.headers.get("Cache-Control", "")
     except urllib.error.HTTPError as error:
+        if 300 <= error.code < 400:
+            raise KeysUnavailable(
+                f"The client's key set URL answered a redirect (HTTP {error.code}), which is not followed: "
+                "register the URL the key set is served at."
+            ) from None
         raise KeysUnavailable(f"The client's key set URL answered HTTP {error.code}.") from None
     except (urllib.error.URLError, TimeoutError, OSError, ValueError) as error:
         reason = getattr(error, "reason", error)
