@@ -119,3 +119,28 @@ def test_files_are_checked_as_the_upload_page_checks_them(cast, sign_in, setting
     )
     assert [e["response"]["status"] for e in batch["entry"]] == ["422 Unprocessable Entity", "201 Created"]
     assert _counts(maple)[1] == before[1] + 1
+
+
+def _files_under(root):
+    from pathlib import Path
+
+    return sorted(str(path) for path in Path(root).rglob("*") if path.is_file())
+
+
+def test_a_transaction_that_fails_after_a_file_was_written_leaves_no_file_behind(cast, sign_in, settings):
+    maple, maria = cast.organizations["maple"], cast.patients["maria"]
+    client = sign_in(cast.users["park"], maple)
+    before, files_before = _counts(maple), _files_under(settings.MEDIA_ROOT)
+    # The good PDF is written first; the second file is refused, and the whole Bundle with it.
+    sent = transaction(
+        [_document(maria.uuid, pdf_bytes("Written, then rolled back")), _document(maria.uuid, b"not a PDF at all")],
+        publish=True,
+    )
+    refused = fhir_json(_post(client, sent), status=422)
+    assert "is not a PDF" in refused["issue"][0]["diagnostics"]
+    assert _counts(maple) == before
+    assert _files_under(settings.MEDIA_ROOT) == files_before
+    # In a batch, the good file stays (with its row) and the refused one leaves nothing.
+    batch = fhir_json(_post(client, transaction(sent["entry"], kind="batch")))
+    assert [e["response"]["status"] for e in batch["entry"]] == ["201 Created", "422 Unprocessable Entity"]
+    assert len(_files_under(settings.MEDIA_ROOT)) == len(files_before) + 1

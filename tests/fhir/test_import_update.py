@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import json
+import uuid
 
 from django.test import Client
 from django_tenants.utils import schema_context
@@ -141,6 +142,10 @@ def test_a_diagnosis_changes_as_a_whole_by_conditional_put(cast, sign_in):
     assert _counts(northfield) == counted and RegistryEntry.objects.get(uuid=condition_id).version == 2
 
 
+def _created_ids(answer):
+    return [entry["response"]["location"].split("/")[1] for entry in answer["entry"]]
+
+
 def test_only_the_owner_organization_changes_an_entry_by_its_id(cast, sign_in):
     maria = cast.patients["maria"]
     northfield, maple = cast.organizations["northfield"], cast.organizations["maple"]
@@ -152,19 +157,26 @@ def test_only_the_owner_organization_changes_an_entry_by_its_id(cast, sign_in):
     bundle = transaction(
         [{"resource": sent, "request": {"method": "PUT", "url": f"AllergyIntolerance/{problem.uuid}"}}], publish=True
     )
-    # Dr. Park of Maple cares for Maria and reads Northfield's entry, but cannot change it.
+    # Dr. Park of Maple cares for Maria and reads Northfield's entry, but cannot change it: to
+    # Maple the id is a sender's id like any other, so his PUT creates Maple's own item, and
+    # answers just as a PUT to an id nobody has does (nothing tells that the id exists).
     park = sign_in(cast.users["park"], maple)
-    before_maple, before_northfield = _counts(maple), _counts(northfield)
-    refused = fhir_json(_post(park, bundle), status=404)
-    assert refused["issue"][0]["code"] == "not-found"
-    batch = fhir_json(_post(park, transaction(bundle["entry"], kind="batch")))
-    assert _statuses(batch) == ["404 Not Found"]
-    # A client of Maple's with every scope: the same.
+
+    def northfields():
+        return (*_counts(northfield)[:2], RegistryEntry.objects.filter(organization=northfield).count())
+
+    before_maple, before_northfield = _counts(maple), northfields()
+    created = fhir_json(_post(park, bundle), status=200)
+    assert _statuses(created) == ["201 Created"] and _created_ids(created) != [str(problem.uuid)]
+    nobodys = json.loads(json.dumps(bundle).replace(str(problem.uuid), str(uuid.uuid4())))
+    assert _statuses(fhir_json(_post(park, nobodys), status=200)) == ["201 Created"]
+    assert northfields() == before_northfield and _counts(maple)[0] == before_maple[0] + 2
+    # A client of Maple's with every scope: the same (its PUT finds Park's import: unchanged).
     client = register(maple, cast.users["maple_admin"], "system/*.*", import_as=cast.users["park"])
     token = access_token(Client(HTTP_HOST=host_of(maple)), maple, client, "system/*.*")
     bearer = Client(HTTP_HOST=host_of(maple), HTTP_AUTHORIZATION=f"Bearer {token}")
-    assert fhir_json(_post(bearer, bundle), status=404)["issue"][0]["code"] == "not-found"
-    assert _counts(maple) == before_maple and _counts(northfield) == before_northfield
+    assert _statuses(fhir_json(_post(bearer, bundle), status=200))[0] in {"200 OK", "201 Created"}
+    assert northfields() == before_northfield
     problem.refresh_from_db()
     assert problem.version == 1 and problem.title != "Changed by someone else"
     # Northfield's own clinician corrects it by its id.

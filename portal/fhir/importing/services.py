@@ -21,7 +21,10 @@ Conditional creates (``ifNoneExist``) and conditional or id-addressed PUTs find 
 organization imported before (``ImportedResource``), so posting the same Bundle again creates
 nothing; a PUT with other content changes the item it became (``item_import_update``: a
 published item corrected, a draft changed in place), and a PUT naming one of this
-organization's entries by its id changes that entry (another organization's: 404).
+organization's entries by its id changes that entry. Any other id is the sender's own: the
+first PUT creates (an item of this organization, never a change to anyone else's), so the
+answer is the same whether the id is another organization's entry or nobody's, and says
+nothing of what exists elsewhere.
 
 An API client imports through the same path (``principal``): as the clinician its site admin
 named (``ApiClient.import_as``), its token's scopes narrowing each entry (create ``c``,
@@ -42,6 +45,7 @@ import orjson
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection, transaction
+from django.db.models.fields.files import FieldFile
 from django.http import HttpRequest
 from django.utils.datastructures import MultiValueDict
 
@@ -195,6 +199,8 @@ class Importer:
         self.imported_rows: list[ImportedResource] = []
         # A transaction's items, written together once every entry is read and resolved.
         self.pending: list[tuple[list[Entry], ImportItem]] = []
+        # Files written for DocumentReferences: removed again when their rows roll back.
+        self.written_files: list[FieldFile] = []
 
     # --- failures: a transaction stops at the first; a batch marks the entry -----------------
 
@@ -263,6 +269,13 @@ class Importer:
             ImportedResource.objects.bulk_create(self.imported_rows)
         return self._answer()
 
+    def files_remove(self, since: int = 0) -> None:
+        """Remove the files written since the ``since``-th (their rows were rolled back)."""
+        for written in self.written_files[since:]:
+            if written.name:
+                written.storage.delete(written.name)
+        del self.written_files[since:]
+
     def _guarded(self, unit: list[Entry], step: Any) -> None:
         """Run a step for a unit of entries; in a batch, in a savepoint of its own, a failure
         marking every entry of the unit."""
@@ -280,12 +293,13 @@ class Importer:
         if self.transaction:
             step(*unit) if len(unit) == 1 else step(unit)
             return
-        rows_before = len(self.imported_rows)
+        rows_before, files_before = len(self.imported_rows), len(self.written_files)
         try:
             with transaction.atomic():
                 step(*unit) if len(unit) == 1 else step(unit)
         except ImportFailure as failure:
             del self.imported_rows[rows_before:]
+            self.files_remove(since=files_before)
             for entry in unit:
                 entry.failure, entry.status, entry.location = failure, 0, ""
 
@@ -389,7 +403,7 @@ class Importer:
     def _match(self, entry: Entry) -> ImportedResource | None:
         """The earlier import an entry's condition (ifNoneExist, a conditional or id PUT) finds;
         for a PUT to one of this organization's own resources (``Condition/<entry uuid>``), an
-        unsaved row naming its item. A PUT to another organization's resource is a 404."""
+        unsaved row naming its item."""
         assert self.resolver is not None
         if entry.criteria is None:
             return None
@@ -409,25 +423,22 @@ class Importer:
         return None
 
     def _own_resource(self, entry: Entry, resource_id: str) -> ImportedResource | None:
-        """A PUT naming a published entry's id (``<entry uuid>[-suffix]``): this organization's
-        item (an unsaved ``ImportedResource`` pointing at it), or a 404 for anyone else's."""
+        """A PUT naming one of this organization's entries by its id (``<entry uuid>[-suffix]``):
+        its item (an unsaved ``ImportedResource`` pointing at it). Another organization's entry
+        is not looked at: its id is then the sender's own, like any unknown id."""
         from portal.fhir.selectors import UUID_PREFIX
 
         match = UUID_PREFIX.match(resource_id)
         if match is None:
             return None
-        row = RegistryEntry.objects.filter(uuid=match.group(1)).only("organization_id", "item_uuid", "kind").first()
+        row = (
+            RegistryEntry.objects.filter(uuid=match.group(1), organization=self.organization)
+            .only("item_uuid", "kind")
+            .first()
+        )
         if row is None:
             return None
         where = f"{entry.where}.request.url"
-        if row.organization_id != self.organization.pk:
-            raise ImportFailure(
-                404,
-                f"{where}: {entry.resource_type}/{resource_id} is no resource of this organization's record; "
-                "an organization changes only its own.",
-                code="not-found",
-                expression=where,
-            )
         item = ClinicalItem.objects.filter(pk=row.item_uuid).select_related("patient").first()
         if item is None:
             raise ImportFailure(404, f"{where}: no such resource.", code="not-found", expression=where)
@@ -781,6 +792,7 @@ class Importer:
             raise ImportFailure(422, f"{entry.label()}: " + "; ".join(_messages(error)), expression=f"{at}.data")
         except PermissionDenied as error:
             raise ImportFailure(403, f"{entry.where}: {error}", code="forbidden")
+        self.written_files.append(item.document.file)
         entry.status, entry.patient = 201, patient
         self._remember(entry, patient=patient, item=item)
         if publish:
@@ -1100,5 +1112,9 @@ def bundle_import(
         request=request,
         principal=principal,
     )
-    with transaction.atomic():
-        return importer.run()
+    try:
+        with transaction.atomic():
+            return importer.run()
+    except BaseException:
+        importer.files_remove()  # nothing half-written: not even a file on disk
+        raise
