@@ -34,9 +34,56 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 P95_LIMIT_MS = 500.0
 REFERRALS_PER_NAVIGATOR = 60
+LOAD_PATIENTS = 200  # the doctors' patients: charts, entries and searches are drawn from them
 
 
-def prepare(*, pcps: int, navigators: int) -> dict[str, Any]:
+def published_results(*, author: Any, organization: Any, patients: list[Any]) -> dict[int, uuid.UUID]:
+    """For each patient, the registry entry of a lab result ``author`` wrote and published at
+    ``organization`` through the services a clinician uses (so the item is in the owner's
+    schema and opening the entry reads it); reuses one published before. Patient id → entry
+    uuid."""
+    from django_tenants.utils import schema_context
+
+    from portal.patients.models import EntryStatus, RegistryEntry
+    from portal.records.models import ClinicalItem, ItemStatus
+    from portal.records.services import item_create
+
+    day = dt.date.today() - dt.timedelta(days=3)
+    with schema_context(organization.schema_name):
+        items = dict(
+            ClinicalItem.objects.filter(
+                patient__in=patients, author=author, kind="lab_result", status=ItemStatus.PUBLISHED
+            ).values_list("patient_id", "pk")
+        )
+        for patient in patients:
+            if patient.pk not in items:
+                item = item_create(
+                    user=author,
+                    organization=organization,
+                    patient=patient,
+                    kind="lab_result",
+                    values={
+                        "effective_date": day.isoformat(),
+                        "test": "Hemoglobin",
+                        "loinc": "718-7",
+                        "panel": "CBC",
+                        "value": "13.1",
+                        "unit": "g/dL",
+                        "reference_low": "12.0",
+                        "reference_high": "15.5",
+                    },
+                    publish=True,
+                )
+                items[patient.pk] = item.pk
+    entries = dict(
+        RegistryEntry.objects.filter(
+            organization=organization, item_uuid__in=items.values(), status=EntryStatus.CURRENT
+        ).values_list("item_uuid", "uuid")
+    )
+    return {patient_id: entries[item] for patient_id, item in items.items()}
+
+
+def prepare(*, pcps: int, navigators: int, referrals_per_navigator: int = REFERRALS_PER_NAVIGATOR) -> dict[str, Any]:
     """The load people and what their day needs; idempotent (reuses what exists)."""
     from django.conf import settings
     from django.db import transaction
@@ -48,7 +95,6 @@ def prepare(*, pcps: int, navigators: int) -> dict[str, Any]:
     from portal.demo.cast import DEMO_PASSWORD
     from portal.demo.seed import _user, cast_load
     from portal.messaging.services import Recipient, thread_start
-    from portal.patients.models import RegistryEntry
     from portal.patients.selectors import visible_patients
 
     cast = cast_load()
@@ -68,12 +114,12 @@ def prepare(*, pcps: int, navigators: int) -> dict[str, Any]:
         )
         return user
 
-    sample = list(visible_patients(user=park, organization=maple).order_by("pk")[:200])
-    patients = []
-    for patient in sample:
-        entry = RegistryEntry.objects.filter(patient=patient, organization=maple).values_list("uuid", flat=True).first()
-        if entry:
-            patients.append({"uuid": str(patient.uuid), "entry": str(entry), "search": patient.family_name})
+    sample = list(visible_patients(user=park, organization=maple).order_by("pk")[:LOAD_PATIENTS])
+    entries = published_results(author=park, organization=maple, patients=sample)
+    patients = [
+        {"uuid": str(patient.uuid), "entry": str(entries[patient.pk]), "search": patient.family_name}
+        for patient in sample
+    ]
     plan: dict[str, Any] = {
         "password": DEMO_PASSWORD,
         "totp_key": settings.DEMO_TOTP_KEY,
@@ -100,11 +146,11 @@ def prepare(*, pcps: int, navigators: int) -> dict[str, Any]:
                 f"load.nav{n:03d}@northfield.example", f"Load Navigator {n:03d}", northfield, Role.NURSE_NAVIGATOR
             )
             referrals = []
-            for k in range(REFERRALS_PER_NAVIGATOR):
+            for k in range(referrals_per_navigator):
                 referral = referral_create(
                     user=park,
                     organization=maple,
-                    patient=sample[(n * REFERRALS_PER_NAVIGATOR + k) % len(sample)],
+                    patient=sample[(n * referrals_per_navigator + k) % len(sample)],
                     receiving_organization=northfield,
                     specialty="Medical oncology",
                     reason="Load benchmark referral",

@@ -24,6 +24,8 @@ from typing import Any
 from django_otp.oath import TOTP
 from locust import HttpUser, between, task
 
+from bench.load_steps import SECOND_FACTOR_PATH, SIGN_IN_PATH, Step, doctor_day, navigator_day
+
 PLAN: dict[str, Any] = json.loads(open(os.environ["LOAD_PLAN"]).read())
 _pcp_accounts = itertools.cycle(PLAN["pcps"])
 _navigator_accounts = itertools.cycle(PLAN["navigators"])
@@ -44,10 +46,10 @@ class Person(HttpUser):
         self.client.headers["Host"] = self.address
         account = self.account()
         self.email = account["email"]
-        page = self.client.get("/accounts/login/", name="sign in: form")
+        page = self.client.get(SIGN_IN_PATH, name="sign in: form")
         token = CSRF_FIELD.search(page.text)
         with self.client.post(
-            "/accounts/login/",
+            SIGN_IN_PATH,
             {
                 "username": self.email,
                 "password": PLAN["password"],
@@ -56,13 +58,13 @@ class Person(HttpUser):
             name="sign in: password",
             catch_response=True,
         ) as response:
-            if "/accounts/second-factor/" not in response.url:
+            if SECOND_FACTOR_PATH not in response.url:
                 response.failure(f"no second-factor step after the password ({response.status_code})")
                 return
-        page = self.client.get("/accounts/second-factor/", name="sign in: second factor")
+        page = self.client.get(SECOND_FACTOR_PATH, name="sign in: second factor")
         token = CSRF_FIELD.search(page.text)
         with self.client.post(
-            "/accounts/second-factor/",
+            SECOND_FACTOR_PATH,
             {"token": totp_code(), "csrfmiddlewaretoken": token.group(1) if token else ""},
             name="sign in: second factor",
             catch_response=True,
@@ -73,10 +75,18 @@ class Person(HttpUser):
     def account(self) -> dict[str, Any]:
         raise NotImplementedError
 
-    def post(self, path: str, data: dict[str, str], name: str) -> Any:
-        return self.client.post(
-            path, data, name=name, headers={"X-CSRFToken": self.client.cookies.get("csrftoken", "")}
-        )
+    def send(self, steps: list[Step]) -> None:
+        for step in steps:
+            headers = {} if step.method == "GET" else {"X-CSRFToken": self.client.cookies.get("csrftoken", "")}
+            with self.client.request(
+                step.method, step.path, data=step.data, headers=headers, name=step.name, catch_response=True
+            ) as response:
+                if response.status_code != 200:
+                    response.failure(f"answered {response.status_code}")
+                elif SIGN_IN_PATH in response.url or SECOND_FACTOR_PATH in response.url:
+                    response.failure("signed out")
+                elif step.expect and step.expect not in response.text:
+                    response.failure(f"the page does not say {step.expect!r}")
 
 
 class PrimaryCareDoctor(Person):
@@ -90,13 +100,7 @@ class PrimaryCareDoctor(Person):
 
     @task
     def day(self) -> None:
-        patient = random.choice(PLAN["patients"])
-        self.client.get("/patients/", name="my patients")
-        self.post("/patients/search/", {"q": patient["search"]}, name="search")
-        self.client.get(f"/patients/{patient['uuid']}/", name="chart")
-        self.client.get(f"/patients/{patient['uuid']}/entries/{patient['entry']}/", name="an entry")
-        self.client.get("/messages/", name="inbox")
-        self.post(f"/messages/{self.thread}/reply/", {"body": "Seen, thank you. Labs on Thursday."}, name="reply")
+        self.send(doctor_day(patient=random.choice(PLAN["patients"]), thread=self.thread))
 
 
 class Navigator(Person):
@@ -110,14 +114,4 @@ class Navigator(Person):
 
     @task
     def day(self) -> None:
-        referral = next(self.referrals, None)
-        self.client.get("/care/", name="referral queue")
-        if referral is None:
-            return
-        self.client.get(f"/care/referrals/{referral}/", name="referral")
-        self.post(f"/care/referrals/{referral}/act/", {"action": "accept"}, name="accept")
-        self.post(
-            f"/care/referrals/{referral}/act/",
-            {"action": "schedule", "appointment_at": PLAN["appointment_at"]},
-            name="schedule",
-        )
+        self.send(navigator_day(referral=next(self.referrals, None), plan=PLAN))
