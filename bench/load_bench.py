@@ -33,7 +33,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 P95_LIMIT_MS = 500.0
-REFERRALS_PER_NAVIGATOR = 60
+REFERRALS_PER_LEVEL = 15  # per navigator; each level of the ladder takes its own (locustfile.py)
 LOAD_PATIENTS = 200  # the doctors' patients: charts, entries and searches are drawn from them
 
 
@@ -83,8 +83,11 @@ def published_results(*, author: Any, organization: Any, patients: list[Any]) ->
     return {patient_id: entries[item] for patient_id, item in items.items()}
 
 
-def prepare(*, pcps: int, navigators: int, referrals_per_navigator: int = REFERRALS_PER_NAVIGATOR) -> dict[str, Any]:
-    """The load people and what their day needs; idempotent (reuses what exists)."""
+def prepare(
+    *, pcps: int, navigators: int, levels: int = 1, referrals_per_level: int = REFERRALS_PER_LEVEL
+) -> dict[str, Any]:
+    """The load people and what their day needs: the people and the doctors' published
+    results are reused when there; each call writes new conversations and referrals."""
     from django.conf import settings
     from django.db import transaction
 
@@ -95,6 +98,8 @@ def prepare(*, pcps: int, navigators: int, referrals_per_navigator: int = REFERR
     from portal.demo.cast import DEMO_PASSWORD
     from portal.demo.seed import _user, cast_load
     from portal.messaging.services import Recipient, thread_start
+    from portal.notifications.models import Channel, Kind
+    from portal.notifications.services import preferences_set
     from portal.patients.selectors import visible_patients
 
     cast = cast_load()
@@ -145,7 +150,12 @@ def prepare(*, pcps: int, navigators: int, referrals_per_navigator: int = REFERR
             user = person(
                 f"load.nav{n:03d}@northfield.example", f"Load Navigator {n:03d}", northfield, Role.NURSE_NAVIGATOR
             )
+            # Every referral to Northfield notifies each of its navigators: the load's hundreds
+            # would otherwise queue thousands of emails for the worker to send while the
+            # first level is measured. A navigator who receives many takes the daily digest.
+            preferences_set(user=user, choices={Kind.REFERRAL: Channel.DIGEST})
             referrals = []
+            referrals_per_navigator = referrals_per_level * levels
             for k in range(referrals_per_navigator):
                 referral = referral_create(
                     user=park,
@@ -159,16 +169,41 @@ def prepare(*, pcps: int, navigators: int, referrals_per_navigator: int = REFERR
             plan["navigators"].append({"email": user.email, "referrals": referrals})
     waiting = Referral.objects.filter(receiving_organization=northfield, state=ReferralState.REQUESTED).count()
     print(f"{pcps} doctors, {navigators} navigators, {waiting:,} referrals waiting at Northfield")
+    plan["referrals_per_level"] = referrals_per_level
     return plan
 
 
-def run_level(*, users: int, seconds: int, port: int, plan_path: Path, out: Path) -> dict[str, dict[str, float]]:
+def emails_owed(after: int) -> int:
+    """Emails still to be sent right away among the deliveries written after id ``after``."""
+    from portal.notifications.models import Delivery, DeliveryStatus
+
+    return Delivery.objects.filter(
+        pk__gt=after, digest=False, status__in=[DeliveryStatus.PENDING, DeliveryStatus.SENDING]
+    ).count()
+
+
+def drain(after: int, *, timeout: float = 300.0) -> None:
+    """Wait until the worker has sent the emails the preparation queued (the doctors'
+    conversations), so that no level is measured against that backlog."""
+    import time
+
+    started = time.monotonic()
+    owed = emails_owed(after)
+    while owed and time.monotonic() - started < timeout:
+        time.sleep(1)
+        owed = emails_owed(after)
+    print(f"the preparation's emails sent by the worker in {time.monotonic() - started:.0f} s ({owed} left)")
+
+
+def run_level(
+    *, users: int, seconds: int, port: int, plan_path: Path, out: Path, level: int
+) -> dict[str, dict[str, float]]:
     prefix = out / f"u{users}"
     subprocess.run(
         [sys.executable, "-m", "locust", "-f", str(ROOT / "bench" / "locustfile.py"), "--headless"]
         + ["-u", str(users), "-r", str(max(1, users // 5)), "-t", f"{seconds}s", "--only-summary"]
         + ["--host", f"http://127.0.0.1:{port}", "--csv", str(prefix), "--loglevel", "WARNING"],
-        env={**os.environ, "LOAD_PLAN": str(plan_path), "PYTHONPATH": str(ROOT)},
+        env={**os.environ, "LOAD_PLAN": str(plan_path), "LOAD_LEVEL": str(level), "PYTHONPATH": str(ROOT)},
         cwd=ROOT,
         check=False,
         stdout=subprocess.DEVNULL,
@@ -211,8 +246,13 @@ def main() -> None:
     from bench.messaging_bench import Sink, start_worker
 
     build(patients=100_000 * args.scale, entries=1_000_000 * args.scale)
+    from portal.notifications.models import Delivery
+
     top = max(levels)
-    plan = prepare(pcps=top, navigators=max(1, top // 3) + 1)
+    before = Delivery.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    # A quarter of the people are navigators (locustfile.py: weights 3 and 1); each level
+    # takes its own referrals, about as many as a navigator gets through in it.
+    plan = prepare(pcps=top, navigators=top // 4 + 1, levels=len(levels), referrals_per_level=max(5, args.seconds // 4))
     out = Path(tempfile.mkdtemp(prefix="continuum-load-"))
     plan_path = out / "plan.json"
     plan_path.write_text(json.dumps(plan))
@@ -230,15 +270,18 @@ def main() -> None:
     worker = start_worker(smtp_port)
     port = free_port()
     server = serve(port, IMAGE_WORKERS, 1, settings_module="bench.served_settings")
-    results: list[tuple[int, dict[str, dict[str, float]], float]] = []
+    results: list[tuple[int, dict[str, dict[str, float]], float, float]] = []
     try:
-        for users in levels:
+        drain(before)
+        for level, users in enumerate(levels):
             plain = run("plain", port, "/plain", host=plan["pcp_host"], cookie="", total=200, concurrency=2, warmup=10)
-            steps = run_level(users=users, seconds=args.seconds, port=port, plan_path=plan_path, out=out)
-            results.append((users, steps, plain.percentile(0.95)))
+            load = os.getloadavg()[0]
+            steps = run_level(users=users, seconds=args.seconds, port=port, plan_path=plan_path, out=out, level=level)
+            results.append((users, steps, plain.percentile(0.95), load))
             worst = max((s["p95"] for name, s in steps.items() if name != "all steps"), default=0.0)
             print(
                 f"{users:4d} people: {steps.get('all steps', {}).get('rps', 0):6.1f} req/s, worst step p95 {worst:.0f} ms"
+                f" (machine load before: {load:.1f}, after: {os.getloadavg()[0]:.1f})"
             )
     finally:
         server.terminate()
@@ -248,10 +291,11 @@ def main() -> None:
         controller.stop()
 
     print()
+    print(f"{dt.datetime.now():%Y-%m-%d %H:%M}, {os.cpu_count()} cores")
     print(f"gunicorn {IMAGE_WORKERS} workers × 1 thread and one Celery worker; locust, {args.seconds} s per level")
     served = 0
-    for users, steps, plain95 in results:
-        print(f"\n{users} simulated people (plain one-query view p95 {plain95:.1f} ms):")
+    for users, steps, plain95, load in results:
+        print(f"\n{users} simulated people (plain one-query view p95 {plain95:.1f} ms; 1-minute load {load:.1f}):")
         print(f"  {'step':26} {'requests':>8} {'fail':>5} {'p50':>7} {'p95':>7} {'p99':>7} {'req/s':>7}  p95 vs plain")
         for name, s in steps.items():
             print(

@@ -26,6 +26,9 @@ class Step:
     expect: str = ""
 
 
+HOME = Step("home", "GET", "/")  # where the second factor leads
+
+
 def doctor_day(*, patient: dict[str, str], thread: str) -> list[Step]:
     """A primary-care doctor: my patients, a search, a chart, an entry, the inbox, a reply."""
     return [

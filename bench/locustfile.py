@@ -24,11 +24,12 @@ from typing import Any
 from django_otp.oath import TOTP
 from locust import HttpUser, between, task
 
-from bench.load_steps import SECOND_FACTOR_PATH, SIGN_IN_PATH, Step, doctor_day, navigator_day
+from bench.load_steps import HOME, SECOND_FACTOR_PATH, SIGN_IN_PATH, Step, doctor_day, navigator_day
 
 PLAN: dict[str, Any] = json.loads(open(os.environ["LOAD_PLAN"]).read())
 _pcp_accounts = itertools.cycle(PLAN["pcps"])
 _navigator_accounts = itertools.cycle(PLAN["navigators"])
+LEVEL = int(os.environ.get("LOAD_LEVEL", "0"))  # each level of the ladder acts on referrals of its own
 CSRF_FIELD = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
 
@@ -43,6 +44,8 @@ class Person(HttpUser):
     address = ""
 
     def on_start(self) -> None:
+        """Sign in as a person does: the form, the password, the code, the home page. Each
+        answer is timed on its own (redirects not followed), so a slow step shows as itself."""
         self.client.headers["Host"] = self.address
         account = self.account()
         self.email = account["email"]
@@ -56,21 +59,25 @@ class Person(HttpUser):
                 "csrfmiddlewaretoken": token.group(1) if token else "",
             },
             name="sign in: password",
+            allow_redirects=False,
             catch_response=True,
         ) as response:
-            if SECOND_FACTOR_PATH not in response.url:
-                response.failure(f"no second-factor step after the password ({response.status_code})")
+            if response.status_code != 302:
+                response.failure(f"password refused ({response.status_code})")
                 return
-        page = self.client.get(SECOND_FACTOR_PATH, name="sign in: second factor")
+        page = self.client.get(SECOND_FACTOR_PATH, name="sign in: code form")
         token = CSRF_FIELD.search(page.text)
         with self.client.post(
             SECOND_FACTOR_PATH,
             {"token": totp_code(), "csrfmiddlewaretoken": token.group(1) if token else ""},
-            name="sign in: second factor",
+            name="sign in: code",
+            allow_redirects=False,
             catch_response=True,
         ) as response:
-            if "/accounts/" in response.url:
-                response.failure("second factor refused")
+            if response.status_code != 302 or "/accounts/" in response.headers.get("Location", ""):
+                response.failure("code refused")
+                return
+        self.send([HOME])
 
     def account(self) -> dict[str, Any]:
         raise NotImplementedError
@@ -109,7 +116,8 @@ class Navigator(Person):
 
     def account(self) -> dict[str, Any]:
         account = next(_navigator_accounts)
-        self.referrals = iter(account["referrals"])
+        per_level = PLAN["referrals_per_level"]
+        self.referrals = iter(account["referrals"][LEVEL * per_level : (LEVEL + 1) * per_level])
         return account
 
     @task

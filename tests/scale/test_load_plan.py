@@ -9,10 +9,12 @@ from django.test import Client
 from django_tenants.utils import schema_context
 
 from bench.load_bench import prepare
-from bench.load_steps import SECOND_FACTOR_PATH, SIGN_IN_PATH, Step, doctor_day, navigator_day
+from bench.load_steps import HOME, SECOND_FACTOR_PATH, SIGN_IN_PATH, Step, doctor_day, navigator_day
 from portal.accounts.demo import demo_totp_code
 from portal.audit.models import AuditEvent
 from portal.care.models import Referral, ReferralState
+from portal.demo.cast import Cast
+from portal.notifications.models import Delivery
 from portal.patients.models import RegistryEntry
 from portal.records.models import ClinicalItem
 
@@ -22,7 +24,7 @@ def _signed_in(host: str, email: str, password: str) -> Client:
     client = Client(HTTP_HOST=host)
     page = client.post(SIGN_IN_PATH, {"username": email, "password": password}, follow=True)
     assert page.redirect_chain[-1][0].startswith(SECOND_FACTOR_PATH)
-    assert client.post(SECOND_FACTOR_PATH, {"token": demo_totp_code()})["Location"] == "/"
+    assert client.post(SECOND_FACTOR_PATH, {"token": demo_totp_code()})["Location"] == HOME.path
     return client
 
 
@@ -40,8 +42,8 @@ def _play(client: Client, steps: list[Step]) -> dict[str, str]:
     return pages
 
 
-def test_every_step_of_a_prepared_day_answers_with_what_it_asked_for(cast):
-    plan = prepare(pcps=1, navigators=1, referrals_per_navigator=1)
+def test_every_step_of_a_prepared_day_answers_with_what_it_asked_for(cast: Cast) -> None:
+    plan = prepare(pcps=1, navigators=1, referrals_per_level=1)
     maple = cast.organizations["maple"]
     assert plan["patients"]
     for patient in plan["patients"]:
@@ -54,7 +56,7 @@ def test_every_step_of_a_prepared_day_answers_with_what_it_asked_for(cast):
     patient = plan["patients"][0]
     pages = _play(
         _signed_in(plan["pcp_host"], doctor["email"], plan["password"]),
-        doctor_day(patient=patient, thread=doctor["thread"]),
+        [HOME, *doctor_day(patient=patient, thread=doctor["thread"])],
     )
     assert "Hemoglobin" in pages["an entry"]
     assert AuditEvent.objects.filter(
@@ -63,16 +65,19 @@ def test_every_step_of_a_prepared_day_answers_with_what_it_asked_for(cast):
 
     navigator = plan["navigators"][0]
     referral = navigator["referrals"][0]
+    # Its referrals wait for the daily digest: none is an email for the worker to send now.
+    waiting = Delivery.objects.filter(notification__recipient__email=navigator["email"])
+    assert waiting.exists() and not waiting.filter(digest=False).exists()
     _play(
         _signed_in(plan["navigator_host"], navigator["email"], plan["password"]),
-        navigator_day(referral=referral, plan=plan),
+        [HOME, *navigator_day(referral=referral, plan=plan)],
     )
     assert Referral.objects.get(uuid=referral).state == ReferralState.SCHEDULED
 
 
-def test_preparing_again_publishes_nothing_new(cast):
-    first = prepare(pcps=1, navigators=1, referrals_per_navigator=1)
+def test_preparing_again_publishes_nothing_new(cast: Cast) -> None:
+    first = prepare(pcps=1, navigators=1, referrals_per_level=1)
     entries = RegistryEntry.objects.count()
-    second = prepare(pcps=1, navigators=1, referrals_per_navigator=1)
+    second = prepare(pcps=1, navigators=1, referrals_per_level=1)
     assert second["patients"] == first["patients"]
     assert RegistryEntry.objects.count() == entries
