@@ -195,6 +195,34 @@ def drain(after: int, *, timeout: float = 300.0) -> None:
     print(f"the preparation's emails sent by the worker in {time.monotonic() - started:.0f} s ({owed} left)")
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user and system) a process and its descendants have used so far, the ones
+    it has reaped included (a PostgreSQL backend that closed its connection)."""
+    import psutil
+
+    try:
+        root = psutil.Process(pid)
+        times = root.cpu_times()
+        total = times.user + times.system + times.children_user + times.children_system
+        for child in root.children(recursive=True):
+            try:
+                times = child.cpu_times()
+                total += times.user + times.system
+            except psutil.NoSuchProcess:
+                pass
+    except psutil.NoSuchProcess:
+        return 0.0
+    return total
+
+
+def children_cpu_seconds() -> float:
+    """CPU time of this process's reaped children (the locust process of a level)."""
+    import resource
+
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_level(
     *, users: int, seconds: int, port: int, plan_path: Path, out: Path, level: int
 ) -> dict[str, dict[str, float]]:
@@ -270,14 +298,26 @@ def main() -> None:
     worker = start_worker(smtp_port)
     port = free_port()
     server = serve(port, IMAGE_WORKERS, 1, settings_module="bench.served_settings")
-    results: list[tuple[int, dict[str, dict[str, float]], float, float]] = []
+    from django.db import connection
+
+    database_pid = connection.cursor().connection.info.backend_pid
+    import psutil
+
+    postmaster = psutil.Process(database_pid).ppid()
+    results: list[tuple[int, dict[str, dict[str, float]], float, float, dict[str, float]]] = []
     try:
         drain(before)
+        connection.close()  # this process's own session stays out of the database's figure
         for level, users in enumerate(levels):
             plain = run("plain", port, "/plain", host=plan["pcp_host"], cookie="", total=200, concurrency=2, warmup=10)
             load = os.getloadavg()[0]
+            pids = {"web": server.pid, "worker": worker.pid, "database": postmaster}
+            cpu = {name: cpu_seconds(pid) for name, pid in pids.items()} | {"locust": children_cpu_seconds()}
             steps = run_level(users=users, seconds=args.seconds, port=port, plan_path=plan_path, out=out, level=level)
-            results.append((users, steps, plain.percentile(0.95), load))
+            cpu = {name: cpu_seconds(pid) - cpu[name] for name, pid in pids.items()} | {
+                "locust": children_cpu_seconds() - cpu["locust"]
+            }
+            results.append((users, steps, plain.percentile(0.95), load, cpu))
             worst = max((s["p95"] for name, s in steps.items() if name != "all steps"), default=0.0)
             print(
                 f"{users:4d} people: {steps.get('all steps', {}).get('rps', 0):6.1f} req/s, worst step p95 {worst:.0f} ms"
@@ -291,11 +331,20 @@ def main() -> None:
         controller.stop()
 
     print()
-    print(f"{dt.datetime.now():%Y-%m-%d %H:%M}, {os.cpu_count()} cores")
+    print(f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores")
     print(f"gunicorn {IMAGE_WORKERS} workers × 1 thread and one Celery worker; locust, {args.seconds} s per level")
     served = 0
-    for users, steps, plain95, load in results:
+    for users, steps, plain95, load, cpu in results:
         print(f"\n{users} simulated people (plain one-query view p95 {plain95:.1f} ms; 1-minute load {load:.1f}):")
+        requests = steps.get("all steps", {}).get("requests", 0.0)
+        served_cpu = cpu["web"] + cpu["worker"] + cpu["database"]
+        if requests:
+            print(
+                f"  CPU used: gunicorn {cpu['web']:.1f} s, Celery worker {cpu['worker']:.1f} s, PostgreSQL "
+                f"{cpu['database']:.1f} s, locust {cpu['locust']:.1f} s; {1000 * served_cpu / requests:.0f} ms "
+                f"of the portal's CPU per request, so {len(os.sched_getaffinity(0)) * requests / served_cpu:.0f} "
+                "requests/s on these cores with nothing else running"
+            )
         print(f"  {'step':26} {'requests':>8} {'fail':>5} {'p50':>7} {'p95':>7} {'p99':>7} {'req/s':>7}  p95 vs plain")
         for name, s in steps.items():
             print(
