@@ -34,6 +34,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 P95_LIMIT_MS = 500.0
 REFERRALS_PER_LEVEL = 15  # per navigator; each level of the ladder takes its own (locustfile.py)
+WARM_UP_USERS = 8
 LOAD_PATIENTS = 200  # the doctors' patients: charts, entries and searches are drawn from them
 
 
@@ -226,7 +227,7 @@ def children_cpu_seconds() -> float:
 def run_level(
     *, users: int, seconds: int, port: int, plan_path: Path, out: Path, level: int
 ) -> dict[str, dict[str, float]]:
-    prefix = out / f"u{users}"
+    prefix = out / f"level{level}-u{users}"
     subprocess.run(
         [sys.executable, "-m", "locust", "-f", str(ROOT / "bench" / "locustfile.py"), "--headless"]
         + ["-u", str(users), "-r", str(max(1, users // 5)), "-t", f"{seconds}s", "--only-summary"]
@@ -280,7 +281,9 @@ def main() -> None:
     before = Delivery.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
     # A quarter of the people are navigators (locustfile.py: weights 3 and 1); each level
     # takes its own referrals, about as many as a navigator gets through in it.
-    plan = prepare(pcps=top, navigators=top // 4 + 1, levels=len(levels), referrals_per_level=max(5, args.seconds // 4))
+    plan = prepare(  # one more slice of referrals for the warm-up
+        pcps=top, navigators=top // 4 + 1, levels=len(levels) + 1, referrals_per_level=max(5, args.seconds // 4)
+    )
     out = Path(tempfile.mkdtemp(prefix="continuum-load-"))
     plan_path = out / "plan.json"
     plan_path.write_text(json.dumps(plan))
@@ -308,6 +311,9 @@ def main() -> None:
     try:
         drain(before)
         connection.close()  # this process's own session stays out of the database's figure
+        # Every page once in every gunicorn worker before anything is measured (a server that
+        # has just started imports and compiles on its first requests; one in use has not).
+        run_level(users=WARM_UP_USERS, seconds=15, port=port, plan_path=plan_path, out=out, level=len(levels))
         for level, users in enumerate(levels):
             plain = run("plain", port, "/plain", host=plan["pcp_host"], cookie="", total=200, concurrency=2, warmup=10)
             load = os.getloadavg()[0]
