@@ -147,16 +147,19 @@ def prepare(
                 body="Could you see this patient's labs this week?",
             )
             plan["pcps"].append({"email": user.email, "thread": str(thread.uuid)})
-        for n in range(navigators):
-            user = person(
-                f"load.nav{n:03d}@northfield.example", f"Load Navigator {n:03d}", northfield, Role.NURSE_NAVIGATOR
-            )
-            # Every referral to Northfield notifies each of its navigators: the load's hundreds
-            # would otherwise queue thousands of emails for the worker to send while the
-            # first level is measured. A navigator who receives many takes the daily digest.
+        # Every referral to Northfield notifies each of its navigators: the load's hundreds
+        # would otherwise queue thousands of emails for the worker to send while the levels
+        # are measured. A navigator who receives many takes the daily digest (all of them
+        # first, so that no referral below emails one of them).
+        load_navigators = [
+            person(f"load.nav{n:03d}@northfield.example", f"Load Navigator {n:03d}", northfield, Role.NURSE_NAVIGATOR)
+            for n in range(navigators)
+        ]
+        for user in load_navigators:
             preferences_set(user=user, choices={Kind.REFERRAL: Channel.DIGEST})
+        referrals_per_navigator = referrals_per_level * levels
+        for n, user in enumerate(load_navigators):
             referrals = []
-            referrals_per_navigator = referrals_per_level * levels
             for k in range(referrals_per_navigator):
                 referral = referral_create(
                     user=park,
@@ -183,7 +186,7 @@ def emails_owed(after: int) -> int:
     ).count()
 
 
-def drain(after: int, *, timeout: float = 300.0) -> None:
+def drain(after: int, *, timeout: float = 180.0) -> None:
     """Wait until the worker has sent the emails the preparation queued (the doctors'
     conversations), so that no level is measured against that backlog."""
     import time
@@ -273,6 +276,11 @@ def main() -> None:
     django.setup()
     from bench.httpload import run
     from bench.messaging_bench import Sink, start_worker
+    from portal.celery import app
+
+    # The worker and gunicorn take their queue from the environment: the one this process's
+    # tasks (the preparation's emails) went to, not the one messaging_bench names on import.
+    os.environ["CELERY_QUEUE"] = app.conf.task_default_queue
 
     build(patients=100_000 * args.scale, entries=1_000_000 * args.scale)
     from portal.notifications.models import Delivery
@@ -282,7 +290,7 @@ def main() -> None:
     # A quarter of the people are navigators (locustfile.py: weights 3 and 1); each level
     # takes its own referrals, about as many as a navigator gets through in it.
     plan = prepare(  # one more slice of referrals for the warm-up
-        pcps=top, navigators=top // 4 + 1, levels=len(levels) + 1, referrals_per_level=max(5, args.seconds // 4)
+        pcps=top, navigators=top // 4 + 1, levels=len(levels) + 1, referrals_per_level=max(5, args.seconds // 6)
     )
     out = Path(tempfile.mkdtemp(prefix="continuum-load-"))
     plan_path = out / "plan.json"
