@@ -85,6 +85,16 @@ def published_results(*, author: Any, organization: Any, patients: list[Any]) ->
     return {patient_id: entries[item] for patient_id, item in items.items()}
 
 
+def load_devices_reset() -> None:
+    """Clear what earlier runs left on the load people's TOTP devices: failed codes
+    (throttling) and the window django-otp moved before OTP_TOTP_SYNC was turned off."""
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    TOTPDevice.objects.filter(user__email__startswith="load.").update(
+        drift=0, throttling_failure_count=0, throttling_failure_timestamp=None
+    )
+
+
 def prepare(
     *, pcps: int, navigators: int, levels: int = 1, referrals_per_level: int = REFERRALS_PER_LEVEL
 ) -> dict[str, Any]:
@@ -92,7 +102,6 @@ def prepare(
     results are reused when there; each call writes new conversations and referrals."""
     from django.conf import settings
     from django.db import transaction
-    from django_otp.plugins.otp_totp.models import TOTPDevice
 
     from portal.accounts.models import Membership, User
     from portal.accounts.roles import MembershipStatus, Role
@@ -173,11 +182,7 @@ def prepare(
                 )
                 referrals.append(str(referral.uuid))
             plan["navigators"].append({"email": user.email, "referrals": referrals})
-    # What earlier runs left on the load people's devices: failed codes (throttling) and the
-    # window django-otp moved before OTP_TOTP_SYNC was turned off.
-    TOTPDevice.objects.filter(user__email__startswith="load.").update(
-        drift=0, throttling_failure_count=0, throttling_failure_timestamp=None
-    )
+    load_devices_reset()
     waiting = Referral.objects.filter(receiving_organization=northfield, state=ReferralState.REQUESTED).count()
     print(f"{pcps} doctors, {navigators} navigators, {waiting:,} referrals waiting at Northfield")
     plan["referrals_per_level"] = referrals_per_level

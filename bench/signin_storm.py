@@ -44,7 +44,7 @@ def main() -> None:
     import requests
     from django.conf import settings
 
-    from bench.load_bench import cpu_seconds
+    from bench.load_bench import cpu_seconds, load_devices_reset
     from portal.accounts.demo import demo_totp_code
     from portal.accounts.models import User
     from portal.demo.cast import DEMO_PASSWORD
@@ -52,6 +52,7 @@ def main() -> None:
     emails = list(User.objects.filter(email__startswith="load.pcp").order_by("email").values_list("email", flat=True))
     if len(emails) < 2 * args.people:
         raise SystemExit("run bench/load_bench.py first: it prepares the load doctors")
+    load_devices_reset()
     host = f"maple.{settings.BASE_DOMAIN}"
     port = free_port()
     base = f"http://127.0.0.1:{port}"
