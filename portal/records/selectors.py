@@ -168,9 +168,11 @@ def chart_get(
     *, user: User, organization: Organization, patient_uuid: UUID | str, request: HttpRequest | None = None
 ) -> Chart:
     patient, emergency = patient_access_for_user(user=user, organization=organization, patient_uuid=patient_uuid)
+    # The publishing organizations in a second query, one object each: joined, each of up
+    # to 200 entries would carry (and parse) its own copy of a handful of organizations.
     entries = list(
         visible_entries(user=user, organization=organization, patient=patient)
-        .select_related("organization")
+        .prefetch_related("organization")
         .order_by("-effective_at", "-published_at")[:TIMELINE_LIMIT]
     )
     shared = record_shared_with(user=user, organization=organization, patient=patient)
