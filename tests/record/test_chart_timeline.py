@@ -7,6 +7,7 @@ import re
 import uuid
 
 from django.utils import timezone
+from django.utils.html import escape
 
 from portal.patients.models import EntryStatus, RegistryEntry, RelationshipKind
 from portal.patients.services import care_relationship_start
@@ -100,4 +101,4 @@ def test_a_chart_of_200_entries_from_five_organizations_costs_a_fixed_number_of_
     assert len(rows) == 200  # the chart's limit: the newest 200, newest first
     assert all(str(entry.uuid) in row for entry, row in zip(newest, rows, strict=True))
     for organization in publishers:
-        assert f'<span class="badge badge-source">{organization.name}</span>' in page
+        assert f'<span class="badge badge-source">{escape(organization.name)}</span>' in page
