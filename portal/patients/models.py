@@ -135,10 +135,13 @@ class CareRelationship(models.Model):
             models.Index(fields=["patient", "organization"]),
             # Name search walks this index nearest name first within one organization
             # (``'query' <<-> match_key`` ordering; btree_gist serves the organization).
+            # A 256-byte trigram signature (the default is 12, our first was 64): with a
+            # hundred thousand names under one organization, smaller signatures fill up,
+            # so the walk cannot tell branches apart and reads twice the pages.
             GistIndex(
                 fields=["organization", "match_key"],
-                name="relationship_org_name_gist",
-                opclasses=["gist_int8_ops", "gist_trgm_ops(siglen=64)"],
+                name="relationship_name_knn",
+                opclasses=["gist_int8_ops", "gist_trgm_ops(siglen=256)"],
             ),
         ]
         ordering = ["-starts_at"]
