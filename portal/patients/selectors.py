@@ -346,8 +346,8 @@ def my_patients(*, user: User, organization: Organization, only_mine: bool = Fal
 
 # How many of the nearest names a name search ranks: twice a page of 25, so a page stays
 # full after the permission check, however large the practice. The walk stops there: the
-# last candidates are the farthest and cost the most pages (100 took twice as long for a
-# full name with a typo, for the same first page).
+# last candidates are the farthest and cost the most pages (100 read three times the pages
+# of 50 at a million patients, for the same first page).
 SEARCH_CANDIDATES = 50
 
 
@@ -398,8 +398,9 @@ def _patient_search(*, user: Any, organization: Any, query: str, limit: int) -> 
     # through their (organization, name) trigram GiST index, which walks the index in that
     # order and stops after ``SEARCH_CANDIDATES`` rows, so a practice of 100,000 patients
     # costs about what one of 10,000 does (a GIN index had to fetch and rank every
-    # similar name of the practice: hundreds of "Kowalski"s). Of those candidates, the ones
-    # close enough (the word similarity every database session starts with,
+    # similar name of the practice: hundreds of "Kowalski"s; why the index also holds the
+    # names' initials: its comment in portal/patients/models.py). Of those candidates, the
+    # ones close enough (the word similarity every database session starts with,
     # portal.db.base.SESSION_SETTINGS) or containing the query, then the permission derived
     # from their relationships, as for every other read. The patients of the user's
     # emergency grants are matched by their own name. The organization's id is compared as
