@@ -126,6 +126,16 @@ def _public_schema_between_tests() -> Iterator[None]:
     connection.set_schema_to_public()
 
 
+@pytest.fixture(autouse=True)
+def _fhir_mapped_entries_forgotten() -> Iterator[None]:
+    """Each test starts with no FHIR entries remembered by this process (a test's rolled-back
+    rows must not be answered from what an earlier test mapped)."""
+    from portal.fhir.cache import MAPPED
+
+    MAPPED.clear()
+    yield
+
+
 @pytest.fixture
 def cast(db: None) -> Any:
     """The fixed cast of STYLE.md, read back from the seeded database."""

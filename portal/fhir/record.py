@@ -16,6 +16,7 @@ from django.http import Http404
 
 from portal.fhir import mapping as m
 from portal.fhir import selectors as s
+from portal.fhir.cache import MAPPED, MappedEntry, mapped_entry
 from portal.fhir.search import Search, _date_range
 
 ENTRY_TYPES = frozenset(
@@ -77,42 +78,98 @@ def entry_part(
 ) -> None:
     """The resources of the patient's visible entries whose type is in ``types`` (Provenance
     included when asked), each with its owner; ``entries``: those already read (a chunk of a
-    search)."""
+    search). An entry mapped before is taken from ``cache.MAPPED``; the others' items are
+    read from their owners' schemas and mapped."""
     want_provenance = "Provenance" in types
     if entries is None:
         entries = candidate_entries(scope, types=types, entry_uuids=entry_uuids)
-    by_uuid = {str(entry.uuid): entry for entry in entries}
-    for source in s.sources_for(scope, entries):
-        entry = by_uuid[source.entry_id]
+    for entry, mapped, author in mapped_entries(scope, entries):
         out.know_organization(entry.organization)
-        out.know_user(source.author_user)
-        out.know_user(source.publisher_user)
-        resources = m.entry_resources(source)
-        provenance = m.provenance_resource(source, source.derived)
-        for resource in resources:
+        out.know_user(author)
+        out.know_user(entry.published_by)
+        for resource in mapped.resources:
             key = f"{resource['resourceType']}/{resource['id']}"
-            out.provenance_of[key] = provenance
+            out.provenance_of[key] = mapped.provenance
             if resource["resourceType"] in types:
                 out.add(resource, entry.organization)
             else:
                 out.pool[key] = resource
         if want_provenance:
-            out.add(provenance, entry.organization)
+            out.add(mapped.provenance, entry.organization)
+
+
+def _cache_key(scope: s.Scope, entry: s.EntryRow) -> tuple[Any, ...]:
+    """Everything the mapping of an entry reads but its item's values and author (see
+    ``portal.fhir.cache``)."""
+    organization, publisher = entry.organization, entry.published_by
+    return (
+        organization.schema_name,
+        entry.item_uuid,
+        entry.uuid,
+        scope.patient.uuid,
+        entry.kind,
+        entry.version,
+        entry.status,
+        entry.published_at,
+        organization.uuid,
+        organization.name,
+        entry.published_by_id,
+        publisher.full_name if publisher is not None else "",
+    )
+
+
+def mapped_entries(scope: s.Scope, entries: list[s.EntryRow]) -> list[tuple[s.EntryRow, MappedEntry, Any]]:
+    """(entry, what it maps to, its author) for each of ``entries`` whose item is there, in
+    their order: from ``cache.MAPPED`` where the entry was mapped before and its author's
+    name is still the one shown, else read (``sources_for``), mapped and kept."""
+    keys = [_cache_key(scope, entry) for entry in entries]
+    found: dict[int, MappedEntry] = {}
+    for index, key in enumerate(keys):
+        mapped = MAPPED.get(key)
+        if mapped is not None:
+            found[index] = mapped
+    authors = s.people_by_id(mapped.author_id for mapped in found.values())
+    for index, mapped in list(found.items()):
+        author = authors.get(mapped.author_id) if mapped.author_id is not None else None
+        if (author.full_name if author is not None else "") != mapped.author_name:
+            del found[index]  # the author's name changed since: map it again
+    missing = [index for index in range(len(entries)) if index not in found]
+    if missing:
+        position = {str(entries[index].uuid): index for index in missing}
+        for source in s.sources_for(scope, [entries[index] for index in missing]):
+            resources = m.entry_resources(source)
+            mapped = mapped_entry(
+                author_id=source.author_id,
+                author_name=source.author_name,
+                resources=resources,
+                provenance=m.provenance_resource(source, source.derived),
+            )
+            index = position[source.entry_id]
+            MAPPED.put(keys[index], mapped)
+            found[index] = mapped
+            if source.author_user is not None:
+                authors[source.author_user.pk] = source.author_user
+    return [
+        (entries[index], found[index], authors.get(found[index].author_id) if found[index].author_id else None)
+        for index in range(len(entries))
+        if index in found
+    ]
 
 
 def care_part(scope: s.Scope, out: Assembled, *, types: set[str]) -> None:
     if not types & CARE_TYPES:
         return
-    visible = set()
+    visible: set[str] = set()
     care = None
     if types & {"ServiceRequest", "Task", "CarePlan", "Communication"}:
-        visible = {
-            str(uuid)
-            for uuid in s.visible_entries(
-                user=scope.user, organization=scope.organization, patient=scope.patient
-            ).values_list("uuid", flat=True)
-        }
         care = s.care_for(scope)
+        if care.referrals or care.tasks or care.messages:  # what they attach shows only where visible
+            visible = {
+                str(uuid)
+                for uuid in s.visible_entries(
+                    user=scope.user, organization=scope.organization, patient=scope.patient
+                ).values_list("uuid", flat=True)
+            }
     if care is not None:
         if types & {"ServiceRequest", "Task"}:
             for referral in care.referrals:

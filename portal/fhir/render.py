@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 
+from portal.fhir.cache import Resource, encoded
 from portal.fhir.mapping import instant
 
 DIRECTORY_REFERENCE = re.compile(rb'"reference":"((?:Organization|Practitioner)/[A-Za-z0-9\-.]{1,64})"')
@@ -24,10 +25,28 @@ def dumps(value: Any) -> bytes:
     return orjson.dumps(value)
 
 
-def _entry(resource: dict[str, Any], encoded: bytes, mode: str | None, base: str) -> bytes:
-    full_url = orjson.dumps(f"{base}{resource['resourceType']}/{resource['id']}")
-    search = b',"search":{"mode":"' + mode.encode() + b'"}' if mode else b""
-    return b'{"fullUrl":' + full_url + b',"resource":' + encoded + search + b"}"
+def _entry(pieces: list[bytes], resource: dict[str, Any], mode: bytes, base: bytes) -> None:
+    """Append one Bundle entry's JSON to ``pieces`` (joined once at the end)."""
+    if pieces:
+        pieces.append(b",")
+    pieces += (
+        b'{"fullUrl":"',
+        base,
+        orjson.dumps(f"{resource['resourceType']}/{resource['id']}")[1:-1],
+        b'","resource":',
+        encoded(resource),
+        mode,
+    )
+
+
+def _references(resource: dict[str, Any]) -> frozenset[bytes]:
+    """The ``Organization/…`` and ``Practitioner/…`` references in the resource's JSON
+    (remembered for a ``Resource``)."""
+    if isinstance(resource, Resource):
+        if resource.references is None:
+            resource.references = frozenset(DIRECTORY_REFERENCE.findall(encoded(resource)))
+        return resource.references
+    return frozenset(DIRECTORY_REFERENCE.findall(encoded(resource)))
 
 
 def bundle_bytes(
@@ -53,18 +72,22 @@ def bundle_bytes(
         head["total"] = total
     if links:
         head["link"] = [{"relation": relation, "url": url} for relation, url in links.items()]
-    mode_match = "match" if kind == "searchset" else None
-    mode_include = "include" if kind == "searchset" else None
-    parts = []
+    searchset = kind == "searchset"
+    mode_match = b',"search":{"mode":"match"}}' if searchset else b"}"
+    mode_include = b',"search":{"mode":"include"}}' if searchset else b"}"
+    base_bytes = orjson.dumps(base)[1:-1]
+    pieces: list[bytes] = []
     for resource in matches:
-        parts.append(_entry(resource, orjson.dumps(resource), mode_match, base))
+        _entry(pieces, resource, mode_match, base_bytes)
     for resource in includes:
-        parts.append(_entry(resource, orjson.dumps(resource), mode_include, base))
+        _entry(pieces, resource, mode_include, base_bytes)
     if directory is not None:
-        references = {match.decode() for part in parts for match in DIRECTORY_REFERENCE.findall(part)}
-        for resource in directory(references):
-            parts.append(_entry(resource, orjson.dumps(resource), mode_include, base))
-    return orjson.dumps(head)[:-1] + b',"entry":[' + b",".join(parts) + b"]}"
+        found: set[bytes] = set()
+        for resource in (*matches, *includes):
+            found |= _references(resource)
+        for resource in directory({reference.decode() for reference in found}):
+            _entry(pieces, resource, mode_include, base_bytes)
+    return orjson.dumps(head)[:-1] + b',"entry":[' + b"".join(pieces) + b"]}"
 
 
 @contextmanager

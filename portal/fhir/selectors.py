@@ -28,18 +28,18 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from django.contrib.auth.models import AnonymousUser
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, QuerySet
 from django.http import Http404
 from django_tenants.utils import schema_context
 
 from portal.accounts.models import User
 from portal.accounts.selectors import clinical_membership
 from portal.audit.models import AuditAction, AuditEvent
-from portal.care.models import TaskOccurrence
+from portal.care.models import CareTask, Handoff, Referral, TaskOccurrence
 from portal.care.selectors import handoffs_for, referrals_for, tasks_for
 from portal.fhir import mapping as m
 from portal.fhir.scopes import ClientPrincipal
-from portal.messaging.models import Message
+from portal.messaging.models import Message, Thread
 from portal.messaging.selectors import visible_threads
 from portal.patients.models import CareRelationship, NetworkPatient, PatientIdentifier, RegistryEntry
 from portal.patients.selectors import (
@@ -214,7 +214,8 @@ class ItemRow:
         return self.id
 
 
-def _people(ids: Iterable[int | None]) -> dict[int, User]:
+def people_by_id(ids: Iterable[int | None]) -> dict[int, User]:
+    """The people of these ids (as the FHIR resources name them), in one query."""
     wanted = {pk for pk in ids if pk is not None}
     if not wanted:
         return {}
@@ -240,7 +241,7 @@ def scope_entries(
     if not rows:
         return rows
     organizations = {o.pk: o for o in Organization.objects.filter(pk__in={row.organization_id for row in rows})}
-    people = _people(row.published_by_id for row in rows)
+    people = people_by_id(row.published_by_id for row in rows)
     for row in rows:
         row.organization = organizations[row.organization_id]
         row.published_by = people.get(row.published_by_id) if row.published_by_id else None
@@ -266,7 +267,7 @@ def items_for(scope: Scope, entries: list[EntryRow]) -> dict[str, ItemRow]:
         for item in found:
             item.document = stored.get(item.id)
             items[f"{owner.pk}:{item.id}"] = item
-    people = _people(item.author_id for item in items.values())
+    people = people_by_id(item.author_id for item in items.values())
     for item in items.values():
         item.author = people.get(item.author_id) if item.author_id else None
     return items
@@ -342,33 +343,63 @@ class CareObjects:
     messages: list[Any]
 
 
+def _care_present(patient: NetworkPatient) -> tuple[bool, bool, bool, bool]:
+    """Whether any referral, care task, hand-off or message thread about the patient exists
+    at all, whoever may see it: one query that lets a record without them skip the care and
+    messaging selectors (about ten queries of access checks for nothing). What is read is
+    still read only through those selectors."""
+    present = (
+        NetworkPatient.objects.filter(pk=patient.pk)
+        .annotate(
+            has_referrals=Exists(Referral.objects.filter(patient=OuterRef("pk"))),
+            has_tasks=Exists(CareTask.objects.filter(patient=OuterRef("pk"))),
+            has_handoffs=Exists(Handoff.objects.filter(patient=OuterRef("pk"))),
+            has_threads=Exists(Thread.objects.filter(patient=OuterRef("pk"))),
+        )
+        .values_list("has_referrals", "has_tasks", "has_handoffs", "has_threads")
+        .first()
+    )
+    return present or (False, False, False, False)
+
+
 def care_for(scope: Scope) -> CareObjects:
     user, organization, patient = scope.user, scope.organization, scope.patient
     if _is_client(user):
         return CareObjects(referrals=[], tasks=[], handoffs=[], messages=[])
-    attachments = Prefetch("attachments", queryset=RegistryEntry.objects.only("uuid", "kind", "summary"))
-    referrals = list(
-        (
-            referrals_for(user=user, organization=organization, direction="inbound")
-            | referrals_for(user=user, organization=organization, direction="outbound")
+    has_referrals, has_tasks, has_handoffs, has_threads = _care_present(patient)
+    referrals: list[Referral] = []
+    if has_referrals:
+        attachments = Prefetch("attachments", queryset=RegistryEntry.objects.only("uuid", "kind", "summary"))
+        referrals = list(
+            (
+                referrals_for(user=user, organization=organization, direction="inbound")
+                | referrals_for(user=user, organization=organization, direction="outbound")
+            )
+            .filter(patient=patient)
+            .select_related("outcome_entry")
+            .prefetch_related(attachments)
+            .order_by("-created_at")
         )
-        .filter(patient=patient)
-        .select_related("outcome_entry")
-        .prefetch_related(attachments)
-        .order_by("-created_at")
-    )
-    occurrences = Prefetch(
-        "occurrences", queryset=TaskOccurrence.objects.select_related("result_entry").order_by("due_at", "pk")
-    )
-    tasks = list(tasks_for(user=user, organization=organization).filter(patient=patient).prefetch_related(occurrences))
-    handoffs = list(handoffs_for(user=user, organization=organization).filter(patient=patient))
-    threads = visible_threads(user=user, organization=organization).filter(patient=patient)
-    messages = list(
-        Message.objects.filter(thread__in=threads)
-        .select_related("thread", "sender")
-        .prefetch_related(Prefetch("entries", queryset=RegistryEntry.objects.only("uuid", "kind", "summary")))
-        .order_by("created_at", "pk")
-    )
+    tasks: list[CareTask] = []
+    if has_tasks:
+        occurrences = Prefetch(
+            "occurrences", queryset=TaskOccurrence.objects.select_related("result_entry").order_by("due_at", "pk")
+        )
+        tasks = list(
+            tasks_for(user=user, organization=organization).filter(patient=patient).prefetch_related(occurrences)
+        )
+    handoffs: list[Handoff] = []
+    if has_handoffs:
+        handoffs = list(handoffs_for(user=user, organization=organization).filter(patient=patient))
+    messages: list[Message] = []
+    if has_threads:
+        threads = visible_threads(user=user, organization=organization).filter(patient=patient)
+        messages = list(
+            Message.objects.filter(thread__in=threads)
+            .select_related("thread", "sender")
+            .prefetch_related(Prefetch("entries", queryset=RegistryEntry.objects.only("uuid", "kind", "summary")))
+            .order_by("created_at", "pk")
+        )
     return CareObjects(referrals=referrals, tasks=tasks, handoffs=handoffs, messages=messages)
 
 
