@@ -8,7 +8,7 @@ it records in ``scope.owners`` whose data the returned resources carry, for the 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -258,12 +258,20 @@ def directory_for(out: Assembled, references: set[str]) -> list[dict[str, Any]]:
 # --- search, read, $everything -------------------------------------------------------
 
 
-def candidate_entries(scope: s.Scope, *, types: set[str], entry_uuids: Iterable[str] | None = None) -> list[s.EntryRow]:
-    """The visible entries whose items can map to one of ``types``."""
+def candidate_entries(
+    scope: s.Scope,
+    *,
+    types: set[str],
+    entry_uuids: Iterable[str] | None = None,
+    start: int = 0,
+    stop: int | None = None,
+) -> list[s.EntryRow]:
+    """The visible entries whose items can map to one of ``types`` (``start``:``stop`` of
+    them, in their order)."""
     kinds = None if "Provenance" in types else kinds_for(types)
     if kinds is not None and not kinds:
         return []
-    return s.scope_entries(scope, kinds=kinds, entry_uuids=entry_uuids)
+    return s.scope_entries(scope, kinds=kinds, entry_uuids=entry_uuids, start=start, stop=stop)
 
 
 # A search over at most this many entries maps them all (and so gives ``total``); over more,
@@ -291,9 +299,16 @@ def search(scope: s.Scope, query: Search) -> SearchPage:
                 continue
     types = {query.resource_type}
     if query.resource_type in ENTRY_TYPES | {"Provenance"}:
-        entries = candidate_entries(scope, types=types, entry_uuids=entry_uuids)
-        if query.cursor is not None or (len(entries) > EXACT_SEARCH_ENTRIES and not query.total_accurate):
-            return _search_by_chunks(scope, query, entries)
+
+        def read(start: int, stop: int | None) -> list[s.EntryRow]:
+            return candidate_entries(scope, types=types, entry_uuids=entry_uuids, start=start, stop=stop)
+
+        if query.cursor is not None:
+            return _search_by_chunks(scope, query, [], read)
+        # One entry more than an exact search maps tells which kind of search this is.
+        entries = read(0, None if query.total_accurate else EXACT_SEARCH_ENTRIES + 1)
+        if len(entries) > EXACT_SEARCH_ENTRIES and not query.total_accurate:
+            return _search_by_chunks(scope, query, entries, read)
         out = Assembled()
         entry_part(scope, out, types=types, entries=entries)
     else:
@@ -303,9 +318,15 @@ def search(scope: s.Scope, query: Search) -> SearchPage:
     return SearchPage(page, _included(scope, out, query, page), len(matches))
 
 
-def _search_by_chunks(scope: s.Scope, query: Search, entries: list[s.EntryRow]) -> SearchPage:
+def _search_by_chunks(
+    scope: s.Scope,
+    query: Search,
+    known: list[s.EntryRow],
+    read: Callable[[int, int | None], list[s.EntryRow]],
+) -> SearchPage:
     """A page that maps only the entries it needs: from the cursor's entry on, a chunk at a
-    time, until one match more than the page holds is found (its place is the next cursor)."""
+    time, until one match more than the page holds is found (its place is the next cursor).
+    ``known``: the first entries, already read; the others are read a chunk at a time."""
     start, skip = query.cursor or (0, 0)
     if query.cursor is None and query.offset:
         start, skip = 0, query.offset  # an offset is walked from the first entry
@@ -313,9 +334,11 @@ def _search_by_chunks(scope: s.Scope, query: Search, entries: list[s.EntryRow]) 
     page: list[dict[str, Any]] = []
     next_cursor = None
     index = start
-    while index < len(entries) and next_cursor is None:
-        size = max(CHUNK_ENTRIES, min(query.count + 20, 500))  # a page of labs is about one chunk
-        chunk = entries[index : index + size]
+    size = max(CHUNK_ENTRIES, min(query.count + 20, 500))  # a page of labs is about one chunk
+    while next_cursor is None:
+        chunk = known[index : index + size] if index + size <= len(known) else read(index, index + size)
+        if not chunk:
+            break
         out_chunk = Assembled()
         entry_part(scope, out_chunk, types={query.resource_type}, entries=chunk)
         _merge(out, out_chunk)
@@ -335,6 +358,8 @@ def _search_by_chunks(scope: s.Scope, query: Search, entries: list[s.EntryRow]) 
                 page.append(resource)
             if next_cursor is not None:
                 break
+        if len(chunk) < size:  # the last of them
+            break
         index += size
     return SearchPage(page, _included(scope, out, query, page), None, next_cursor)
 

@@ -226,18 +226,22 @@ def people_by_id(ids: Iterable[int | None]) -> dict[int, User]:
 
 
 def scope_entries(
-    scope: Scope, *, kinds: Iterable[str] | None = None, entry_uuids: Iterable[str] | None = None
+    scope: Scope,
+    *,
+    kinds: Iterable[str] | None = None,
+    entry_uuids: Iterable[str] | None = None,
+    start: int = 0,
+    stop: int | None = None,
 ) -> list[EntryRow]:
-    """The patient's entries this user sees here (``visible_entries``), newest first."""
+    """The patient's entries this user sees here (``visible_entries``), newest first
+    (``start``:``stop`` of them)."""
     entries = visible_entries(user=scope.user, organization=scope.organization, patient=scope.patient)
     if kinds is not None:
         entries = entries.filter(kind__in=list(kinds))
     if entry_uuids is not None:
         entries = entries.filter(uuid__in=list(entry_uuids))
-    rows = [
-        EntryRow(*values)
-        for values in entries.order_by("-effective_at", "-published_at", "uuid").values_list(*ENTRY_COLUMNS)
-    ]
+    ordered = entries.order_by("-effective_at", "-published_at", "uuid").values_list(*ENTRY_COLUMNS)
+    rows = [EntryRow(*values) for values in ordered[start:stop]]
     if not rows:
         return rows
     organizations = {o.pk: o for o in Organization.objects.filter(pk__in={row.organization_id for row in rows})}
