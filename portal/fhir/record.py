@@ -102,16 +102,16 @@ def _cache_key(scope: s.Scope, entry: s.EntryRow) -> tuple[Any, ...]:
     """Everything the mapping of an entry reads but its item's values and author (see
     ``portal.fhir.cache``)."""
     organization, publisher = entry.organization, entry.published_by
-    return (
+    return (  # uuids as their numbers: a tuple of numbers and strings hashes and compares faster
         organization.schema_name,
-        entry.item_uuid,
-        entry.uuid,
-        scope.patient.uuid,
+        entry.item_uuid.int,
+        entry.uuid.int,
+        scope.patient.uuid.int,
         entry.kind,
         entry.version,
         entry.status,
         entry.published_at,
-        organization.uuid,
+        organization.uuid.int,
         organization.name,
         entry.published_by_id,
         publisher.full_name if publisher is not None else "",
@@ -395,10 +395,12 @@ def _included(scope: s.Scope, out: Assembled, query: Search, page: list[dict[str
 
 
 def _owners(scope: s.Scope, out: Assembled, resources: list[dict[str, Any]]) -> None:
+    owners = {}  # by id(): an organization is one object per answer, and hashing a model costs
     for resource in resources:
         owner = out.owner_of.get(f"{resource['resourceType']}/{resource['id']}")
         if owner is not None:
-            scope.owners.add(owner)
+            owners[id(owner)] = owner
+    scope.owners.update(owners.values())
 
 
 def read(scope: s.Scope, resource_type: str, resource_id: str) -> dict[str, Any]:
