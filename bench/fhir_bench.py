@@ -10,7 +10,9 @@ schema, as publishing writes them. Then serves it with gunicorn (as the image do
 cores + 1 processes of one thread) and measures, signed in as Dr. Peter Park at Maple:
 
 * ``GET /healthz`` at Maple's address: one query (``SELECT 1``) behind the same routing and
-  middleware — the baseline every figure is divided by;
+  middleware — the baseline every figure is divided by (each route runs in five rounds with
+  the plain view measured before each round, and is divided by those: the machine's load
+  changes within a run);
 * ``GET /fhir/R4/Patient/<id>/$everything`` (all of it: ~2,000 resources);
 * ``GET /fhir/R4/Observation?patient=<id>&_count=100`` (the first page of ~700 matches),
   and the sixth page, reached by following the next links (their ``_cursor``);
@@ -190,6 +192,22 @@ def build() -> Any:
     return cast, patient
 
 
+ROUNDS = 5
+
+
+def _joined(label: str, parts: list[Any]) -> Any:
+    """One result of several runs of the same route."""
+    from bench.httpload import Result
+
+    return Result(
+        label,
+        sum(part.requests for part in parts),
+        sum(part.seconds for part in parts),
+        [latency for part in parts for latency in part.latencies_ms],
+        sum(part.errors for part in parts),
+    )
+
+
 def _page_path(port: int, host: str, cookie: str, path: str, *, pages: int) -> str:
     """The path of the page reached by following ``pages`` next links from ``path``."""
     for _ in range(pages):
@@ -237,6 +255,8 @@ def main() -> None:
         ("Patient/$everything?_count=100", everything + "?_count=100", args.requests),
     ]
     results: list[Result] = []
+    adjacent: list[Result] = []  # the plain view measured between each route's rounds
+    loads: list[tuple[float, float]] = []  # the load average (1 min) before and after each route
     try:
         request = urllib.request.Request(
             f"http://127.0.0.1:{port}{everything}", headers={"Host": host, "Cookie": cookie}
@@ -245,23 +265,68 @@ def main() -> None:
             body = json.loads(response.read())
         print(f"$everything answers {len(body['entry'])} resources ({body['total']} matches)")
         routes[3] = (routes[3][0], _page_path(port, host, cookie, routes[2][1], pages=5), args.requests)
-        for label, path, total in routes:
-            results.append(
-                run(label, port, path, host=host, cookie=cookie, total=total, concurrency=args.concurrency, warmup=6)
-            )
+        plain_label, plain_path, _total = routes[0]
+        results.append(
+            run(
+                plain_label,
+                port,
+                plain_path,
+                host=host,
+                cookie=cookie,
+                total=4 * args.requests,
+                concurrency=args.concurrency,
+                warmup=6,
+            )  # fmt: skip
+        )
+        for label, path, total in routes[1:]:
+            # On a machine shared with other work the load changes within a run: each route is
+            # measured in rounds, the plain view just before each round, and divided by that.
+            parts, plain_parts = [], []
+            load_before = os.getloadavg()[0]
+            for round_ in range(ROUNDS):
+                plain_parts.append(
+                    run(
+                        plain_label,
+                        port,
+                        plain_path,
+                        host=host,
+                        cookie=cookie,
+                        total=20,
+                        concurrency=args.concurrency,
+                        warmup=2,
+                    )  # fmt: skip
+                )
+                parts.append(
+                    run(
+                        label,
+                        port,
+                        path,
+                        host=host,
+                        cookie=cookie,
+                        total=max(1, total // ROUNDS),
+                        concurrency=args.concurrency,
+                        warmup=6 if round_ == 0 else 0,
+                    )  # fmt: skip
+                )
+            results.append(_joined(label, parts))
+            adjacent.append(_joined(plain_label, plain_parts))
+            loads.append((load_before, os.getloadavg()[0]))
     finally:
         server.terminate()
         server.wait(timeout=30)
-    plain = results[0]
     print()
     print(
-        f"gunicorn {IMAGE_WORKERS} workers × {IMAGE_THREADS} thread, {args.concurrency} concurrent clients, DEBUG off"
+        f"gunicorn {IMAGE_WORKERS} workers × {IMAGE_THREADS} thread, {args.concurrency} concurrent clients, DEBUG off; "
+        f"each route's multiples are of the plain view measured between its {ROUNDS} rounds"
     )
-    for result in results:
+    for index, result in enumerate(results):
+        plain = results[0] if index == 0 else adjacent[index - 1]
+        around = f"   plain p50/p95 {plain.percentile(0.5):5.1f}/{plain.percentile(0.95):5.1f} ms" if index else ""
+        load = f"   load {loads[index - 1][0]:4.1f}→{loads[index - 1][1]:4.1f}" if index else ""
         print(
             f"{result.label:40} p50 {result.percentile(0.5):7.1f} ms ({result.percentile(0.5) / plain.percentile(0.5):5.1f}×)"
             f"   p95 {result.percentile(0.95):7.1f} ms ({result.percentile(0.95) / plain.percentile(0.95):5.1f}×)"
-            f"   {result.rps:6.1f} req/s   errors {result.errors}"
+            f"   {result.rps:6.1f} req/s   errors {result.errors}{around}{load}"
         )
     print(
         f"goals: $everything p95 < 300 ms ({results[1].percentile(0.95):.0f}), "

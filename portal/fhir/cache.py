@@ -7,8 +7,8 @@ with what the key names: a correction points the entry at a new item (and raises
 version), a withdrawal changes its status, and an item's values never change once it is
 published. So the mapped resources are kept here, under a key of everything the mapping
 reads besides those values (the patient, the entry and its item, their states, the owner
-organization and its schema, the publisher and the names shown for them); the author's
-name, which the entry does not carry, is kept with them and checked on every use.
+organization and its schema and name, the publisher); the names shown of the author and
+the publisher are kept with them and checked against the people's names on every use.
 
 What is kept decides nothing about access: a read still lists the entries the user may see
 through the selectors, and only those are looked up here. A process keeps at most
@@ -52,22 +52,29 @@ def encoded(resource: dict[str, Any]) -> bytes:
 @dataclass(frozen=True, slots=True)
 class MappedEntry:
     """What one entry maps to: its resources (the main one first) and its Provenance, and the
-    author they name (checked against the person's current name before use)."""
+    names they show of its author and publisher (checked against the people's current names
+    before use)."""
 
     author_id: int | None
     author_name: str
+    publisher_name: str
     resources: tuple[Resource, ...]
     provenance: Resource
     size: int
 
 
 def mapped_entry(
-    *, author_id: int | None, author_name: str, resources: list[dict[str, Any]], provenance: dict[str, Any]
+    *,
+    author_id: int | None,
+    author_name: str,
+    publisher_name: str,
+    resources: list[dict[str, Any]],
+    provenance: dict[str, Any],
 ) -> MappedEntry:
     kept = tuple(Resource(resource) for resource in resources)
     kept_provenance = Resource(provenance)
     size = sum(len(encoded(resource)) for resource in (*kept, kept_provenance))
-    return MappedEntry(author_id, author_name, kept, kept_provenance, size)
+    return MappedEntry(author_id, author_name, publisher_name, kept, kept_provenance, size)
 
 
 class MappedEntries:

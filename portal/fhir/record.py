@@ -99,9 +99,9 @@ def entry_part(
 
 
 def _cache_key(scope: s.Scope, entry: s.EntryRow) -> tuple[Any, ...]:
-    """Everything the mapping of an entry reads but its item's values and author (see
-    ``portal.fhir.cache``)."""
-    organization, publisher = entry.organization, entry.published_by
+    """Everything the mapping of an entry reads but its item's values and the names of its
+    author and publisher (see ``portal.fhir.cache``)."""
+    organization = entry.organization
     return (  # uuids as their numbers: a tuple of numbers and strings hashes and compares faster
         organization.schema_name,
         entry.item_uuid.int,
@@ -114,25 +114,31 @@ def _cache_key(scope: s.Scope, entry: s.EntryRow) -> tuple[Any, ...]:
         organization.uuid.int,
         organization.name,
         entry.published_by_id,
-        publisher.full_name if publisher is not None else "",
     )
 
 
 def mapped_entries(scope: s.Scope, entries: list[s.EntryRow]) -> list[tuple[s.EntryRow, MappedEntry, Any]]:
     """(entry, what it maps to, its author) for each of ``entries`` whose item is there, in
-    their order: from ``cache.MAPPED`` where the entry was mapped before and its author's
-    name is still the one shown, else read (``sources_for``), mapped and kept."""
+    their order: from ``cache.MAPPED`` where the entry was mapped before and the names of its
+    author and publisher are still the ones shown, else read (``sources_for``), mapped and
+    kept. Sets each entry's ``published_by`` (the people named are read in one query)."""
     keys = [_cache_key(scope, entry) for entry in entries]
     found: dict[int, MappedEntry] = {}
     for index, key in enumerate(keys):
         mapped = MAPPED.get(key)
         if mapped is not None:
             found[index] = mapped
-    authors = s.people_by_id(mapped.author_id for mapped in found.values())
+    people = s.people_by_id(
+        [entry.published_by_id for entry in entries] + [mapped.author_id for mapped in found.values()]
+    )
+    for entry in entries:
+        entry.published_by = people.get(entry.published_by_id) if entry.published_by_id else None
     for index, mapped in list(found.items()):
-        author = authors.get(mapped.author_id) if mapped.author_id is not None else None
-        if (author.full_name if author is not None else "") != mapped.author_name:
-            del found[index]  # the author's name changed since: map it again
+        if (_name(people, mapped.author_id), _name(people, entries[index].published_by_id)) != (
+            mapped.author_name,
+            mapped.publisher_name,
+        ):
+            del found[index]  # a name changed since: map it again
     missing = [index for index in range(len(entries)) if index not in found]
     if missing:
         position = {str(entries[index].uuid): index for index in missing}
@@ -141,6 +147,7 @@ def mapped_entries(scope: s.Scope, entries: list[s.EntryRow]) -> list[tuple[s.En
             mapped = mapped_entry(
                 author_id=source.author_id,
                 author_name=source.author_name,
+                publisher_name=source.publisher_name,
                 resources=resources,
                 provenance=m.provenance_resource(source, source.derived),
             )
@@ -148,12 +155,17 @@ def mapped_entries(scope: s.Scope, entries: list[s.EntryRow]) -> list[tuple[s.En
             MAPPED.put(keys[index], mapped)
             found[index] = mapped
             if source.author_user is not None:
-                authors[source.author_user.pk] = source.author_user
+                people[source.author_user.pk] = source.author_user
     return [
-        (entries[index], found[index], authors.get(found[index].author_id) if found[index].author_id else None)
+        (entries[index], found[index], people.get(found[index].author_id) if found[index].author_id else None)
         for index in range(len(entries))
         if index in found
     ]
+
+
+def _name(people: dict[int, Any], person_id: int | None) -> str:
+    person = people.get(person_id) if person_id is not None else None
+    return person.full_name if person is not None else ""
 
 
 def care_part(scope: s.Scope, out: Assembled, *, types: set[str]) -> None:
@@ -267,11 +279,11 @@ def candidate_entries(
     stop: int | None = None,
 ) -> list[s.EntryRow]:
     """The visible entries whose items can map to one of ``types`` (``start``:``stop`` of
-    them, in their order)."""
+    them, in their order); who published them is read by ``mapped_entries``."""
     kinds = None if "Provenance" in types else kinds_for(types)
     if kinds is not None and not kinds:
         return []
-    return s.scope_entries(scope, kinds=kinds, entry_uuids=entry_uuids, start=start, stop=stop)
+    return s.scope_entries(scope, kinds=kinds, entry_uuids=entry_uuids, start=start, stop=stop, publishers=False)
 
 
 # A search over at most this many entries maps them all (and so gives ``total``); over more,

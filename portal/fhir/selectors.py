@@ -225,6 +225,21 @@ def people_by_id(ids: Iterable[int | None]) -> dict[int, User]:
     }
 
 
+# What a read of entries takes from the registry: the entry's own title, code and date are
+# its item's (``source_from`` reads them from the entry only for an entry whose item is gone,
+# and ``sources_for`` leaves those out), so they are not read (and not parsed) again here.
+SCOPE_COLUMNS = (
+    "uuid",
+    "kind",
+    "item_uuid",
+    "version",
+    "status",
+    "published_at",
+    "organization_id",
+    "published_by_id",
+)
+
+
 def scope_entries(
     scope: Scope,
     *,
@@ -232,20 +247,27 @@ def scope_entries(
     entry_uuids: Iterable[str] | None = None,
     start: int = 0,
     stop: int | None = None,
+    publishers: bool = True,
 ) -> list[EntryRow]:
     """The patient's entries this user sees here (``visible_entries``), newest first
-    (``start``:``stop`` of them)."""
+    (``start``:``stop`` of them), with their organizations and, unless ``publishers`` is
+    False (the caller reads the people named at once), who published them."""
     entries = visible_entries(user=scope.user, organization=scope.organization, patient=scope.patient)
     if kinds is not None:
         entries = entries.filter(kind__in=list(kinds))
     if entry_uuids is not None:
         entries = entries.filter(uuid__in=list(entry_uuids))
-    ordered = entries.order_by("-effective_at", "-published_at", "uuid").values_list(*ENTRY_COLUMNS)
-    rows = [EntryRow(*values) for values in ordered[start:stop]]
+    ordered = entries.order_by("-effective_at", "-published_at", "uuid").values_list(*SCOPE_COLUMNS)
+    rows = [
+        EntryRow(uuid, kind, "", "", None, item_uuid, version, status, published_at, organization_id, published_by_id)
+        for uuid, kind, item_uuid, version, status, published_at, organization_id, published_by_id in ordered[
+            start:stop
+        ]
+    ]
     if not rows:
         return rows
     organizations = {o.pk: o for o in Organization.objects.filter(pk__in={row.organization_id for row in rows})}
-    people = people_by_id(row.published_by_id for row in rows)
+    people = people_by_id(row.published_by_id for row in rows) if publishers else {}
     for row in rows:
         row.organization = organizations[row.organization_id]
         row.published_by = people.get(row.published_by_id) if row.published_by_id else None
