@@ -14,7 +14,7 @@ from django_tenants.utils import schema_context
 from bench.fhir_import_data import synthetic_record
 from portal.accounts.models import Membership, User
 from portal.accounts.roles import Role
-from portal.fhir.cache import MAPPED
+from portal.fhir.cache import MAPPED, MappedEntries, mapped_entry
 from portal.fhir.mapping import practitioner_id
 from portal.patients.models import CareRelationship, RegistryEntry
 from portal.patients.services import care_relationship_end
@@ -159,3 +159,27 @@ def test_what_is_remembered_opens_nothing_to_a_reader_who_may_not_see_it(cast, s
     for relationship in CareRelationship.objects.active().filter(patient=maria, organization=maple):
         care_relationship_end(relationship=relationship, ended_by=cast.users["maple_admin"])
     assert _everything(park_client, maria).status_code == 404
+
+
+def test_a_process_keeps_mapped_entries_within_its_memory_budget():
+    def mapped(kind):
+        return mapped_entry(
+            author_id=None,
+            author_name="",
+            publisher_name="",
+            resources=[{"resourceType": "Observation", "id": kind, "status": "final"}],
+            provenance={"resourceType": "Provenance", "id": f"{kind}-provenance"},
+        )
+
+    size = mapped("a").size
+    kept = MappedEntries(max_bytes=3 * size)
+    for key in "abc":
+        kept.put(key, mapped(key))
+    assert kept.get("a") is not None  # used: the least recently used is now b
+    kept.put("d", mapped("d"))
+    assert (kept.get("b"), len(kept), kept.size) == (None, 3, 3 * size)
+    assert [r["id"] for r in kept.get("a").resources] == ["a"]
+    for budget in (size - 1, 0):  # one too large for the budget, or no budget: nothing kept
+        small = MappedEntries(max_bytes=budget)
+        small.put("e", mapped("e"))
+        assert (len(small), small.size, small.get("e")) == (0, 0, None)
