@@ -28,7 +28,6 @@ from typing import Any
 import orjson
 from django.conf import settings
 
-
 # What a mapped resource holds in memory (its dicts and lists, and its encoding) for each byte
 # of its JSON: measured with tracemalloc on the FHIR benchmark's record (1,000 entries, 2.6 MB
 # of JSON, 23.7 MB in memory).
