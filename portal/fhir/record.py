@@ -14,6 +14,7 @@ from typing import Any
 
 from django.http import Http404
 
+from portal.accounts.models import User
 from portal.fhir import mapping as m
 from portal.fhir import selectors as s
 from portal.fhir.cache import MAPPED, MappedEntry, mapped_entry
@@ -117,7 +118,7 @@ def _cache_key(scope: s.Scope, entry: s.EntryRow) -> tuple[Any, ...]:
     )
 
 
-def mapped_entries(scope: s.Scope, entries: list[s.EntryRow]) -> list[tuple[s.EntryRow, MappedEntry, Any]]:
+def mapped_entries(scope: s.Scope, entries: list[s.EntryRow]) -> list[tuple[s.EntryRow, MappedEntry, User | None]]:
     """(entry, what it maps to, its author) for each of ``entries`` whose item is there, in
     their order: from ``cache.MAPPED`` where the entry was mapped before and the names of its
     author and publisher are still the ones shown, else read (``sources_for``), mapped and
@@ -156,14 +157,15 @@ def mapped_entries(scope: s.Scope, entries: list[s.EntryRow]) -> list[tuple[s.En
             found[index] = mapped
             if source.author_user is not None:
                 people[source.author_user.pk] = source.author_user
-    return [
-        (entries[index], found[index], people.get(found[index].author_id) if found[index].author_id else None)
-        for index in range(len(entries))
-        if index in found
-    ]
+    answer: list[tuple[s.EntryRow, MappedEntry, User | None]] = []
+    for index, entry in enumerate(entries):
+        mapped = found.get(index)
+        if mapped is not None:
+            answer.append((entry, mapped, people.get(mapped.author_id) if mapped.author_id is not None else None))
+    return answer
 
 
-def _name(people: dict[int, Any], person_id: int | None) -> str:
+def _name(people: dict[int, User], person_id: int | None) -> str:
     person = people.get(person_id) if person_id is not None else None
     return person.full_name if person is not None else ""
 
