@@ -12,7 +12,8 @@ cores + 1 processes of one thread) and measures, signed in as Dr. Peter Park at 
 * ``GET /healthz`` at Maple's address: one query (``SELECT 1``) behind the same routing and
   middleware — the baseline every figure is divided by (each route runs in five rounds with
   the plain view measured before each round, and is divided by those: the machine's load
-  changes within a run);
+  changes within a run; each route is first requested four times per worker, so that every
+  worker has mapped the record once, as in a server in use);
 * ``GET /fhir/R4/Patient/<id>/$everything`` (all of it: ~2,000 resources);
 * ``GET /fhir/R4/Observation?patient=<id>&_count=100`` (the first page of ~700 matches),
   and the sixth page, reached by following the next links (their ``_cursor``);
@@ -193,6 +194,9 @@ def build() -> Any:
 
 
 ROUNDS = 5
+# Requests of each route before it is measured: enough for every gunicorn worker to have
+# answered it (each keeps the entries it has mapped, portal/fhir/cache.py), as a server in use has.
+WARMUP = 4 * (2 * (os.cpu_count() or 1) + 1)  # four per worker (IMAGE_WORKERS)
 
 
 def _joined(label: str, parts: list[Any]) -> Any:
@@ -305,7 +309,7 @@ def main() -> None:
                         cookie=cookie,
                         total=max(1, total // ROUNDS),
                         concurrency=args.concurrency,
-                        warmup=6 if round_ == 0 else 0,
+                        warmup=WARMUP if round_ == 0 else 0,
                     )  # fmt: skip
                 )
             results.append(_joined(label, parts))
