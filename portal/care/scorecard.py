@@ -328,7 +328,7 @@ def scorecard(*, organization: Organization | None = None, start: dt.date, end: 
         return _scorecard(organization=organization, start=start, end=end)
 
 
-def _scorecard(*, organization: Any, start: dt.date, end: dt.date) -> dict[str, Any]:
+def _scorecard(*, organization: Organization | None, start: dt.date, end: dt.date) -> dict[str, Any]:
     tz = timezone.get_current_timezone()
     since = dt.datetime.combine(start, dt.time.min, tzinfo=tz)
     until = dt.datetime.combine(end + dt.timedelta(days=1), dt.time.min, tzinfo=tz)

@@ -27,12 +27,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from django.contrib.auth.models import AnonymousUser
 from django.db.models import Exists, OuterRef, Prefetch, QuerySet
-from django.http import Http404
+from django.http import Http404, HttpRequest
 from django_tenants.utils import schema_context
 
-from portal.accounts.models import User
+from portal.accounts.models import Membership, User
 from portal.accounts.selectors import clinical_membership
 from portal.audit.models import AuditAction, AuditEvent
 from portal.care.models import CareTask, Handoff, Referral, TaskOccurrence
@@ -72,8 +71,8 @@ def split_id(resource_id: str) -> tuple[str, str]:
 class Scope:
     """One patient as this user sees them at this address."""
 
-    user: Any
-    organization: Any
+    user: User | ClientPrincipal
+    organization: Organization
     patient: NetworkPatient
     emergency: Any
     shared: bool
@@ -90,7 +89,7 @@ def _client_here(user: object, organization: Organization | None) -> bool:
     return _is_client(user) and organization is not None and user.organization.pk == organization.pk
 
 
-def _may_read_here(user: User | AnonymousUser | ClientPrincipal, organization: Organization) -> bool:
+def _may_read_here(user: User | ClientPrincipal, organization: Organization) -> bool:
     """A clinical member here, or a client of this organization."""
     if _is_client(user):
         return _client_here(user, organization)
@@ -98,7 +97,7 @@ def _may_read_here(user: User | AnonymousUser | ClientPrincipal, organization: O
 
 
 def visible_entries(
-    *, user: User | AnonymousUser | ClientPrincipal, organization: Organization, patient: NetworkPatient
+    *, user: User | ClientPrincipal, organization: Organization, patient: NetworkPatient
 ) -> QuerySet[RegistryEntry]:
     """The patient's entries a person (``patient_visible_entries``) or a client sees here."""
     if _is_client(user):
@@ -110,7 +109,7 @@ def visible_entries(
     return person_visible_entries(user=user, organization=organization, patient=patient)
 
 
-def scope_for_patient(*, user: Any, organization: Any, patient_uuid: Any) -> Scope:
+def scope_for_patient(*, user: User | ClientPrincipal, organization: Organization, patient_uuid: Any) -> Scope:
     if _is_client(user):
         if not _client_here(user, organization):
             raise Http404("No such patient")
@@ -129,7 +128,7 @@ def _patient_uuid_of(queryset: QuerySet[Any], **lookup: Any) -> Any:
     return found
 
 
-def scope_for_entry(*, user: Any, organization: Any, entry_uuid: str) -> Scope:
+def scope_for_entry(*, user: User | ClientPrincipal, organization: Organization, entry_uuid: str) -> Scope:
     if not _may_read_here(user, organization):
         raise Http404("No such resource")
     patient_uuid = _patient_uuid_of(RegistryEntry.objects.all(), uuid=entry_uuid)
@@ -429,7 +428,9 @@ def care_for(scope: Scope) -> CareObjects:
     return CareObjects(referrals=referrals, tasks=tasks, handoffs=handoffs, messages=messages)
 
 
-def referral_scope(*, user: Any, organization: Any, referral_uuid: str) -> tuple[Scope, Any]:
+def referral_scope(
+    *, user: User | ClientPrincipal, organization: Organization, referral_uuid: str
+) -> tuple[Scope, Any]:
     """A referral the user may see here, about a patient the user may open here."""
     if _is_client(user):
         raise Http404("No such resource")
@@ -447,7 +448,12 @@ def referral_scope(*, user: Any, organization: Any, referral_uuid: str) -> tuple
 
 
 def scope_for_resource(
-    *, user: Any, organization: Any, resource_type: str, resource_id: str, entry_types: Iterable[str]
+    *,
+    user: User | ClientPrincipal,
+    organization: Organization,
+    resource_type: str,
+    resource_id: str,
+    entry_types: Iterable[str],
 ) -> Scope:
     """The patient a resource of ours is about, asked through the access rule: an entry's
     resources by their entry, a referral's, task's, hand-off's or message's through the care
@@ -481,7 +487,7 @@ def scope_for_resource(
     return scope_for_patient(user=user, organization=organization, patient_uuid=patient.uuid)
 
 
-def patients_visible(*, user: Any, organization: Any) -> QuerySet[NetworkPatient]:
+def patients_visible(*, user: User | ClientPrincipal, organization: Organization) -> QuerySet[NetworkPatient]:
     if _is_client(user):
         if not _client_here(user, organization):
             return NetworkPatient.objects.none()
@@ -496,7 +502,7 @@ def organizations_by_uuid(uuids: Iterable[str]) -> list[Organization]:
     return list(Organization.objects.filter(uuid__in=list(uuids)).exclude(schema_name="public").order_by("name"))
 
 
-def practitioner_get(*, user: Any, organization: Any, practitioner_id: str) -> User:
+def practitioner_get(*, user: User | ClientPrincipal, organization: Organization, practitioner_id: str) -> User:
     """A person of the network's organizations (the directory a clinician already sees on
     referrals and messages), for a clinical member or a client of the organization."""
     if not _may_read_here(user, organization):
@@ -511,14 +517,21 @@ def practitioner_get(*, user: Any, organization: Any, practitioner_id: str) -> U
 # --- audit ---------------------------------------------------------------------------
 
 
-def audit_events_for(*, membership: Any) -> QuerySet[AuditEvent]:
+def audit_events_for(*, membership: Membership | None) -> QuerySet[AuditEvent]:
     """The access log of the site admin's organization (as the access-log page reads it)."""
     from portal.audit.selectors import access_log
 
     return access_log(membership=membership).select_related("patient", "acting_organization")
 
 
-def fhir_audit(*, user: Any, organization: Any, request: Any, scopes: list[Scope], interaction: str) -> None:
+def fhir_audit(
+    *,
+    user: User | ClientPrincipal,
+    organization: Organization,
+    request: HttpRequest | None,
+    scopes: list[Scope],
+    interaction: str,
+) -> None:
     """One event per patient and per organization whose data the request returned."""
     from portal.audit.services import audit_records
 
@@ -538,7 +551,7 @@ def fhir_audit(*, user: Any, organization: Any, request: Any, scopes: list[Scope
         )
 
 
-def _client_label(request: Any) -> str:
+def _client_label(request: HttpRequest | None) -> str:
     """Which client asked: the portal's signed-in session, or an API client by its id."""
     client = getattr(request, "fhir_client", None)
     return f"client:{client.client_id}" if client is not None else "portal-session"

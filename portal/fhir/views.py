@@ -79,7 +79,7 @@ def fhir_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
             return outcome_response(403, str(error), "forbidden")
 
     # A bearer request has no CSRF token to give; a session's is checked above (csrf_refusal).
-    wrapper.csrf_exempt = True  # type: ignore[attr-defined]
+    wrapper.csrf_exempt = True  # type: ignore[attr-defined]  # the attribute Django's CSRF middleware reads on a view
     return wrapper
 
 

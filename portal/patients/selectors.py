@@ -363,7 +363,7 @@ def patient_search(*, user: User, organization: Organization, query: str, limit:
         return _patient_search(user=user, organization=organization, query=query, limit=limit)
 
 
-def _patient_search(*, user: Any, organization: Any, query: str, limit: int) -> list[NetworkPatient]:
+def _patient_search(*, user: User, organization: Organization, query: str, limit: int) -> list[NetworkPatient]:
     import datetime as dt
 
     from django.contrib.postgres.search import TrigramWordDistance, TrigramWordSimilarity

@@ -24,8 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from django.contrib.auth.models import AnonymousUser
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.middleware.csrf import CsrfViewMiddleware
 
 from portal.accounts.models import User
@@ -63,9 +62,15 @@ def principal_of(request: HttpRequest) -> ClientPrincipal | None:
     return principal if isinstance(principal, ClientPrincipal) else None
 
 
-def actor(request: HttpRequest) -> User | AnonymousUser | ClientPrincipal:
-    """Who asks: the client's principal, or the person signed in."""
-    return principal_of(request) or request.user
+def actor(request: HttpRequest) -> User | ClientPrincipal:
+    """Who asks: the client's principal, or the person signed in (``fhir_view`` has answered
+    401 to anyone else; a 404 here should that ever change)."""
+    principal = principal_of(request)
+    if principal is not None:
+        return principal
+    if not isinstance(request.user, User):
+        raise Http404("Not signed in")
+    return request.user
 
 
 def _outcome(status: int, diagnostics: str, code: str) -> HttpResponse:
@@ -87,8 +92,8 @@ def bearer_refusal(request: HttpRequest, view_name: str, kwargs: Mapping[str, An
         )
         response["WWW-Authenticate"] = 'Bearer realm="fhir", error="invalid_token"'
         return response
-    request.fhir_principal = principal  # type: ignore[attr-defined]
-    request.fhir_client = principal.client  # type: ignore[attr-defined]
+    request.fhir_principal = principal  # type: ignore[attr-defined]  # our own mark on the request, read by principal_of
+    request.fhir_client = principal.client  # type: ignore[attr-defined]  # the same mark, for the views and audit
     if view_name not in VIEW_INTERACTIONS:
         return _outcome(403, "This interaction is not open to API clients.", "forbidden")
     resource_type = kwargs.get("resource_type")

@@ -14,6 +14,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from portal.accounts.admin_views import site_admin_required
+from portal.accounts.typing import AuthenticatedRequest
 from portal.fhir.clients.forms import ApiClientForm
 from portal.fhir.clients.selectors import api_client_for_admin, api_clients_for_admin
 from portal.fhir.clients.services import (
@@ -109,8 +110,8 @@ def smart_configuration(request: HttpRequest) -> HttpResponse:
 
 
 @site_admin_required
-def clients(request: HttpRequest) -> HttpResponse:
-    organization = request.tenant  # type: ignore[attr-defined]
+def clients(request: AuthenticatedRequest) -> HttpResponse:
+    organization = request.tenant
     return render(
         request,
         "fhir/clients/list.html",
@@ -123,8 +124,8 @@ def clients(request: HttpRequest) -> HttpResponse:
 
 
 @site_admin_required
-def register(request: HttpRequest) -> HttpResponse:
-    organization = request.tenant  # type: ignore[attr-defined]
+def register(request: AuthenticatedRequest) -> HttpResponse:
+    organization = request.tenant
     form = ApiClientForm(request.POST or None, organization=organization)
     registered = None
     if request.method == "POST" and form.is_valid():
@@ -136,14 +137,14 @@ def register(request: HttpRequest) -> HttpResponse:
                 jwks_uri=form.cleaned_data["jwks_uri"],
                 import_as=form.cleaned_data["import_as"],
                 scopes_text=form.cleaned_data["scopes"],
-                actor=request.user,  # type: ignore[arg-type]
+                actor=request.user,
                 request=request,
             )
         except ValidationError as error:
             for field, problems in error.message_dict.items():
                 form.add_error(field if field in form.fields else None, problems)
         else:
-            if not request.htmx:  # type: ignore[attr-defined]
+            if not request.htmx:
                 messages.success(request, f"{registered.name} is registered. Its client id: {registered.client_id}")
                 return redirect("api_clients:list")
             form = ApiClientForm(organization=organization)
@@ -154,17 +155,17 @@ def register(request: HttpRequest) -> HttpResponse:
         "fhir_base": request.build_absolute_uri(FHIR_BASE),
     }
     status = 400 if request.method == "POST" and form.errors else 200
-    if request.htmx:  # type: ignore[attr-defined]
+    if request.htmx:
         return render(request, "fhir/clients/partials/register_panel.html", context, status=status)
     return render(request, "fhir/clients/register.html", context, status=status)
 
 
 @site_admin_required
 @require_POST
-def revoke(request: HttpRequest, uuid: str) -> HttpResponse:
-    client = api_client_for_admin(organization=request.tenant, uuid=uuid)  # type: ignore[attr-defined]
+def revoke(request: AuthenticatedRequest, uuid: str) -> HttpResponse:
+    client = api_client_for_admin(organization=request.tenant, uuid=uuid)
     if client is None:
         raise Http404("No such client.")
-    api_client_revoke(client=client, actor=request.user, request=request)  # type: ignore[arg-type]
+    api_client_revoke(client=client, actor=request.user, request=request)
     messages.success(request, f"{client.name} is revoked: its tokens no longer work.")
     return redirect(reverse("api_clients:list"))

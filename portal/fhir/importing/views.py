@@ -8,6 +8,8 @@ from django.conf import settings
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 
+from portal.accounts.models import User
+from portal.accounts.typing import TenantRequest
 from portal.fhir.clients.access import principal_of
 from portal.fhir.codes import CONTENT_TYPE
 from portal.fhir.importing.parse import ImportFailure, body_parse
@@ -42,7 +44,7 @@ def read_body(request: HttpRequest) -> bytes:
     return request.read(limit + 1)
 
 
-def bundle_post(request: HttpRequest) -> HttpResponse:
+def bundle_post(request: TenantRequest) -> HttpResponse:
     """Import the Bundle; the transaction-response or batch-response Bundle, or an
     OperationOutcome with the status of what failed (a transaction leaves nothing then)."""
     principal = principal_of(request)
@@ -57,16 +59,18 @@ def bundle_post(request: HttpRequest) -> HttpResponse:
         bundle = body_parse(read_body(request))
         if principal is not None:
             result = bundle_import(
-                organization=request.tenant,  # type: ignore[attr-defined]
+                organization=request.tenant,
                 principal=principal,
                 bundle=bundle,
                 base=request.build_absolute_uri(PREFIX),
                 request=request,
             )
         else:
+            if not isinstance(request.user, User):
+                raise PermissionDenied("Sign in at this organization's address.")
             result = bundle_import(
-                organization=request.tenant,  # type: ignore[attr-defined]
-                user=request.user,  # type: ignore[arg-type]
+                organization=request.tenant,
+                user=request.user,
                 bundle=bundle,
                 base=request.build_absolute_uri(PREFIX),
                 request=request,
