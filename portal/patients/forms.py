@@ -58,3 +58,11 @@ class AccessRequestForm(Form):
         max_length=2000,
         help_text="Shown to the navigators and site admins who answer. Say what care you give the patient.",
     )
+
+
+class TimelinePageForm(Form):
+    """Where the next page of a chart's timeline starts: after this entry (none: the newest),
+    and when the user last opened the chart before (for the "new since you looked" mark)."""
+
+    after = forms.UUIDField(required=False)
+    since = forms.DateTimeField(required=False)

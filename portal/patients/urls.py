@@ -14,6 +14,7 @@ urlpatterns = [
     path("access-requests/<uuid:request_uuid>/decide/", views.access_request_decide_view, name="access_request_decide"),
     path("<uuid:patient_uuid>/access-request/", views.access_request_new, name="access_request_new"),
     path("<uuid:patient_uuid>/", views.chart, name="chart"),
+    path("<uuid:patient_uuid>/timeline/", views.timeline_page, name="timeline"),
     path("<uuid:patient_uuid>/entries/<uuid:entry_uuid>/", views.entry_detail, name="entry"),
     path("<uuid:patient_uuid>/entries/<uuid:entry_uuid>/file", views.entry_file, name="entry_file"),
 ]

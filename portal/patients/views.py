@@ -15,7 +15,7 @@ from django_tenants.utils import schema_context
 from portal.accounts.roles import AUTHOR_ROLES, NAVIGATOR_ROLES
 from portal.audit.services import AuditAction, audit_record
 from portal.db.replica import reads_only
-from portal.patients.forms import AccessRequestForm, EmergencyAccessForm, RegisterPatientForm
+from portal.patients.forms import AccessRequestForm, EmergencyAccessForm, RegisterPatientForm, TimelinePageForm
 from portal.patients.models import AccessRequest, PatientIdentifier, PatientMatchCandidate
 from portal.patients.selectors import (
     access_requests_to_decide,
@@ -34,7 +34,7 @@ from portal.patients.services import (
 from portal.records.display import entry_sections
 from portal.records.kinds import SPECS
 from portal.records.models import BOARD_ONLY_KINDS, ItemKind
-from portal.records.selectors import chart_get, drafts_for, entry_open, result_history_for
+from portal.records.selectors import chart_get, drafts_for, entry_open, result_history_for, timeline_page_get
 
 if TYPE_CHECKING:
     from django import forms
@@ -102,6 +102,28 @@ def chart(request: AuthenticatedRequest, patient_uuid: str) -> HttpResponse:
         "extra_panels": _extra_panels(request, data.patient),
     }
     return render(request, "patients/chart.html", context)
+
+
+@login_required
+def timeline_page(request: AuthenticatedRequest, patient_uuid: str) -> HttpResponse:
+    """The chart timeline's next page ("Show older entries"): the rows alone for HTMX, which
+    puts them in place of the control; a page of its own without JavaScript."""
+    _clinical(request)
+    form = TimelinePageForm(request.GET)
+    if not form.is_valid():
+        refused = "patients/partials/timeline_refused.html" if request.htmx else "patients/timeline_refused.html"
+        return render(request, refused, status=400)
+    page = timeline_page_get(
+        user=request.user,
+        organization=request.tenant,
+        patient_uuid=patient_uuid,
+        after_entry=form.cleaned_data["after"],
+        request=request,
+    )
+    context = {"page": page, "patient": page.patient, "new_since": form.cleaned_data["since"]}
+    if request.htmx:
+        return render(request, "patients/partials/timeline_page.html", context)
+    return render(request, "patients/timeline.html", context)
 
 
 def _extra_panels(request: AuthenticatedRequest, patient: NetworkPatient) -> list[str]:

@@ -12,7 +12,7 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 from django.db import connection, transaction
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils import timezone
 from django_tenants.utils import schema_context
@@ -39,7 +39,9 @@ if TYPE_CHECKING:
     from tenants.models import Organization
 
 TESTS_DONE_KINDS = ("lab_result", "imaging_report", "pathology_report")
-TIMELINE_LIMIT = 200
+TIMELINE_LIMIT = 200  # the entries the chart reads for its panels (the newest)
+TIMELINE_PAGE = 50  # the timeline's rows per page: the chart shows the newest, "older" the next
+TIMELINE_ORDER = ("-effective_at", "-published_at", "-id")
 TESTS_DONE_DAYS = 365  # "tests already done": what the network did in the past year
 
 
@@ -122,6 +124,10 @@ class Chart:
     sources: list[Organization] = field(default_factory=list)
     emergency: EmergencyAccess | None = None
     new_since: dt.datetime | None = None
+    # The timeline's first page (the newest ``TIMELINE_PAGE`` entries) and the entry the
+    # next page starts after, if there are older ones.
+    timeline: list[RegistryEntry] = field(default_factory=list)
+    older_than: RegistryEntry | None = None
     # False while the organization sees only its own entries (a registration, not yet a
     # relationship that shares the record).
     shared: bool = True
@@ -173,10 +179,13 @@ def chart_get(
     entries = list(
         visible_entries(user=user, organization=organization, patient=patient)
         .prefetch_related("organization")
-        .order_by("-effective_at", "-published_at")[:TIMELINE_LIMIT]
+        .order_by(*TIMELINE_ORDER)[:TIMELINE_LIMIT]
     )
     shared = record_shared_with(user=user, organization=organization, patient=patient)
     chart = Chart(patient=patient, entries=entries, emergency=emergency, shared=shared)
+    chart.timeline = entries[:TIMELINE_PAGE]
+    if len(entries) > TIMELINE_PAGE:
+        chart.older_than = chart.timeline[-1]
     year_ago = _tests_done_since()
     for entry in entries:
         if entry.status == EntryStatus.WITHDRAWN:
@@ -208,6 +217,53 @@ def chart_get(
             emergency=emergency is not None,
         )
     return chart
+
+
+@dataclass
+class TimelinePage:
+    """A page of the chart's timeline: entries older than the one it starts after."""
+
+    patient: NetworkPatient
+    entries: list[RegistryEntry]
+    older_than: RegistryEntry | None = None
+
+
+def timeline_page_get(
+    *,
+    user: User,
+    organization: Organization,
+    patient_uuid: UUID | str,
+    after_entry: UUID | str | None,
+    request: HttpRequest | None = None,
+) -> TimelinePage:
+    """The next ``TIMELINE_PAGE`` timeline entries after ``after_entry`` (an entry of this
+    patient that this user sees; the newest entries without it), in the chart's order, and
+    the audit events of the read. An entry the user may not see is a 404, like a patient."""
+    patient, emergency = patient_access_for_user(user=user, organization=organization, patient_uuid=patient_uuid)
+    visible = visible_entries(user=user, organization=organization, patient=patient)
+    if after_entry is not None:
+        start = visible.filter(uuid=after_entry).values("effective_at", "published_at", "id").first()
+        if start is None:
+            raise Http404("No such entry")
+        visible = visible.filter(
+            Q(effective_at__lt=start["effective_at"])
+            | Q(effective_at=start["effective_at"], published_at__lt=start["published_at"])
+            | Q(effective_at=start["effective_at"], published_at=start["published_at"], id__lt=start["id"])
+        )
+    entries = list(visible.prefetch_related("organization").order_by(*TIMELINE_ORDER)[: TIMELINE_PAGE + 1])
+    page = TimelinePage(patient=patient, entries=entries[:TIMELINE_PAGE])
+    if len(entries) > TIMELINE_PAGE:
+        page.older_than = page.entries[-1]
+    _audit_reads(
+        user=user,
+        organization=organization,
+        request=request,
+        patient=patient,
+        owners={entry.organization for entry in page.entries},
+        object_type="chart",
+        emergency=emergency is not None,
+    )
+    return page
 
 
 def _view_mark_move(*, user: User, patient: NetworkPatient) -> dt.datetime | None:

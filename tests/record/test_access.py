@@ -15,6 +15,7 @@ def _routes(maria, entry):
     return [
         f"/patients/{maria.uuid}/",
         f"/patients/{maria.uuid}/entries/{entry.uuid}/",
+        f"/patients/{maria.uuid}/timeline/",
         f"/api/v1/patients/{maria.uuid}/",
         f"/api/v1/patients/{maria.uuid}/entries/",
         f"/api/v1/patients/{maria.uuid}/entries/{entry.uuid}/",

@@ -9,12 +9,16 @@ import uuid
 from django.utils import timezone
 from django.utils.html import escape
 
+from portal.audit.models import AuditEvent
 from portal.patients.models import EntryStatus, RegistryEntry, RelationshipKind
 from portal.patients.services import care_relationship_start
 
 
 def _rows(html: str) -> list[str]:
-    timeline = html[html.index('id="timeline"') : html.index("</ol>", html.index('id="timeline"'))]
+    """The entry rows of the chart's timeline (or of a page of rows alone)."""
+    timeline = html
+    if 'id="timeline"' in html:
+        timeline = html[html.index('id="timeline"') : html.index("</ol>", html.index('id="timeline"'))]
     return re.findall(r"<li class=\"[a-z]+\">.*?</li>", timeline, flags=re.S)
 
 
@@ -67,9 +71,7 @@ def test_the_timeline_marks_what_partners_published_since_the_last_look(cast, si
     assert "new-dot" not in park.get(f"/patients/{maria.uuid}/").content.decode()  # seen now
 
 
-def test_a_chart_of_200_entries_from_five_organizations_costs_a_fixed_number_of_queries(
-    cast, sign_in, django_assert_max_num_queries
-):
+def _two_hundred_entries(cast) -> list:
     maria, maple = cast.patients["maria"], cast.organizations["maple"]
     partners = [cast.organizations[slug] for slug in ("northfield", "lakeside", "stbrendans", "cedarvalley")]
     for partner in partners[1:]:
@@ -88,6 +90,23 @@ def test_a_chart_of_200_entries_from_five_organizations_costs_a_fixed_number_of_
         )
         for n in range(200)
     )
+    return publishers
+
+
+def _older_form(html: str) -> dict[str, str] | None:
+    """The "Show older entries" control's fields, or None when there is none."""
+    if 'id="timeline-more"' not in html:
+        return None
+    control = html[html.index('id="timeline-more"') :]
+    control = control[: control.index("</form>")]
+    return dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)">', control))
+
+
+def test_a_chart_of_200_entries_from_five_organizations_costs_a_fixed_number_of_queries(
+    cast, sign_in, django_assert_max_num_queries
+):
+    maria, maple = cast.patients["maria"], cast.organizations["maple"]
+    publishers = _two_hundred_entries(cast)
     park = sign_in(cast.users["park"], maple)
     park.get(f"/patients/{maria.uuid}/")  # the permission ids are cached from here on
     # The address (2 search paths, the domain), session, user, membership, grants, group,
@@ -96,9 +115,81 @@ def test_a_chart_of_200_entries_from_five_organizations_costs_a_fixed_number_of_
     # one more query per entry would be 200 more.
     with django_assert_max_num_queries(21):
         page = park.get(f"/patients/{maria.uuid}/").content.decode()
-    newest = RegistryEntry.objects.filter(patient=maria).order_by("-effective_at", "-published_at")[:200]
+    newest = list(RegistryEntry.objects.filter(patient=maria).order_by("-effective_at", "-published_at", "-id"))
     rows = _rows(page)
-    assert len(rows) == 200  # the chart's limit: the newest 200, newest first
-    assert all(str(entry.uuid) in row for entry, row in zip(newest, rows, strict=True))
-    for organization in publishers:
+    assert len(rows) == 50  # the timeline's first page: the newest 50, newest first
+    assert all(str(entry.uuid) in row for entry, row in zip(newest, rows, strict=False))
+    assert "Show older entries" in page
+    assert _older_form(page) == {"after": str(newest[49].uuid), "since": _older_form(page)["since"]}
+    for organization in publishers:  # the panels still read the newest 200
         assert f'<span class="badge badge-source">{escape(organization.name)}</span>' in page
+
+
+def test_show_older_entries_pages_through_the_whole_timeline_in_place_and_audits_each_page(
+    cast, sign_in, django_assert_max_num_queries
+):
+    maria, maple = cast.patients["maria"], cast.organizations["maple"]
+    _two_hundred_entries(cast)
+    park = sign_in(cast.users["park"], maple)
+    newest = list(RegistryEntry.objects.filter(patient=maria).order_by("-effective_at", "-published_at", "-id"))
+    page = park.get(f"/patients/{maria.uuid}/").content.decode()
+    seen = _rows(page)
+    form = _older_form(page)
+    pages = 0
+    while form is not None:
+        reads = AuditEvent.objects.filter(action="read", patient=maria, object_type="chart").count()
+        # The address, session, user, membership, grants, patient, the cursor entry, the
+        # entries, their organizations, the audit events, notifications: no more per entry.
+        with django_assert_max_num_queries(16):
+            answer = park.get(f"/patients/{maria.uuid}/timeline/", form, HTTP_HX_REQUEST="true")
+        assert answer.status_code == 200
+        html = answer.content.decode()
+        assert "<html" not in html  # the rows alone, to put in place of the control
+        assert AuditEvent.objects.filter(action="read", patient=maria, object_type="chart").count() > reads
+        seen += _rows(html)
+        form = _older_form(html)
+        pages += 1
+    assert len(newest) > 200  # past the 200 the chart reads: the whole history is reachable
+    assert pages == -(-(len(newest) - 50) // 50)
+    assert len(seen) == len(newest)
+    assert all(str(entry.uuid) in row for entry, row in zip(newest, seen, strict=True))
+    # Without JavaScript the control is a plain link to a page of its own.
+    plain = park.get(f"/patients/{maria.uuid}/timeline/", {"after": str(newest[49].uuid)}).content.decode()
+    assert "<html" in plain and "Back to the chart" in plain
+    assert len(_rows(plain)) == 50 and str(newest[50].uuid) in _rows(plain)[0]
+
+
+def test_older_entries_keep_the_new_since_you_looked_mark(cast, sign_in):
+    maria, maple, northfield = cast.patients["maria"], cast.organizations["maple"], cast.organizations["northfield"]
+    park = sign_in(cast.users["park"], maple)
+    park.get(f"/patients/{maria.uuid}/")
+    for n in range(60):  # published after the look, dated in the past: the oldest land on page two
+        _entry(maria, northfield, title=f"Backdated {n}", effective_at=timezone.now() - dt.timedelta(days=400 + n))
+    page = park.get(f"/patients/{maria.uuid}/").content.decode()
+    form = _older_form(page)
+    assert form is not None and form.get("since")
+    html = park.get(f"/patients/{maria.uuid}/timeline/", form, HTTP_HX_REQUEST="true").content.decode()
+    backdated = [row for row in _rows(html) if "Backdated" in row]
+    assert backdated and all("new-dot" in row for row in backdated)
+    without = {key: value for key, value in form.items() if key != "since"}
+    html = park.get(f"/patients/{maria.uuid}/timeline/", without, HTTP_HX_REQUEST="true").content.decode()
+    assert "new-dot" not in html
+
+
+def test_older_entries_refuse_a_bad_cursor_and_hide_what_the_user_may_not_see(cast, sign_in):
+    maria, maple = cast.patients["maria"], cast.organizations["maple"]
+    park = sign_in(cast.users["park"], maple)
+    url = f"/patients/{maria.uuid}/timeline/"
+    refused = park.get(url, {"after": "not-an-entry"}, HTTP_HX_REQUEST="true")
+    assert refused.status_code == 400 and "not a page of the timeline" in refused.content.decode()
+    assert park.get(url, {"since": "yesterday"}).status_code == 400
+    # Another patient's entry as the cursor, or one that does not exist: the same 404.
+    other_patient = cast.patients[next(name for name in cast.patients if name != "maria")]
+    other = _entry(other_patient, maple, title="Someone else's note")
+    assert park.get(url, {"after": str(other.uuid)}).status_code == 404
+    assert park.get(url, {"after": str(uuid.uuid4())}).status_code == 404
+    # Dr. Chen at Cedar Valley may not open Maria: 404, and nothing read is audited.
+    chen = sign_in(cast.users["chen"], cast.organizations["cedarvalley"])
+    before = AuditEvent.objects.filter(action="read", patient=maria).count()
+    assert chen.get(url).status_code == 404
+    assert AuditEvent.objects.filter(action="read", patient=maria).count() == before
