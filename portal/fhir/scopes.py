@@ -15,11 +15,14 @@ signed in) carries no scopes — the access rule alone decides for it.
 from __future__ import annotations
 
 import re
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from django.http import HttpRequest
+
     from portal.fhir.models import ApiClient
     from tenants.models import Organization
 
@@ -138,3 +141,18 @@ def allows(principal: object, resource_type: str, interaction: str) -> bool:
     if isinstance(principal, ClientPrincipal):
         return principal.scopes.allows(resource_type, interaction)
     return True
+
+
+# The client a request acts as, once its bearer token is accepted (portal.fhir.clients.access),
+# kept beside the request rather than as an attribute Django's request does not declare; gone
+# with the request.
+_PRINCIPALS: weakref.WeakKeyDictionary[HttpRequest, ClientPrincipal] = weakref.WeakKeyDictionary()
+
+
+def principal_attach(request: HttpRequest, principal: ClientPrincipal) -> None:
+    _PRINCIPALS[request] = principal
+
+
+def request_principal(request: HttpRequest | None) -> ClientPrincipal | None:
+    """The API client this request acts as, or None (a person's session, or no request)."""
+    return _PRINCIPALS.get(request) if request is not None else None

@@ -37,7 +37,7 @@ from portal.audit.models import AuditAction, AuditEvent
 from portal.care.models import CareTask, Handoff, Referral, TaskOccurrence
 from portal.care.selectors import handoffs_for, referrals_for, tasks_for
 from portal.fhir import mapping as m
-from portal.fhir.scopes import ClientPrincipal
+from portal.fhir.scopes import ClientPrincipal, request_principal
 from portal.messaging.models import Message, Thread
 from portal.messaging.selectors import visible_threads
 from portal.patients.models import CareRelationship, NetworkPatient, PatientIdentifier, RegistryEntry
@@ -553,5 +553,5 @@ def fhir_audit(
 
 def _client_label(request: HttpRequest | None) -> str:
     """Which client asked: the portal's signed-in session, or an API client by its id."""
-    client = getattr(request, "fhir_client", None)
-    return f"client:{client.client_id}" if client is not None else "portal-session"
+    principal = request_principal(request)
+    return f"client:{principal.client.client_id}" if principal is not None else "portal-session"

@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from django.http import Http404, HttpResponse
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from portal.accounts.typing import TenantRequest
@@ -27,6 +28,7 @@ from portal.fhir.clients.access import (
     bearer_refusal,
     client_denied_record,
     csrf_refusal,
+    principal_of,
     readable,
     types_for_client,
 )
@@ -54,7 +56,7 @@ def fhir_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
         refused = bearer_refusal(request, view.__name__, kwargs)
         if refused is not None:
             return refused
-        if getattr(request, "fhir_client", None) is None:
+        if principal_of(request) is None:
             if not request.user.is_authenticated:
                 response = outcome_response(401, "Sign in at this organization's address.", "login")
                 response["WWW-Authenticate"] = 'Bearer realm="fhir"'
@@ -79,8 +81,7 @@ def fhir_view(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
             return outcome_response(403, str(error), "forbidden")
 
     # A bearer request has no CSRF token to give; a session's is checked above (csrf_refusal).
-    wrapper.csrf_exempt = True  # type: ignore[attr-defined]  # the attribute Django's CSRF middleware reads on a view
-    return wrapper
+    return csrf_exempt(wrapper)
 
 
 def _base(request: TenantRequest) -> str:
@@ -281,8 +282,10 @@ def read(request: TenantRequest, resource_type: str, resource_id: str) -> HttpRe
     _known_type(resource_type)
     user, organization = actor(request), request.tenant
     if resource_type == "Organization":
-        client = getattr(request, "fhir_client", None)
-        if client is None and s.clinical_membership(user=request.user, organization=organization) is None:
+        if (
+            principal_of(request) is None
+            and s.clinical_membership(user=request.user, organization=organization) is None
+        ):
             if request.membership is None or not request.membership.is_admin:
                 raise Http404("No such resource")
         found = s.organizations_by_uuid([s.split_id(resource_id)[0]])

@@ -32,7 +32,7 @@ from portal.audit.models import AuditAction, AuditOutcome
 from portal.audit.services import audit_record
 from portal.fhir.clients.auth import bearer_token, principal_for_token
 from portal.fhir.errors import NOT_FOUND, outcome_response
-from portal.fhir.scopes import ClientPrincipal
+from portal.fhir.scopes import ClientPrincipal, principal_attach, request_principal
 
 # View name → the interaction its resource type needs (None: the view checks itself).
 VIEW_INTERACTIONS: dict[str, str | None] = {
@@ -58,8 +58,7 @@ class ScopeRefused(Exception):
 
 
 def principal_of(request: HttpRequest) -> ClientPrincipal | None:
-    principal = getattr(request, "fhir_principal", None)
-    return principal if isinstance(principal, ClientPrincipal) else None
+    return request_principal(request)
 
 
 def actor(request: HttpRequest) -> User | ClientPrincipal:
@@ -78,8 +77,8 @@ def _outcome(status: int, diagnostics: str, code: str) -> HttpResponse:
 
 
 def bearer_refusal(request: HttpRequest, view_name: str, kwargs: Mapping[str, Any]) -> HttpResponse | None:
-    """For a bearer request: the 401 or 403 to answer, or None after setting
-    ``request.fhir_principal`` and ``request.fhir_client``. None for any other request."""
+    """For a bearer request: the 401 or 403 to answer, or None after attaching the client's
+    principal to the request (``principal_of``). None for any other request."""
     token = bearer_token(request)
     if token is None:
         return None
@@ -92,8 +91,7 @@ def bearer_refusal(request: HttpRequest, view_name: str, kwargs: Mapping[str, An
         )
         response["WWW-Authenticate"] = 'Bearer realm="fhir", error="invalid_token"'
         return response
-    request.fhir_principal = principal  # type: ignore[attr-defined]  # our own mark on the request, read by principal_of
-    request.fhir_client = principal.client  # type: ignore[attr-defined]  # the same mark, for the views and audit
+    principal_attach(request, principal)
     if view_name not in VIEW_INTERACTIONS:
         return _outcome(403, "This interaction is not open to API clients.", "forbidden")
     resource_type = kwargs.get("resource_type")
