@@ -105,7 +105,7 @@ def main() -> None:
     from portal.demo.seed import cast_load
 
     build(patients=args.patients, entries=args.entries)
-    call_command("migrate_schemas", "--shared", verbosity=0)
+    call_command("migrate_schemas", verbosity=0)  # the organizations' schemas too: a reused database follows main
     cast = cast_load()
     meeting, cases = board_data(cast)
     brooks, stbrendans = cast.users["brooks"], cast.organizations["stbrendans"]

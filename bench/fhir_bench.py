@@ -120,7 +120,7 @@ def build() -> Any:
     from portal.records.kinds import describe
     from portal.records.models import ClinicalItem, ItemStatus
 
-    call_command("migrate_schemas", "--shared", verbosity=0)
+    call_command("migrate_schemas", verbosity=0)  # the organizations' schemas too: a reused database follows main
     existing = PatientIdentifier.objects.filter(mrn=BENCH_MRN).select_related("patient").first()
     if existing is not None:
         print("benchmark data already there")

@@ -69,7 +69,7 @@ def build(patients: int, per_patient: int) -> Any:
     from portal.records.kinds import describe
     from portal.records.models import ClinicalItem, ItemStatus
 
-    call_command("migrate_schemas", "--shared", verbosity=0)
+    call_command("migrate_schemas", verbosity=0)  # the organizations' schemas too: a reused database follows main
     if PatientIdentifier.objects.filter(mrn=MARKER_MRN).exists():
         print("benchmark data already there")
         return cast_load()
