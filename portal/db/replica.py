@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -65,11 +66,25 @@ def stale_reads() -> Iterator[str]:
         _stale_ok.reset(token)
 
 
+# The views marked ``reads_only``, and the requests being answered by one (gone with them).
+_READS_ONLY_VIEWS: set[Callable[..., Any]] = set()
+_READS_ONLY_REQUESTS: weakref.WeakSet[HttpRequest] = weakref.WeakSet()
+
+
 def reads_only(view: View) -> View:
     """Mark a view that answers an unsafe method (a ``POST`` search) without changing data,
     so answering it does not keep the person's next reads on the primary."""
-    view.reads_only = True  # type: ignore[attr-defined]  # a marker read by the middleware
+    _READS_ONLY_VIEWS.add(view)
     return view
+
+
+def _is_reads_only(view: Callable[..., Any] | None) -> bool:
+    """The view, or one it wraps (decorators applied after ``reads_only``), is marked."""
+    while view is not None:
+        if view in _READS_ONLY_VIEWS:
+            return True
+        view = getattr(view, "__wrapped__", None)
+    return False
 
 
 class ReplicaRouter:
@@ -109,7 +124,7 @@ class ReadYourWritesMiddleware:
         finally:
             _pinned.reset(token)
         if request.method not in ("GET", "HEAD", "OPTIONS", "TRACE") and response.status_code < 400:
-            if not getattr(request, "_reads_only", False):
+            if request not in _READS_ONLY_REQUESTS:
                 seconds = settings.REPLICA_PIN_SECONDS
                 response.set_signed_cookie(
                     PIN_COOKIE,
@@ -123,7 +138,8 @@ class ReadYourWritesMiddleware:
         return response
 
     def process_view(self, request: HttpRequest, view: Callable[..., Any], *args: Any) -> None:
-        request._reads_only = getattr(view, "reads_only", False)  # type: ignore[attr-defined]  # per request
+        if _is_reads_only(view):
+            _READS_ONLY_REQUESTS.add(request)
 
 
 def pinned_to_primary() -> bool:
