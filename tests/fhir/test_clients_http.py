@@ -29,6 +29,27 @@ def _send(port, host, path, data=None, headers=None):
         return error.code, error.read()
 
 
+def _token(port, host, client, key, *, kid, scope):
+    """An access token from the token endpoint over HTTP for a JWT assertion signed with
+    ``key``, and the form that asked for it (to send it again)."""
+    claims = {
+        "iss": client.client_id,
+        "sub": client.client_id,
+        "aud": f"http://{host}/fhir/R4/auth/token",
+        "exp": int(time.time()) + 300,
+        "jti": str(uuid.uuid4()),
+    }
+    form = {
+        "grant_type": "client_credentials",
+        "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        "client_assertion": jwt.encode(claims, key, algorithm="RS384", headers={"kid": kid}),
+        "scope": scope,
+    }
+    status, body = _send(port, host, "/fhir/R4/auth/token", urllib.parse.urlencode(form).encode())
+    assert status == 200, body
+    return json.loads(body)["access_token"], form
+
+
 def test_the_readmes_partner_script_reads_observations_over_http(committed, portal_server):
     cast = committed
     maple, maria = cast.organizations["maple"], cast.patients["maria"]
@@ -46,22 +67,7 @@ def test_the_readmes_partner_script_reads_observations_over_http(committed, port
     try:
         status, smart = _send(portal_server, host, "/fhir/R4/.well-known/smart-configuration")
         assert status == 200 and json.loads(smart)["token_endpoint"] == base + "auth/token"
-        claims = {
-            "iss": client.client_id,
-            "sub": client.client_id,
-            "aud": base + "auth/token",
-            "exp": int(time.time()) + 300,
-            "jti": str(uuid.uuid4()),
-        }
-        form = {
-            "grant_type": "client_credentials",
-            "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-            "client_assertion": jwt.encode(claims, key, algorithm="RS384", headers={"kid": "1"}),
-            "scope": "system/Observation.rs system/Patient.rs",
-        }
-        status, body = _send(portal_server, host, "/fhir/R4/auth/token", urllib.parse.urlencode(form).encode())
-        assert status == 200, body
-        token = json.loads(body)["access_token"]
+        token, form = _token(portal_server, host, client, key, kid="1", scope="system/Observation.rs system/Patient.rs")
         bearer = {"Authorization": f"Bearer {token}"}
         status, found = _send(portal_server, host, f"/fhir/R4/Observation?patient={maria.uuid}", headers=bearer)
         assert status == 200 and json.loads(found)["total"] > 0
@@ -118,25 +124,9 @@ def test_a_partner_with_keys_at_a_url_imports_a_lab_result_over_http(committed, 
         import_as=park,
     )
     host = f"maple.localhost:{portal_server}"
-    base = f"http://{host}/fhir/R4/"
     lab_id = None
     try:
-        claims = {
-            "iss": client.client_id,
-            "sub": client.client_id,
-            "aud": base + "auth/token",
-            "exp": int(time.time()) + 300,
-            "jti": str(uuid.uuid4()),
-        }
-        form = {
-            "grant_type": "client_credentials",
-            "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-            "client_assertion": jwt.encode(claims, key, algorithm="RS384", headers={"kid": "partner-1"}),
-            "scope": "system/Observation.cu",
-        }
-        status, body = _send(portal_server, host, "/fhir/R4/auth/token", urllib.parse.urlencode(form).encode())
-        assert status == 200, body
-        token = json.loads(body)["access_token"]
+        token, _ = _token(portal_server, host, client, key, kid="partner-1", scope="system/Observation.cu")
         lab = {
             "resourceType": "Observation",
             "status": "final",
