@@ -247,20 +247,7 @@ def items_publish_past(*, organization: Organization, items: list[PastItem]) -> 
         )
         rows.append(item)
         entries.append(
-            RegistryEntry(
-                patient=past.patient,
-                organization=organization,
-                kind=past.kind,
-                code=code,
-                title=title,
-                effective_at=item.effective_at,
-                summary=summary,
-                item_uuid=item.pk,
-                version=1,
-                status=EntryStatus.CURRENT,
-                published_at=past.published_at,
-                published_by=past.author,
-            )
+            _first_entry(item, organization=organization, summary=summary, by=past.author, at=past.published_at)
         )
     ClinicalItem.objects.bulk_create(rows)
     RegistryEntry.objects.bulk_create(entries)
@@ -358,6 +345,27 @@ def item_correct(
         | ({"client": via.client_id, "via": "fhir import"} if via is not None else {}),
     )
     return correction
+
+
+def _first_entry(
+    item: ClinicalItem, *, organization: Organization, summary: dict[str, Any], by: User, at: dt.datetime
+) -> RegistryEntry:
+    """The registry entry (unsaved) of an item published in its first version, for the bulk
+    writers that create many at once."""
+    return RegistryEntry(
+        patient=item.patient,
+        organization=organization,
+        kind=item.kind,
+        code=item.code,
+        title=item.title,
+        effective_at=item.effective_at,
+        summary=summary,
+        item_uuid=item.pk,
+        version=1,
+        status=EntryStatus.CURRENT,
+        published_at=at,
+        published_by=by,
+    )
 
 
 @transaction.atomic
@@ -522,21 +530,8 @@ def items_import(
             created["client"] = via.client_id
         events.append((AuditAction.CREATE, item, created))
         if imported.publish:
-            entry = RegistryEntry(
-                uuid=item.pk,
-                patient=imported.patient,
-                organization=organization,
-                kind=imported.kind,
-                code=code,
-                title=title,
-                effective_at=item.effective_at,
-                summary=summary,
-                item_uuid=item.pk,
-                version=1,
-                status=EntryStatus.CURRENT,
-                published_at=now,
-                published_by=user,
-            )
+            entry = _first_entry(item, organization=organization, summary=summary, by=user, at=now)
+            entry.uuid = item.pk
             entries.append(entry)
             events.append((AuditAction.PUBLISH, item, {"entry": str(entry.uuid)}))
     ClinicalItem.objects.bulk_create(rows)
